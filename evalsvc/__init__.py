@@ -1,0 +1,74 @@
+"""evalsvc: anonymous, QR-linked questionnaires for party-organisation campaigns."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application in short named steps."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or os.environ.get("EVALSVC_INSTANCE_PATH"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    from evalsvc import config
+
+    config.load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_templating(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, login and CSRF to the app."""
+    from evalsvc import database
+    from evalsvc.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the web layer."""
+    from evalsvc import web
+
+    web.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response; trust a reverse proxy only when told to."""
+    from evalsvc.web import headers
+
+    headers.init_app(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0))
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
+def register_templating(app: Flask) -> None:
+    """Template filters and the glossary of Chinese labels."""
+    from evalsvc import glossary
+
+    glossary.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Operator commands under ``evalsvc`` / ``flask``."""
+    from evalsvc import cli
+
+    cli.init_app(app)

@@ -1,0 +1,22 @@
+"""The ``evalsvc`` command: Flask's CLI with the operator commands added."""
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from evalsvc.cli import admin, orgs, users
+
+
+def init_app(app: Flask) -> None:
+    """Register every command group on the app's CLI."""
+    app.cli.add_command(admin.init_command)
+    app.cli.add_command(admin.demo_command)
+    app.cli.add_command(users.user_group)
+    app.cli.add_command(orgs.org_group)
+
+
+def _create_app():
+    from evalsvc import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, help="evalsvc: anonymous campaign questionnaires.")

@@ -1,0 +1,30 @@
+"""Database set-up and the demo county."""
+import click
+from flask_migrate import upgrade
+
+from evalsvc.services import campaigns
+from evalsvc.services.demo import DemoAlreadyLoaded, load_demo
+
+
+@click.command("init")
+@click.option("--campaign", "campaign_name", default=None, help="Name of the first campaign.")
+@click.option("--year", type=int, default=None, help="Start year of the first campaign.")
+def init_command(campaign_name: str | None, year: int | None) -> None:
+    """Create or upgrade the database, and start a campaign if there is none."""
+    upgrade()
+    campaign = campaigns.ensure_campaign(campaign_name, year)
+    click.echo(f"database ready; current campaign: {campaign.name} "
+               f"({campaign.start_year}–{campaign.end_year})")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo county into an empty database and print its accounts."""
+    try:
+        accounts = load_demo()
+    except DemoAlreadyLoaded:
+        click.echo("demo not loaded: the database already has organisations")
+        return
+    click.echo("demo county loaded. Accounts (for local trials only):")
+    for username, password, role in accounts:
+        click.echo(f"  {role.value:<11} {username:<11} {password}")

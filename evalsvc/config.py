@@ -1,0 +1,77 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``EVALSVC_*`` variables."""
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+class Defaults:
+    """Settings every deployment starts from; nothing secret lives here."""
+
+    # 256 KiB is far more than the largest ballot (a 60-member review with notes).
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_PARTS = 2000
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # WAL survives a process crash with either setting; FULL also survives power loss
+    # because every commit is fsynced before the thank-you page goes out.
+    SQLITE_SYNCHRONOUS = "FULL"
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    PASSWORD_HASH_METHOD = "scrypt"
+    # Base of the URLs printed on QR cards and posters (e.g. https://pj.example.gov.cn).
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    # Longest free-text answer a respondent may give, in characters.
+    FREE_TEXT_LIMIT = 500
+    # Where per-client rate limits are kept: "memory" or a redis:// URL.
+    RATELIMIT_STORAGE = "memory"
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Apply the configuration chain in order; later sources win."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(prefix="EVALSVC")
+    if test_config:
+        app.config.update(test_config)
+    _apply_database_url(app)
+    _ensure_secret_key(app)
+
+
+def _apply_database_url(app: Flask) -> None:
+    """``DATABASE_URL`` (EVALSVC_DATABASE_URL) selects the engine; SQLite in instance/ by default."""
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + str(Path(app.instance_path) / "evalsvc.sqlite3")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Use the configured key, else one generated once into ``instance/secret_key``."""
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        _write_new_key(key_file)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _write_new_key(key_file: Path) -> None:
+    """Write a fresh key atomically, so workers starting together agree on one key."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = key_file.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, key_file)  # fails if another worker won the race: keep theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

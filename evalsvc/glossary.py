@@ -1,0 +1,42 @@
+"""The one place where code names meet their Chinese labels."""
+from flask import Flask
+
+from evalsvc.models import MemberStatus, OrgType, Role, Stage, StageState
+
+LABELS: dict[object, str] = {
+    OrgType.WORKING_COMMITTEE: "机关工委",
+    OrgType.COMMITTEE: "党委",
+    OrgType.GENERAL_BRANCH: "党总支",
+    OrgType.BRANCH: "党支部",
+    MemberStatus.FULL: "正式党员",
+    MemberStatus.PROBATIONARY: "预备党员",
+    Role.OFFICE: "先教办",
+    Role.SUPERVISOR: "督导组",
+    Role.SECRETARY: "支部书记",
+    Stage.STUDY: "学习动员",
+    Stage.REVIEW: "分析评议",
+    Stage.RECTIFY: "整改提高",
+    StageState.NOT_STARTED: "未开始",
+    StageState.IN_PROGRESS: "进行中",
+    StageState.AWAITING_REVIEW: "待审核",
+    StageState.PASSED: "已通过",
+}
+
+# Accepted spellings of the organisation type in import files.
+ORG_TYPE_NAMES: dict[str, OrgType] = {
+    **{t.value: t for t in OrgType},
+    **{LABELS[t]: t for t in OrgType},
+    "总支": OrgType.GENERAL_BRANCH,
+    "支部": OrgType.BRANCH,
+}
+
+
+def label(value: object) -> str:
+    """The Chinese label of an enum member (or the value itself when it has none)."""
+    return LABELS.get(value, str(getattr(value, "value", value)))
+
+
+def init_app(app: Flask) -> None:
+    """Expose ``label`` to templates as a filter, and the stages in order."""
+    app.add_template_filter(label, "label")
+    app.jinja_env.globals["stages"] = list(Stage)

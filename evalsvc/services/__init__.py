@@ -1,0 +1,1 @@
+"""Services: the rules and the transactions. Views call these; these call models."""

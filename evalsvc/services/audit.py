@@ -1,0 +1,37 @@
+"""Writing to the append-only audit log, inside the caller's transaction."""
+import json
+
+from evalsvc.extensions import db
+from evalsvc.models import AuditEntry, Organisation, User
+
+CLI_ACTOR = "cli"
+
+
+def record(
+    actor: User | None,
+    action: str,
+    obj: object,
+    *,
+    organisation_id: int | None = None,
+    **detail: object,
+) -> AuditEntry:
+    """Add an entry for ``action`` on ``obj``; the caller's commit makes it durable."""
+    db.session.flush()  # so a new object has its id
+    entry = AuditEntry(
+        actor=actor.username if actor else CLI_ACTOR,
+        role=actor.role.value if actor else "operator",
+        action=action,
+        object_type=type(obj).__name__.lower(),
+        object_id=str(getattr(obj, "id", "")),
+        organisation_id=organisation_id if organisation_id is not None else _org_of(obj),
+        detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _org_of(obj: object) -> int | None:
+    """The organisation an object belongs to, for scoping the log."""
+    if isinstance(obj, Organisation):
+        return obj.id
+    return getattr(obj, "organisation_id", None)

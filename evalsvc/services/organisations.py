@@ -1,0 +1,145 @@
+"""Creating and editing organisations and their members."""
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import (
+    Batch, Member, MemberStatus, Organisation, OrgType, Stage, StageProgress, User,
+)
+from evalsvc.services import audit
+from evalsvc.services.errors import Invalid
+from evalsvc.services.scope import descendants_of, require_office, require_writer
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+LEVEL = {t: i for i, t in enumerate(OrgType)}
+
+
+@dataclass(frozen=True)
+class OrgData:
+    """What a form or an import row says about an organisation."""
+
+    code: str
+    name: str
+    type: OrgType
+    unit: str = ""
+    parent_id: int | None = None
+    batch_id: int | None = None
+
+
+def check_org(data: OrgData, existing: Organisation | None = None) -> dict[str, str]:
+    """Every rule an organisation must meet; returns field → message (empty when valid)."""
+    errors: dict[str, str] = {}
+    if not CODE_PATTERN.match(data.code):
+        errors["code"] = "编码须为 1–32 位字母、数字、点、横线或下划线"
+    elif _code_taken(data.code, existing):
+        errors["code"] = f"编码 {data.code} 已被使用"
+    if not data.name.strip() or len(data.name) > 120:
+        errors["name"] = "名称不能为空，且不超过 120 字"
+    if len(data.unit) > 120:
+        errors["unit"] = "单位名称不超过 120 字"
+    if data.batch_id is not None and db.session.get(Batch, data.batch_id) is None:
+        errors["batch_id"] = "批次不存在"
+    parent_error = _check_parent(data, existing)
+    if parent_error:
+        errors["parent_id"] = parent_error
+    return errors
+
+
+def _code_taken(code: str, existing: Organisation | None) -> bool:
+    query = sa.select(Organisation.id).where(Organisation.code == code)
+    if existing is not None:
+        query = query.where(Organisation.id != existing.id)
+    return db.session.scalar(query) is not None
+
+
+def _check_parent(data: OrgData, existing: Organisation | None) -> str | None:
+    if data.parent_id is None:
+        return "党支部必须有上级组织" if data.type is OrgType.BRANCH else None
+    parent = db.session.get(Organisation, data.parent_id)
+    if parent is None:
+        return "上级组织不存在"
+    if LEVEL[parent.type] >= LEVEL[data.type]:
+        return "上级组织的层级必须高于本组织"
+    if existing is not None and parent.id in descendants_of([existing.id]):
+        return "上级组织不能是本组织或其下级"
+    return None
+
+
+def create_org(actor: User | None, data: OrgData) -> Organisation:
+    """Add an organisation with its three stages not started; office only."""
+    if actor is not None:
+        require_office(actor)
+    errors = check_org(data)
+    if errors:
+        raise Invalid(errors)
+    org = build_org(actor, data, "org.create")
+    db.session.commit()
+    return org
+
+
+def build_org(actor: User | None, data: OrgData, action: str) -> Organisation:
+    """Add a checked organisation, its three stages not started, to the session (no commit)."""
+    org = Organisation(**data.__dict__)
+    org.progress = [StageProgress(stage=s) for s in Stage]
+    db.session.add(org)
+    audit.record(actor, action, org, code=org.code)
+    return org
+
+
+def update_org(actor: User, org: Organisation, data: OrgData) -> Organisation:
+    """Change an organisation's fields; office only."""
+    require_office(actor)
+    errors = check_org(data, org)
+    if org.members and data.type is not OrgType.BRANCH:
+        errors["type"] = "已有党员的组织只能是党支部"
+    if errors:
+        raise Invalid(errors)
+    before = {k: getattr(org, k) for k in data.__dict__}
+    for key, value in data.__dict__.items():
+        setattr(org, key, value)
+    audit.record(actor, "org.update", org, before=before)
+    db.session.commit()
+    return org
+
+
+def check_member(name: str, org: Organisation) -> dict[str, str]:
+    """Rules for a member record."""
+    errors = {}
+    if not name.strip() or len(name) > 60:
+        errors["name"] = "姓名不能为空，且不超过 60 字"
+    if org.type is not OrgType.BRANCH:
+        errors["organisation"] = "党员只能属于党支部"
+    return errors
+
+
+def add_member(
+    actor: User | None, org: Organisation, name: str, status: MemberStatus
+) -> Member:
+    """Add a member to a branch: office, or the branch's own secretary."""
+    if actor is not None:
+        require_writer(actor, org.id)
+    errors = check_member(name, org)
+    if errors:
+        raise Invalid(errors)
+    member = Member(organisation=org, name=name.strip(), status=status)
+    db.session.add(member)
+    audit.record(actor, "member.create", member, name=member.name)
+    db.session.commit()
+    return member
+
+
+def update_member(
+    actor: User, member: Member, name: str, status: MemberStatus, active: bool
+) -> Member:
+    """Edit a member; deactivating keeps the record (past rounds refer to it)."""
+    require_writer(actor, member.organisation_id)
+    errors = check_member(name, member.organisation)
+    if errors:
+        raise Invalid(errors)
+    before = {"name": member.name, "status": member.status.value, "active": member.active}
+    member.name, member.status, member.active = name.strip(), status, active
+    audit.record(actor, "member.update", member, before=before)
+    db.session.commit()
+    return member

@@ -1,0 +1,79 @@
+"""Who sees what: every staff lookup goes through here."""
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import Member, Organisation, Role, User
+from evalsvc.services.errors import Forbidden, OutOfScope
+
+
+def visible_org_ids(user: User) -> set[int] | None:
+    """Ids of the organisations the user may see; ``None`` means all of them."""
+    if user.role is Role.OFFICE:
+        return None
+    if user.role is Role.SECRETARY:
+        return {user.branch_id} if user.branch_id else set()
+    return descendants_of(o.id for o in user.assigned)
+
+
+def descendants_of(roots: Iterable[int]) -> set[int]:
+    """The given organisations and everything below them."""
+    children: dict[int | None, list[int]] = {}
+    for org_id, parent_id in db.session.execute(
+        sa.select(Organisation.id, Organisation.parent_id)
+    ):
+        children.setdefault(parent_id, []).append(org_id)
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        org_id = stack.pop()
+        if org_id not in seen:
+            seen.add(org_id)
+            stack.extend(children.get(org_id, ()))
+    return seen
+
+
+def orgs_query(user: User) -> sa.Select:
+    """A SELECT of the organisations in the user's scope, ordered by code."""
+    query = sa.select(Organisation).order_by(Organisation.code)
+    ids = visible_org_ids(user)
+    if ids is not None:
+        query = query.where(Organisation.id.in_(ids))
+    return query
+
+
+def in_scope(user: User, org_id: int | None) -> bool:
+    """True when the organisation is the user's to see."""
+    ids = visible_org_ids(user)
+    return ids is None or org_id in ids
+
+
+def get_org(user: User, org_id: int) -> Organisation:
+    """The organisation, or ``OutOfScope`` when it is missing or not the user's."""
+    org = db.session.get(Organisation, org_id)
+    if org is None or not in_scope(user, org.id):
+        raise OutOfScope(f"organisation {org_id}")
+    return org
+
+
+def get_member(user: User, member_id: int) -> Member:
+    """The member, or ``OutOfScope`` when missing or in another scope."""
+    member = db.session.get(Member, member_id)
+    if member is None or not in_scope(user, member.organisation_id):
+        raise OutOfScope(f"member {member_id}")
+    return member
+
+
+def require_office(user: User) -> None:
+    """Only the campaign office may do this."""
+    if user.role is not Role.OFFICE:
+        raise OutOfScope("office only")
+
+
+def require_writer(user: User, org_id: int) -> None:
+    """Office anywhere, a secretary in their branch; supervisors never write."""
+    if not in_scope(user, org_id):
+        raise OutOfScope(f"organisation {org_id}")
+    if user.role is Role.SUPERVISOR:
+        raise Forbidden("supervisors advise; they do not change data")

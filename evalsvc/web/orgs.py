@@ -1,0 +1,142 @@
+"""Staff pages for the organisation tree, branches and members."""
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from evalsvc.extensions import db
+from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
+from evalsvc.services import organisations as org_service
+from evalsvc.services import scope
+from evalsvc.services.errors import Invalid
+from evalsvc.web.form_errors import attach_errors
+from evalsvc.web.staff_forms import options, MemberForm, OrgForm
+
+bp = Blueprint("orgs", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here is for staff."""
+
+
+@bp.get("/")
+def tree():
+    """The organisation tree the user may see, with batch and stage states."""
+    orgs = db.session.scalars(scope.orgs_query(current_user)).all()
+    return render_template("orgs/tree.html", roots=_build_tree(orgs))
+
+
+def _build_tree(orgs: list[Organisation]) -> list[dict]:
+    """Nest the visible organisations; one whose parent is hidden becomes a root."""
+    nodes = {o.id: {"org": o, "children": []} for o in orgs}
+    roots = []
+    for org in orgs:
+        parent = nodes.get(org.parent_id)
+        (parent["children"] if parent else roots).append(nodes[org.id])
+    return roots
+
+
+@bp.get("/orgs/<int:org_id>")
+def detail(org_id: int):
+    """One organisation: its members when a branch, its children otherwise."""
+    org = scope.get_org(current_user, org_id)
+    return render_template("orgs/detail.html", org=org, can_edit_members=_may_write(org))
+
+
+def _may_write(org: Organisation) -> bool:
+    return org.is_branch and current_user.role is not Role.SUPERVISOR
+
+
+@bp.route("/orgs/new", methods=["GET", "POST"])
+def create():
+    """Add an organisation (office)."""
+    scope.require_office(current_user)
+    form = _org_form(OrgForm())
+    if form.validate_on_submit():
+        try:
+            org = org_service.create_org(current_user, _org_data(form))
+        except Invalid as exc:
+            attach_errors(form, exc)
+        else:
+            return redirect(url_for("orgs.detail", org_id=org.id))
+    return render_template("orgs/form.html", form=form, org=None)
+
+
+@bp.route("/orgs/<int:org_id>/edit", methods=["GET", "POST"])
+def edit(org_id: int):
+    """Edit an organisation (office)."""
+    scope.require_office(current_user)
+    org = scope.get_org(current_user, org_id)
+    form = _org_form(OrgForm(obj=org, type=org.type.value))
+    if form.validate_on_submit():
+        try:
+            org_service.update_org(current_user, org, _org_data(form))
+        except Invalid as exc:
+            db.session.rollback()
+            attach_errors(form, exc)
+        else:
+            return redirect(url_for("orgs.detail", org_id=org.id))
+    return render_template("orgs/form.html", form=form, org=org)
+
+
+def _org_form(form: OrgForm) -> OrgForm:
+    orgs = db.session.scalars(
+        scope.orgs_query(current_user).where(Organisation.type != OrgType.BRANCH)
+    ).all()
+    form.parent_id.choices = options([(None, "（无）")] + [(o.id, f"{o.code} {o.name}") for o in orgs])
+    batches = db.session.scalars(db.select(Batch).order_by(Batch.campaign_id, Batch.number))
+    form.batch_id.choices = options(
+        [(None, "（无）")] + [(b.id, f"第{b.number}批 {b.name}") for b in batches]
+    )
+    return form
+
+
+def _org_data(form: OrgForm) -> org_service.OrgData:
+    return org_service.OrgData(
+        code=form.code.data.strip(),
+        name=form.name.data.strip(),
+        type=OrgType(form.type.data),
+        unit=(form.unit.data or "").strip(),
+        parent_id=form.parent_id.data,
+        batch_id=form.batch_id.data,
+    )
+
+
+@bp.route("/orgs/<int:org_id>/members/new", methods=["GET", "POST"])
+def add_member(org_id: int):
+    """Add a member to a branch (office, or its secretary)."""
+    org = scope.get_org(current_user, org_id)
+    scope.require_writer(current_user, org.id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            org_service.add_member(
+                current_user, org, form.name.data, MemberStatus(form.status.data)
+            )
+        except Invalid as exc:
+            attach_errors(form, exc)
+        else:
+            return redirect(url_for("orgs.detail", org_id=org.id))
+    return render_template("orgs/member_form.html", form=form, org=org, member=None)
+
+
+@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+def edit_member(member_id: int):
+    """Edit a member (office, or the branch's secretary)."""
+    member: Member = scope.get_member(current_user, member_id)
+    scope.require_writer(current_user, member.organisation_id)
+    form = MemberForm(obj=member, status=member.status.value)
+    if form.validate_on_submit():
+        try:
+            org_service.update_member(
+                current_user, member, form.name.data,
+                MemberStatus(form.status.data), form.active.data,
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            attach_errors(form, exc)
+        else:
+            return redirect(url_for("orgs.detail", org_id=member.organisation_id))
+    return render_template(
+        "orgs/member_form.html", form=form, org=member.organisation, member=member
+    )

@@ -1,0 +1,45 @@
+"""Migrations build the schema the models describe, on the engine under test."""
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from evalsvc.extensions import db
+from evalsvc.models import AuditEntry, Base
+
+
+def test_migrated_schema_matches_models(app):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_all_tables_exist_and_are_empty(app):
+    names = set(sa.inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= names
+    for table in Base.metadata.tables:
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(table))) == 0
+
+
+def test_audit_log_refuses_update_and_delete_in_the_database(app):
+    db.session.add(AuditEntry(actor="a", role="office", action="x", object_type="t",
+                              object_id="1", detail=""))
+    db.session.commit()
+    for statement in ("UPDATE audit_log SET action = 'y'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError):
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+    assert db.session.scalar(sa.select(AuditEntry.action)) == "x"
+
+
+def test_audit_log_refuses_orm_changes(app):
+    from evalsvc.models.audit import AppendOnlyError
+
+    entry = AuditEntry(actor="a", role="office", action="x", object_type="t", object_id="1",
+                       detail="")
+    db.session.add(entry)
+    db.session.commit()
+    entry.action = "changed"
+    with pytest.raises(AppendOnlyError):
+        db.session.commit()
+    db.session.rollback()

@@ -1,0 +1,96 @@
+"""Scope on every object: a role × route matrix built from the app's URL map."""
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import AuditEntry, Member, Organisation, User
+from tests.conftest import login
+
+PUBLIC_ENDPOINTS = {"static", "auth.login"}
+
+
+def _state():
+    """A fingerprint of everything staff can change."""
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)),
+        tuple(db.session.execute(sa.select(Organisation.id, Organisation.name,
+                                           Organisation.parent_id)).all()),
+        tuple(db.session.execute(sa.select(Member.id, Member.name, Member.active)).all()),
+        tuple(db.session.execute(sa.select(User.id, User.role, User.active)).all()),
+    )
+
+
+def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
+    """For each URL argument, an object the role must not reach."""
+    member_elsewhere = db.session.scalar(
+        sa.select(Member.id).where(Member.organisation_id == ids["XW050101"]).limit(1)
+    )
+    if role == "office":  # sees everything: only missing objects are out of reach
+        return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999}
+    return {"org_id": ids["XW050101"], "member_id": member_elsewhere,
+            "user_id": db.session.scalar(sa.select(User.id).limit(1))}
+
+
+def _staff_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith("respond."):
+            continue
+        yield rule
+
+
+@pytest.mark.parametrize("role", ["office", "supervisor", "secretary"])
+def test_every_staff_route_answers_404_outside_scope_and_changes_nothing(app, client, demo,
+                                                                          role):
+    login(client, role)
+    foreign = _foreign_ids(role, demo)
+    checked = 0
+    for rule in _staff_rules(app):
+        if not rule.arguments:
+            continue
+        missing = set(rule.arguments) - set(foreign)
+        assert not missing, f"{rule.rule}: add {missing} to the scope matrix"
+        url = rule.build({a: foreign[a] for a in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            before = _state()
+            response = client.open(url, method=method, data={"name": "改名", "code": "Z9"})
+            assert response.status_code == 404, f"{role} {method} {url}"
+            db.session.expire_all()
+            assert _state() == before, f"{role} {method} {url} changed data"
+            checked += 1
+    assert checked >= 5
+
+
+def test_secretary_tree_shows_only_their_branch(client, demo):
+    login(client, "secretary")
+    html = client.get("/").get_data(as_text=True)
+    assert "县委办公室党支部" in html
+    assert "县政府办公室党支部" not in html
+    assert "共乐镇新华村党支部" not in html
+
+
+def test_supervisor_sees_assigned_subtrees_only(client, demo):
+    login(client, "supervisor")
+    html = client.get("/").get_data(as_text=True)
+    assert "县财政局党支部" in html and "兴文中学教工第一党支部" in html
+    assert "县人民医院内科党支部" not in html
+    assert client.get(f"/orgs/{demo['XW0102']}").status_code == 200
+    assert client.get(f"/orgs/{demo['XW030101']}").status_code == 404
+
+
+def test_office_sees_everything(client, demo):
+    login(client, "office")
+    html = client.get("/").get_data(as_text=True)
+    for name in ("县委办公室党支部", "共乐镇石林村党支部", "县人民医院外科党支部"):
+        assert name in html
+
+
+def test_supervisor_cannot_write_inside_scope(client, demo):
+    login(client, "supervisor")
+    before = _state()
+    response = client.post(f"/orgs/{demo['XW0102']}/members/new",
+                           data={"name": "新党员", "status": "full"})
+    assert response.status_code == 403
+    assert client.get(f"/orgs/{demo['XW0102']}/edit").status_code == 404
+    assert client.get("/users/").status_code == 404
+    db.session.expire_all()
+    assert _state() == before
