@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     config.load_config(app, test_config)
     register_extensions(app)
+    register_questionnaires(app)
     register_blueprints(app)
     register_security(app)
     register_templating(app)
@@ -39,6 +40,13 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     login_manager.init_app(app)
+
+
+def register_questionnaires(app: Flask) -> None:
+    """Load and validate the questionnaire definitions in ``forms/``."""
+    from evalsvc import questionnaires
+
+    questionnaires.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -37,4 +37,17 @@ def _install_pragmas(engine: Engine, synchronous: str, busy_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Writers that read first ask for the write lock at BEGIN: a deferred
+        # transaction that later tries to write can fail at once with SQLITE_BUSY.
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE).
+
+    Ends whatever read transaction the session had, so that a read-then-write service
+    cannot fail half-way when ballots are being written concurrently.
+    """
+    db.session.commit()
+    db.session.connection(execution_options={"sqlite_immediate": True})

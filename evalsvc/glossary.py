@@ -1,7 +1,7 @@
 """The one place where code names meet their Chinese labels."""
 from flask import Flask
 
-from evalsvc.models import MemberStatus, OrgType, Role, Stage, StageState
+from evalsvc.models import GroupCode, MemberStatus, OrgType, Role, RoundState, Stage, StageState
 
 LABELS: dict[object, str] = {
     OrgType.WORKING_COMMITTEE: "机关工委",
@@ -20,6 +20,13 @@ LABELS: dict[object, str] = {
     StageState.IN_PROGRESS: "进行中",
     StageState.AWAITING_REVIEW: "待审核",
     StageState.PASSED: "已通过",
+    RoundState.DRAFT: "草稿",
+    RoundState.OPEN: "进行中",
+    RoundState.CLOSED: "已结束",
+    GroupCode.MEMBER: "党员",
+    GroupCode.MASSES: "群众代表",
+    GroupCode.SERVICE: "服务对象",
+    GroupCode.PUBLIC: "公开扫码",
 }
 
 # Accepted spellings of the organisation type in import files.
@@ -40,3 +47,15 @@ def init_app(app: Flask) -> None:
     """Expose ``label`` to templates as a filter, and the stages in order."""
     app.add_template_filter(label, "label")
     app.jinja_env.globals["stages"] = list(Stage)
+    app.jinja_env.globals["kind_label"] = kind_label
+    app.jinja_env.globals["stage_label"] = lambda value: label(Stage(value))
+
+
+def kind_label(name: str) -> str:
+    """The Chinese name of a questionnaire kind."""
+    from evalsvc.kinds import UnknownKind, get_kind
+
+    try:
+        return get_kind(name).label
+    except UnknownKind:
+        return name

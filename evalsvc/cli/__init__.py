@@ -2,7 +2,7 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from evalsvc.cli import admin, orgs, users
+from evalsvc.cli import admin, orgs, rounds, users
 
 
 def init_app(app: Flask) -> None:
@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(admin.demo_command)
     app.cli.add_command(users.user_group)
     app.cli.add_command(orgs.org_group)
+    app.cli.add_command(rounds.round_group)
 
 
 def _create_app():

@@ -1,14 +1,18 @@
 """The web layer: blueprints that parse requests, call services and render."""
-from flask import Flask, render_template
+import re
+
+from flask import Flask, render_template, request
 
 from evalsvc.services.errors import Forbidden, OutOfScope
 
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from evalsvc.web import auth, orgs, users
+    from evalsvc.web import auth, orgs, respond, rounds, users
 
     auth.init_app(app)
+    app.register_blueprint(respond.bp)
+    app.register_blueprint(rounds.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(users.bp)
     app.register_error_handler(OutOfScope, _not_found)
@@ -17,14 +21,30 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
 
 
+MESSAGES = {400: "请求无效", 403: "没有权限进行此操作", 404: "页面不存在", 405: "不支持的请求方式",
+            413: "提交的内容过大", 429: "操作过于频繁，请稍后再试", 500: "服务器出错，请稍后再试"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _not_found(_exc: Exception):
-    return render_template("error.html", code=404), 404
+    return _render_error(404, None)
 
 
 def _forbidden(_exc: Exception):
-    return render_template("error.html", code=403), 403
+    return _render_error(403, None)
 
 
 def _error_page(exc):
     code = getattr(exc, "code", 500) or 500
-    return render_template("error.html", code=code), code
+    description = getattr(exc, "description", None)
+    # Our own aborts carry a Chinese explanation; werkzeug's defaults are English.
+    return _render_error(code, description if description and _CJK.search(description)
+                         else None)
+
+
+def _render_error(code: int, detail: str | None):
+    title = MESSAGES.get(code, "出错了")
+    if request.blueprint == "respond":
+        return render_template("respond/message.html", title=title, text=detail or "",
+                               receipt=None), code
+    return render_template("error.html", code=code, title=title, detail=detail), code

@@ -1,13 +1,13 @@
 """WTForms for the staff pages; choices are filled in by the view."""
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, PasswordField, SelectField, SelectMultipleField, StringField,
+    BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from evalsvc.glossary import label
-from evalsvc.models import MemberStatus, OrgType, Role
+from evalsvc.models import MemberStatus, OrgType, Role, Stage
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -17,6 +17,9 @@ def options(pairs) -> list[SelectChoice]:
 
 def _enum_choices(enum_cls) -> list[SelectChoice]:
     return options((m.value, label(m)) for m in enum_cls)
+
+
+_CARDS = NumberRange(min=0, max=5000, message="数量应在 0 到 5000 之间")
 
 
 def _optional_int(value):
@@ -53,6 +56,23 @@ class UserForm(FlaskForm):
     password = PasswordField("密码（新建时必填；编辑时留空则不修改）",
                              validators=[Optional(), Length(max=200)])
     active = BooleanField("启用", default=True)
+
+
+class RoundForm(FlaskForm):
+    """Create a round for a branch."""
+
+    kind = SelectField("测评类型")
+    stage = SelectField("阶段", choices=_enum_choices(Stage))
+    definition_name = SelectField("测评表", validate_choice=True)
+    title = StringField("标题（留空则自动生成）", validators=[Length(max=200)])
+    attempt = IntegerField("第几次测评（留空则自动递增）",
+                           validators=[Optional(), NumberRange(min=1, message="从 1 开始")])
+    member_cards = IntegerField("党员测评卡数", default=0, validators=[_CARDS])
+    masses_cards = IntegerField("群众代表测评卡数", default=0, validators=[_CARDS])
+    service_cards = IntegerField("服务对象测评卡数", default=0, validators=[_CARDS])
+    poster = BooleanField("启用公开二维码（海报，非一人一票）")
+    poster_cap = IntegerField("公开二维码票数上限（留空则不限）",
+                              validators=[Optional(), NumberRange(min=1, message="至少为 1")])
 
 
 class ConfirmForm(FlaskForm):

@@ -26,9 +26,22 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
         sa.select(Member.id).where(Member.organisation_id == ids["XW050101"]).limit(1)
     )
     if role == "office":  # sees everything: only missing objects are out of reach
-        return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999}
+        return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
+                "round_id": 999_999, "name": "no_such_definition"}
     return {"org_id": ids["XW050101"], "member_id": member_elsewhere,
-            "user_id": db.session.scalar(sa.select(User.id).limit(1))}
+            "user_id": db.session.scalar(sa.select(User.id).limit(1)),
+            "round_id": _foreign_round(ids["XW050101"]), "name": "no_such_definition"}
+
+
+def _foreign_round(org_id: int) -> int:
+    """An open round, with cards and a poster, in a branch of another scope."""
+    from evalsvc.models import GroupCode, Stage
+    from evalsvc.services.rounds import RoundData, create_round, open_round
+
+    round_ = create_round(None, RoundData(org_id, "satisfaction", Stage.STUDY,
+                                          {GroupCode.MASSES: 3}, poster=True))
+    open_round(None, round_)
+    return round_.id
 
 
 def _staff_rules(app):

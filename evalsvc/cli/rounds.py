@@ -1,0 +1,133 @@
+"""``evalsvc round``: create, open, close, and print cards and posters."""
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+
+from evalsvc.extensions import db
+from evalsvc.glossary import label
+from evalsvc.models import GroupCode, Organisation, Round, Stage
+from evalsvc.services import codes, rounds
+from evalsvc.services.errors import Invalid
+
+GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
+               **{label(g): g for g in rounds.CARD_GROUPS}}
+
+
+@click.group("round")
+def round_group() -> None:
+    """Rounds of questionnaires."""
+
+
+def _fail(exc: Invalid) -> None:
+    db.session.rollback()
+    raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+
+
+def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
+    groups: dict[GroupCode, int] = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if name not in GROUP_NAMES or not count.isdigit():
+            raise click.BadParameter(
+                f"{value!r}: use NAME=COUNT with NAME one of member, masses, service",
+                param_hint="--group")
+        groups[GROUP_NAMES[name]] = int(count)
+    return groups
+
+
+@round_group.command("create")
+@click.option("--org", "org_code", required=True, help="Code of the branch.")
+@click.option("--kind", required=True, help="opinion, member_review, satisfaction, stage_review")
+@click.option("--stage", type=click.Choice([s.value for s in Stage]), required=True)
+@click.option("--group", "groups", multiple=True, help="NAME=COUNT cards; repeat per group.")
+@click.option("--definition", "definition_name", default=None, help="Definition name in forms/.")
+@click.option("--title", default="", help="Title shown to respondents.")
+@click.option("--attempt", type=int, default=None, help="Attempt number (default: next).")
+@click.option("--poster", "poster_cap", type=int, default=None,
+              help="Also open a poster QR with this cap on ballots.")
+def create(org_code, kind, stage, groups, definition_name, title, attempt, poster_cap) -> None:
+    """Create a round; prints its id alone on stdout."""
+    org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
+    if org_id is None:
+        raise click.ClickException(f"unknown organisation code {org_code!r}")
+    data = rounds.RoundData(
+        organisation_id=org_id, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
+        definition_name=definition_name, title=title, attempt=attempt,
+        poster=poster_cap is not None, poster_cap=poster_cap)
+    try:
+        round_ = rounds.create_round(None, data)
+    except Invalid as exc:
+        _fail(exc)
+    click.echo(round_.id)
+
+
+def _round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"no round {round_id}")
+    return round_
+
+
+@round_group.command("open")
+@click.argument("round_id", type=int)
+def open_(round_id: int) -> None:
+    """Open a draft round."""
+    try:
+        rounds.open_round(None, _round(round_id))
+    except Invalid as exc:
+        _fail(exc)
+    click.echo(f"round {round_id} is open")
+
+
+@round_group.command("close")
+@click.argument("round_id", type=int)
+def close(round_id: int) -> None:
+    """Close an open round."""
+    try:
+        round_ = rounds.close_round(None, _round(round_id))
+    except Invalid as exc:
+        _fail(exc)
+    click.echo(f"round {round_id} is closed with {rounds.ballot_count(round_.id)} ballot(s)")
+
+
+@round_group.command("cards")
+@click.argument("round_id", type=int)
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--urls", is_flag=True, help="Print one card URL a line.")
+def cards(round_id: int, pdf: Path | None, urls: bool) -> None:
+    """Print the round's cards as a PDF, or list their URLs."""
+    if not pdf and not urls:
+        raise click.UsageError("give --pdf FILE or --urls")
+    round_ = _round(round_id)
+    public = current_app.config["PUBLIC_URL"]
+    all_cards = rounds.card_codes(round_)
+    if urls:
+        for _group, code in all_cards:
+            click.echo(codes.card_url(public, code))
+    if pdf:
+        from evalsvc.render.cards import CardFace, cards_pdf
+
+        faces = [CardFace(codes.card_url(public, c), codes.display_code(c), label(g.code))
+                 for g, c in all_cards]
+        with pdf.open("wb") as out:
+            pages = cards_pdf(round_.title, faces, out, typed_url=f"{public.rstrip('/')}/c")
+        click.echo(f"wrote {len(faces)} card(s) on {pages} page(s) to {pdf}", err=True)
+
+
+@round_group.command("poster")
+@click.argument("round_id", type=int)
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def poster(round_id: int, pdf: Path) -> None:
+    """Print the round's open poster as a PDF."""
+    from evalsvc.render.cards import poster_pdf
+
+    round_ = _round(round_id)
+    if not round_.is_poster:
+        raise click.ClickException(f"round {round_id} has no open poster")
+    with pdf.open("wb") as out:
+        poster_pdf(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"],
+                                                  round_.poster_token), out,
+                   note="本测评为开放式扫码参与，不是一人一票。每台手机限提交一次。")
+    click.echo(f"wrote poster to {pdf}", err=True)

@@ -1,0 +1,76 @@
+"""Ballot forms built from a laid-out questionnaire: one WTForms field per question."""
+import re
+
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, RadioField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from evalsvc.definitions import Question
+
+# Control characters other than tab and newline never belong in an answer.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ChoiceField(RadioField):
+    """One option of several; an unknown option is named in Chinese."""
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and self.data not in {c.value for c in self.choices}:
+            raise ValidationError(f"「{self.label.text}」的选项无效，请重新选择")
+
+
+class MultiChoiceField(SelectMultipleField):
+    """Any number of options, shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        allowed = {c.value for c in self.choices}
+        if any(v not in allowed for v in self.data or ()):
+            raise ValidationError(f"「{self.label.text}」的选项无效，请重新选择")
+
+
+class FreeTextField(TextAreaField):
+    """Free text, stripped of control characters and surrounding blanks."""
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        self.data = _CONTROL.sub("", self.data or "").strip()
+
+
+FIELD_TYPES = {"choice": ChoiceField, "multi": MultiChoiceField, "text": FreeTextField}
+
+
+class BallotForm(Form):
+    """Base of every generated ballot form (no CSRF: the card code is the credential)."""
+
+
+def field_for(question: Question, text_limit: int):
+    """The unbound WTForms field for one question; an unknown type raises."""
+    try:
+        field_class = FIELD_TYPES[question.type]
+    except KeyError:
+        raise ValueError(f"no field for question type {question.type!r}") from None
+    label = question.text
+    if question.type == "text":
+        limit = question.max_length or text_limit
+        validators = [Length(max=limit, message=f"「{label}」不能超过 {limit} 字")]
+        if question.required:
+            validators.insert(0, InputRequired(f"请填写「{label}」"))
+        return field_class(label, validators=validators, render_kw={"maxlength": limit})
+    required = InputRequired(f"请选择「{label}」" if question.type == "choice"
+                             else f"请至少选择一项「{label}」")
+    choices = [SelectChoice(o.value, o.label) for o in question.options]
+    return field_class(label, choices=choices, validate_choice=False,
+                       validators=[required if question.required else Optional()])
+
+
+def build_form(layout: tuple[Question, ...], formdata: MultiDict | None,
+               text_limit: int) -> BallotForm:
+    """A form instance for this layout, bound to the submitted data when given."""
+    attrs = {q.key: field_for(q, text_limit) for q in layout}
+    form_class = type("LaidOutBallotForm", (BallotForm,), attrs)
+    return form_class(formdata=formdata)

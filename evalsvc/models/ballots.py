@@ -1,0 +1,64 @@
+"""Ballots, their answers, and the round's receipt list.
+
+A ballot holds its round, its respondent group, its answers and its day: nothing that
+links it to a card, a device, a person, or a moment finer than the day. Ids are random
+and the tables are keyed by them (SQLite: WITHOUT ROWID), so storage order is id order,
+not arrival order. Receipts live in their own table with no reference to any ballot.
+"""
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from evalsvc.models.base import Base
+
+
+class Ballot(Base):
+    """One accepted questionnaire."""
+
+    __tablename__ = "ballots"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # random
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("respondent_groups.id", ondelete="CASCADE"))
+    day: Mapped[date]
+
+    __table_args__ = (
+        sa.Index("ix_ballots_round_group", "round_id", "group_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class Answer(Base):
+    """One answer of a ballot: an option picked, or a free text.
+
+    Round and group are repeated here so a tally is one indexed GROUP BY.
+    """
+
+    __tablename__ = "answers"
+
+    ballot_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    question: Mapped[str] = mapped_column(sa.String(48), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # '' for free text
+    round_id: Mapped[int]
+    group_id: Mapped[int]
+    text: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.Index("ix_answers_tally", "round_id", "question", "value", "group_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class Receipt(Base):
+    """A receipt code in a round's receipt list: proof a ballot was counted, not which."""
+
+    __tablename__ = "receipts"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}

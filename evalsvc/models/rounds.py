@@ -1,0 +1,110 @@
+"""Rounds of a questionnaire, their respondent groups, and the single-use cards."""
+import enum
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from evalsvc.models.base import Base, str_enum
+from evalsvc.models.campaigns import Stage
+from evalsvc.models.organisations import Organisation
+
+
+class RoundState(enum.Enum):
+    """draft → open → closed; questions are frozen when a round opens."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class GroupCode(enum.Enum):
+    """Who a card is issued to; tallies can be broken down by group."""
+
+    MEMBER = "member"  # 党员
+    MASSES = "masses"  # 群众代表
+    SERVICE = "service"  # 服务对象
+    PUBLIC = "public"  # anyone scanning an open poster
+
+
+class Round(Base):
+    """One run of a questionnaire for one branch in one stage."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(str_enum(Stage, 12))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    definition_name: Mapped[str] = mapped_column(sa.String(40))
+    attempt: Mapped[int] = mapped_column(default=1)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    state: Mapped[RoundState] = mapped_column(str_enum(RoundState, 12),
+                                              default=RoundState.DRAFT)
+    # The laid-out questions (with the member list), frozen as JSON when the round opens.
+    layout_json: Mapped[str | None] = mapped_column(sa.Text)
+    poster_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    poster_cap: Mapped[int | None]
+    poster_used: Mapped[int] = mapped_column(default=0)
+    created_on: Mapped[date]
+    opened_on: Mapped[date | None]
+    closed_on: Mapped[date | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    groups: Mapped[list["RespondentGroup"]] = relationship(
+        back_populates="round", order_by="RespondentGroup.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+        sa.CheckConstraint("poster_used >= 0", name="poster_used_non_negative"),
+        sa.CheckConstraint("poster_cap IS NULL OR poster_used <= poster_cap",
+                           name="poster_within_cap"),
+    )
+
+    @property
+    def is_poster(self) -> bool:
+        """An open consultation by poster: not one-person-one-vote."""
+        return self.poster_token is not None
+
+    def group(self, code: GroupCode) -> "RespondentGroup | None":
+        """The round's group with this code."""
+        return next((g for g in self.groups if g.code is code), None)
+
+
+class RespondentGroup(Base):
+    """A group of respondents within a round, with the number of cards issued to it."""
+
+    __tablename__ = "respondent_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    code: Mapped[GroupCode] = mapped_column(str_enum(GroupCode, 12))
+    card_count: Mapped[int] = mapped_column(default=0)
+
+    round: Mapped[Round] = relationship(back_populates="groups")
+
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "code"),
+        sa.CheckConstraint("card_count >= 0", name="card_count_non_negative"),
+    )
+
+
+class Card(Base):
+    """A single-use code (一人一码), stored only as its SHA-256 hash.
+
+    Nothing here refers to the ballot a card cast, and nothing there refers back.
+    """
+
+    __tablename__ = "cards"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # random
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("respondent_groups.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    spent: Mapped[bool] = mapped_column(default=False)

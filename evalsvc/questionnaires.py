@@ -1,0 +1,37 @@
+"""The app's questionnaire definitions, loaded and validated once at start-up."""
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from evalsvc import PROJECT_ROOT
+from evalsvc.definitions import Definition, load_directory
+from evalsvc.kinds import registry
+
+EXTENSION_KEY = "evalsvc.definitions"
+
+
+def init_app(app: Flask) -> None:
+    """Load ``FORMS_DIR`` (default: the project's ``forms/``); a bad file stops start-up."""
+    directory = Path(app.config.get("FORMS_DIR") or PROJECT_ROOT / "forms")
+    app.extensions[EXTENSION_KEY] = load_directory(directory, set(registry()))
+
+
+def definitions() -> dict[str, Definition]:
+    """Every definition by name."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def definition(name: str) -> Definition | None:
+    """One definition by name."""
+    return definitions().get(name)
+
+
+def default_definition(kind: str, stage: str) -> Definition | None:
+    """The definition a new round of this kind and stage uses unless told otherwise."""
+    matching = [d for d in definitions().values()
+                if d.kind == kind and d.stage in (None, stage)]
+    for preferred in (f"{kind}_{stage}", kind):
+        for d in matching:
+            if d.name == preferred:
+                return d
+    return matching[0] if len(matching) == 1 else None

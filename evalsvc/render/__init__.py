@@ -1,0 +1,1 @@
+"""Turning results into pictures and files: charts, PDFs, exports."""

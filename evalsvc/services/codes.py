@@ -1,0 +1,99 @@
+"""Card codes, receipt codes and the URLs printed on cards.
+
+A card code is 128 bits derived from the app's secret key, the round, the group and the
+card's number, so the printed cards can be rendered again while the database holds only
+SHA-256 hashes of the codes. A receipt code is derived from the card code and a one-time
+value in the respondent's page: the same page resubmitted gets the same receipt, and
+nothing stored says which ballot a receipt belongs to.
+"""
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from urllib.parse import urlsplit
+
+CODE_BYTES = 16  # 128 bits
+CODE_LENGTH = 26  # base32 characters for 128 bits
+RECEIPT_LENGTH = 12  # 60 bits: unguessable enough to prove nothing, short enough to read
+_NOT_BASE32 = re.compile(r"[^A-Z2-7]")
+# Characters people mistype for base32 letters.
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+
+
+def _b32(raw: bytes) -> str:
+    return base64.b32encode(raw).decode("ascii").rstrip("=")
+
+
+def _mac(key: str, message: str) -> bytes:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+
+
+def card_code(key: str, round_id: int, group: str, number: int) -> str:
+    """The code of card ``number`` of a group in a round."""
+    return _b32(_mac(key, f"evalsvc/card/{round_id}/{group}/{number}")[:CODE_BYTES])
+
+
+def hash_code(code: str) -> str:
+    """What the database keeps of a card code (a fast hash suffices for 128 random bits)."""
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+def normalise_code(text: str) -> str | None:
+    """A typed or scanned code in canonical form, or None when it cannot be one."""
+    code = _NOT_BASE32.sub("", text.upper().translate(_LOOKALIKES))
+    return code if len(code) == CODE_LENGTH else None
+
+
+def display_code(code: str) -> str:
+    """The code in groups of four, as printed for typing."""
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def receipt_code(key: str, round_id: int, card: str, nonce: str) -> str:
+    """The receipt for a card ballot submitted from the page that carried ``nonce``."""
+    return _b32(_mac(key, f"evalsvc/receipt/{round_id}/{card}/{nonce}"))[:RECEIPT_LENGTH]
+
+
+def random_receipt() -> str:
+    """A receipt for a poster ballot (no card to derive it from)."""
+    return _b32(secrets.token_bytes(10))[:RECEIPT_LENGTH]
+
+
+def normalise_receipt(text: str) -> str | None:
+    """A typed receipt in canonical form, or None."""
+    code = _NOT_BASE32.sub("", text.upper().translate(_LOOKALIKES))
+    return code if len(code) == RECEIPT_LENGTH else None
+
+
+def display_receipt(code: str) -> str:
+    """A receipt as shown to the respondent: XXXX-XXXX-XXXX."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def new_nonce() -> str:
+    """The one-time value a ballot page carries."""
+    return secrets.token_urlsafe(16)
+
+
+def is_nonce(text: str) -> bool:
+    """True for a value ``new_nonce`` could have made."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_-]{16,32}", text or ""))
+
+
+def card_url(public_url: str, code: str) -> str:
+    """The URL a card's QR code carries.
+
+    When the public base has no path, the whole URL is upper-cased: scheme and host are
+    case-insensitive and our route accepts /C/, so the QR code can use the compact
+    alphanumeric mode (fewer modules, easier scanning on cheap phones).
+    """
+    base = public_url.rstrip("/")
+    if urlsplit(base).path in ("", "/"):
+        return f"{base}/C/{code}".upper()
+    return f"{base}/c/{code}"
+
+
+def poster_url(public_url: str, token: str) -> str:
+    """The URL an open poster's QR code carries."""
+    return f"{public_url.rstrip('/')}/p/{token}"

@@ -1,0 +1,235 @@
+"""Rounds: creation with their cards, the draft → open → closed lifecycle, participation."""
+import json
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from evalsvc.database import begin_write
+from evalsvc.definitions import Question, layout_from_data, layout_to_data
+from evalsvc.extensions import db
+from evalsvc.kinds import UnknownKind, get_kind, registry
+from evalsvc.kinds.base import MemberRef
+from evalsvc.models import (
+    Ballot, Card, GroupCode, Member, MemberStatus, Organisation, RespondentGroup, Round,
+    RoundState, Stage, User,
+)
+from evalsvc.questionnaires import default_definition, definition
+from evalsvc.services import audit, codes
+from evalsvc.services.campaigns import ensure_campaign
+from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.services.scope import in_scope, require_writer
+from evalsvc.services.shuffle import reshuffle_round, vacuum
+from evalsvc.services.today import today
+
+MAX_CARDS_PER_GROUP = 5000
+CARD_GROUPS = (GroupCode.MEMBER, GroupCode.MASSES, GroupCode.SERVICE)
+
+
+@dataclass(frozen=True)
+class RoundData:
+    """What a form or the CLI asks for."""
+
+    organisation_id: int
+    kind: str
+    stage: Stage
+    groups: dict[GroupCode, int] = field(default_factory=dict)
+    definition_name: str | None = None
+    title: str = ""
+    attempt: int | None = None
+    poster: bool = False
+    poster_cap: int | None = None
+
+
+def get_round(user: User, round_id: int) -> Round:
+    """The round, or ``OutOfScope`` when it is missing or not the user's."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None or not in_scope(user, round_.organisation_id):
+        raise OutOfScope(f"round {round_id}")
+    return round_
+
+
+def create_round(actor: User | None, data: RoundData) -> Round:
+    """Check every rule, then create the round, its groups and its cards in one commit."""
+    org = db.session.get(Organisation, data.organisation_id)
+    if org is None:
+        raise OutOfScope(f"organisation {data.organisation_id}")
+    if actor is not None:
+        require_writer(actor, org.id)
+    errors, chosen = _check_round(org, data)
+    if errors:
+        raise Invalid(errors)
+    round_ = Round(
+        organisation_id=org.id, campaign_id=ensure_campaign().id, stage=data.stage,
+        kind=data.kind, definition_name=chosen.name, title=data.title.strip() or
+        f"{org.name}{chosen.title}", attempt=data.attempt or _next_attempt(org.id, data),
+        created_on=today(),
+    )
+    round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
+    if data.poster:
+        round_.poster_token = secrets.token_urlsafe(9)
+        round_.poster_cap = data.poster_cap
+        round_.groups.append(RespondentGroup(code=GroupCode.PUBLIC, card_count=0))
+    db.session.add(round_)
+    db.session.flush()
+    _issue_cards(round_)
+    audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
+                 definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
+                 poster_cap=data.poster_cap if data.poster else None)
+    db.session.commit()
+    return round_
+
+
+def _check_round(org: Organisation, data: RoundData):
+    errors: dict[str, str] = {}
+    if not org.is_branch:
+        errors["organisation"] = "只有党支部可以开展测评"
+    chosen = None
+    try:
+        get_kind(data.kind)
+    except UnknownKind:
+        errors["kind"] = f"未知的测评类型 {data.kind!r}（可选：{'、'.join(sorted(registry()))}）"
+    else:
+        chosen = (definition(data.definition_name) if data.definition_name
+                  else default_definition(data.kind, data.stage.value))
+        if chosen is None or chosen.kind != data.kind:
+            errors["definition_name"] = "测评表不存在或与测评类型不符"
+        elif chosen.stage not in (None, data.stage.value):
+            errors["definition_name"] = "该转段测评表属于其他阶段"
+    if any(c not in CARD_GROUPS for c in data.groups):
+        errors["groups"] = "参评对象只能是党员、群众代表或服务对象"
+    elif any(not 0 <= n <= MAX_CARDS_PER_GROUP for n in data.groups.values()):
+        errors["groups"] = f"每类参评对象的测评卡数量应在 0 到 {MAX_CARDS_PER_GROUP} 之间"
+    elif not any(data.groups.values()) and not data.poster:
+        errors["groups"] = "请至少为一类参评对象发放测评卡，或启用公开二维码"
+    if data.poster and data.poster_cap is not None and data.poster_cap < 1:
+        errors["poster_cap"] = "公开二维码的票数上限至少为 1"
+    if len(data.title) > 200:
+        errors["title"] = "标题不超过 200 字"
+    if data.attempt is not None and data.attempt < 1:
+        errors["attempt"] = "测评轮次从 1 开始"
+    return errors, chosen
+
+
+def _next_attempt(org_id: int, data: RoundData) -> int:
+    previous = db.session.scalar(sa.select(sa.func.max(Round.attempt)).where(
+        Round.organisation_id == org_id, Round.stage == data.stage, Round.kind == data.kind))
+    return (previous or 0) + 1
+
+
+def _issue_cards(round_: Round) -> None:
+    """Store the hash of every card code; the codes themselves are never stored."""
+    key = current_app.config["SECRET_KEY"]
+    rows = [
+        {"id": secrets.token_hex(16), "round_id": round_.id, "group_id": group.id,
+         "code_hash": codes.hash_code(codes.card_code(key, round_.id, group.code.value, n)),
+         "spent": False}
+        for group in round_.groups for n in range(group.card_count)
+    ]
+    if rows:
+        db.session.execute(sa.insert(Card), rows)
+
+
+def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
+    """Every card of the round as (group, code), in a fresh random order each time."""
+    key = current_app.config["SECRET_KEY"]
+    cards = [(g, codes.card_code(key, round_.id, g.code.value, n))
+             for g in round_.groups for n in range(g.card_count)]
+    secrets.SystemRandom().shuffle(cards)
+    return cards
+
+
+def layout(round_: Round) -> tuple[Question, ...]:
+    """The questions of the round: frozen once open, from the definition while a draft."""
+    if round_.layout_json is not None:
+        return layout_from_data(json.loads(round_.layout_json))
+    return get_kind(round_.kind).layout(definition(round_.definition_name), _members(round_))
+
+
+def _members(round_: Round) -> list[MemberRef]:
+    """Active full members: probationary members vote but are not on the ballot."""
+    rows = db.session.execute(sa.select(Member.id, Member.name).where(
+        Member.organisation_id == round_.organisation_id, Member.active.is_(True),
+        Member.status == MemberStatus.FULL).order_by(Member.id)).all()
+    return [MemberRef(id=i, name=n) for i, n in rows]
+
+
+def open_round(actor: User | None, round_: Round) -> Round:
+    """draft → open: the questions (and the member list) are frozen from now on."""
+    _require_manage(actor, round_)
+    begin_write()
+    if round_.state is not RoundState.DRAFT:
+        raise Invalid({"state": "只有草稿状态的测评可以开始"})
+    kind = get_kind(round_.kind)
+    if kind.lists_members and not _members(round_):
+        raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
+    round_.layout_json = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
+    round_.state, round_.opened_on = RoundState.OPEN, today()
+    audit.record(actor, "round.open", round_)
+    db.session.commit()
+    return round_
+
+
+def close_round(actor: User | None, round_: Round) -> Round:
+    """open → closed, after every ballot already being written has landed."""
+    _require_manage(actor, round_)
+    begin_write()
+    # Wait for in-flight ballots (they hold a share lock on the round row on PostgreSQL).
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
+    if round_.state is not RoundState.OPEN:
+        raise Invalid({"state": "只有进行中的测评可以结束"})
+    round_.state, round_.closed_on = RoundState.CLOSED, today()
+    reshuffle_round(db.session.connection(), round_.id)
+    audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id))
+    db.session.commit()
+    vacuum(db.engine)
+    return round_
+
+
+def _require_manage(actor: User | None, round_: Round) -> None:
+    if actor is not None:
+        require_writer(actor, round_.organisation_id)
+
+
+def ballot_count(round_id: int) -> int:
+    """Ballots stored for a round."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(
+        Ballot.round_id == round_id)) or 0
+
+
+@dataclass(frozen=True)
+class GroupParticipation:
+    """Cards issued and ballots received for one group: all an open round shows staff."""
+
+    group: RespondentGroup
+    ballots: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share of cards used (None for the poster group, which has no cards)."""
+        return self.ballots / self.group.card_count if self.group.card_count else None
+
+
+def participation(round_: Round) -> list[GroupParticipation]:
+    """Ballots per group."""
+    counts = dict(db.session.execute(
+        sa.select(Ballot.group_id, sa.func.count()).where(Ballot.round_id == round_.id)
+        .group_by(Ballot.group_id)).all())
+    return [GroupParticipation(g, counts.get(g.id, 0)) for g in round_.groups]
+
+
+def rounds_for(user: User, org_id: int | None = None) -> list[Round]:
+    """Rounds in the user's scope, newest first."""
+    from evalsvc.services.scope import visible_org_ids
+
+    query = sa.select(Round).order_by(Round.id.desc())
+    ids = visible_org_ids(user)
+    if ids is not None:
+        query = query.where(Round.organisation_id.in_(ids))
+    if org_id is not None:
+        query = query.where(Round.organisation_id == org_id)
+    return list(db.session.scalars(query))
+
+

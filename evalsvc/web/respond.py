@@ -1,0 +1,161 @@
+"""The respondent's pages: scan a card or a poster, answer, get a receipt. No login."""
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, \
+    request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from evalsvc.kinds import get_kind
+from evalsvc.questionnaires import definition
+from evalsvc.models import Round, RoundState
+from evalsvc.services import ballots, codes, rounds
+from evalsvc.extensions import csrf, db
+
+bp = Blueprint("respond", __name__)
+csrf.exempt(bp)  # no session here: the card code (or poster token) is the credential
+
+NOT_OPEN = {
+    RoundState.DRAFT: ("测评尚未开始", "本次测评还没有开始，请在测评开始后再扫码。"),
+    RoundState.CLOSED: ("测评已经结束", "本次测评已经结束，感谢您的关注。"),
+}
+SPENT = ("此二维码已使用", "每张测评卡只能使用一次，这张卡已经提交过测评。")
+UNKNOWN = ("二维码无效", "没有找到这张测评卡，请核对二维码或代码。")
+FULL = ("名额已满", "本次公开测评的票数已达上限，感谢您的参与。")
+VOTED = ("您已参加过本次测评", "每台手机只能参加一次本次公开测评。")
+
+
+def _message(title_text: tuple[str, str], status: int, receipt: str | None = None):
+    title, text = title_text
+    return render_template("respond/message.html", title=title, text=text,
+                           receipt=receipt), status
+
+
+@bp.route("/c", methods=["GET", "POST"])
+def enter_code():
+    """Type the code printed under the QR (for phones that cannot scan)."""
+    typed = request.form.get("code", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        code = codes.normalise_code(typed)
+        if code:
+            return redirect(url_for("respond.card", code=code), code=303)
+    error = "代码应为 26 位字母和数字，请核对后重新输入" if typed else None
+    return render_template("respond/enter_code.html", typed=typed, error=error), \
+        (422 if error else 200)
+
+
+@bp.route("/C/<code>", methods=["GET", "POST"])
+@bp.route("/c/<code>", methods=["GET", "POST"])
+def card(code: str):
+    """A card's ballot: show it, or take the answers."""
+    code = codes.normalise_code(code)
+    found = ballots.find_card(code) if code else None
+    if found is None:
+        return _message(UNKNOWN, 404)
+    round_ = found.round
+    if request.method == "GET":
+        if round_.state is not RoundState.OPEN:
+            return _message(NOT_OPEN[round_.state], 409)
+        if found.spent:
+            return _message(SPENT, 409)
+        return _ballot_page(round_)
+    if found.spent:  # a resubmitted page gets its receipt again; anything else is refused
+        receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_.id, code,
+                                     request.form.get("nonce", ""))
+        if round_.state is RoundState.OPEN and ballots.receipt_exists(receipt):
+            return _thanks(round_, receipt)
+        return _message(SPENT, 409)
+    return _submit(round_, lambda rows: ballots.cast_card_ballot(
+        round_.id, code, request.form["nonce"], rows))
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+@bp.route("/P/<token>", methods=["GET", "POST"])
+def poster(token: str):
+    """An open poster's ballot: one per device, within the cap."""
+    round_ = db.session.scalar(db.select(Round).where(Round.poster_token == token))
+    if round_ is None:
+        return _message(UNKNOWN, 404)
+    if round_.state is not RoundState.OPEN:
+        return _message(NOT_OPEN[round_.state], 409)
+    earlier = _device_receipt(round_)
+    if earlier:
+        return _message(VOTED, 409, receipt=codes.display_receipt(earlier))
+    if request.method == "GET":
+        return _ballot_page(round_)
+    return _submit(round_, lambda rows: ballots.cast_poster_ballot(round_.id, rows))
+
+
+def _ballot_page(round_: Round, form=None, errors=None, status: int = 200):
+    layout = rounds.layout(round_)
+    kind = get_kind(round_.kind)
+    form = form or kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
+    intro = definition(round_.definition_name).intro
+    return render_template("respond/ballot.html", round=round_, layout=layout, form=form,
+                           intro=intro,
+                           errors=errors or {}, nonce=request.form.get("nonce")
+                           or codes.new_nonce()), status
+
+
+def _submit(round_: Round, cast):
+    """Validate, then store through ``cast``; answers are kept on any refusal."""
+    layout = rounds.layout(round_)
+    _refuse_malformed(layout)
+    kind = get_kind(round_.kind)
+    submission = kind.validate(layout, request.form, current_app.config["FREE_TEXT_LIMIT"])
+    if not submission.ok:
+        return _ballot_page(round_, submission.form, submission.errors, 422)
+    try:
+        accepted = cast(submission.answers)
+    except ballots.Refused as refused:
+        if refused.reason == "not_open":
+            return _message(NOT_OPEN.get(refused.state, NOT_OPEN[RoundState.CLOSED]), 409)
+        return _message(SPENT if refused.reason == "spent" else FULL, 409)
+    response = _thanks(round_, accepted.receipt)
+    if request.endpoint == "respond.poster":
+        _remember_device(response, round_, accepted.receipt)
+    return response
+
+
+def _thanks(round_: Round, receipt: str):
+    return make_response(render_template("respond/thanks.html", round=round_,
+                                         receipt=codes.display_receipt(receipt)))
+
+
+def _refuse_malformed(layout) -> None:
+    """Unknown, repeated or badly encoded fields, or a missing page value: 400."""
+    allowed = {q.key: q.type for q in layout}
+    if not codes.is_nonce(request.form.get("nonce", "")):
+        abort(400, "页面已失效，请重新扫码打开测评页面")
+    for key in request.form:
+        values = request.form.getlist(key)
+        if key != "nonce" and key not in allowed:
+            abort(400, "提交的内容中含有无法识别的项目")
+        if len(values) > 1 and allowed.get(key) != "multi":
+            abort(400, "提交的内容中有重复的项目")
+        if any("\ufffd" in v for v in values):
+            abort(400, "提交的内容编码无效")
+
+
+def _device_cookie(round_: Round) -> str:
+    return f"evalsvc_poster_{round_.id}"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="evalsvc-poster-device")
+
+
+def _device_receipt(round_: Round) -> str | None:
+    """The receipt this device got for this poster round, if it has voted."""
+    raw = request.cookies.get(_device_cookie(round_))
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw)
+    except BadSignature:
+        return None
+    return data.get("receipt") if data.get("round") == round_.id else None
+
+
+def _remember_device(response, round_: Round, receipt: str) -> None:
+    response.set_cookie(_device_cookie(round_),
+                        _serializer().dumps({"round": round_.id, "receipt": receipt}),
+                        max_age=180 * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=request.is_secure, path="/")

@@ -1,0 +1,187 @@
+"""Staff pages for rounds: create, open, close, print cards and posters, watch participation."""
+import io
+
+from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+
+from evalsvc.definitions import Definition
+from evalsvc.kinds import get_kind, registry
+from evalsvc.kinds.base import MemberRef
+from evalsvc.models import GroupCode, Role, Stage
+from evalsvc.questionnaires import definition, definitions
+from evalsvc.services import codes, rounds, scope
+from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.extensions import db
+from evalsvc.web.form_errors import attach_errors
+from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
+
+bp = Blueprint("rounds", __name__)
+SAMPLE_MEMBERS = (MemberRef(1, "党员甲"), MemberRef(2, "党员乙"), MemberRef(3, "党员丙"))
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here is for staff."""
+
+
+@bp.get("/rounds")
+def index():
+    """Rounds in the user's scope."""
+    return render_template("rounds/index.html", rounds=rounds.rounds_for(current_user))
+
+
+@bp.route("/orgs/<int:org_id>/rounds/new", methods=["GET", "POST"])
+def create(org_id: int):
+    """Create a round for a branch (office, or the branch's secretary)."""
+    org = scope.get_org(current_user, org_id)
+    scope.require_writer(current_user, org.id)
+    form = RoundForm(stage=org.current_stage.value)
+    form.kind.choices = options((k.name, k.label) for k in registry().values())
+    form.definition_name.choices = options(
+        [("", "（按类型和阶段自动选择）")] +
+        [(d.name, f"{d.title}（{d.name}）") for d in definitions().values()])
+    if form.validate_on_submit():
+        try:
+            round_ = rounds.create_round(current_user, _round_data(org.id, form))
+        except Invalid as exc:
+            db.session.rollback()
+            attach_errors(form, exc)
+        else:
+            return redirect(url_for("rounds.detail", round_id=round_.id))
+    return render_template("rounds/form.html", form=form, org=org)
+
+
+def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
+    return rounds.RoundData(
+        organisation_id=org_id, kind=form.kind.data, stage=Stage(form.stage.data),
+        definition_name=form.definition_name.data or None, title=form.title.data or "",
+        attempt=form.attempt.data,
+        groups={GroupCode.MEMBER: form.member_cards.data or 0,
+                GroupCode.MASSES: form.masses_cards.data or 0,
+                GroupCode.SERVICE: form.service_cards.data or 0},
+        poster=form.poster.data, poster_cap=form.poster_cap.data if form.poster.data else None,
+    )
+
+
+@bp.get("/rounds/<int:round_id>")
+def detail(round_id: int):
+    """A round: its state and, while open, participation per group only."""
+    round_ = rounds.get_round(current_user, round_id)
+    return render_template(
+        "rounds/detail.html", round=round_, participation=rounds.participation(round_),
+        kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
+        poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
+        if round_.is_poster else None)
+
+
+def _may_manage(round_) -> bool:
+    return current_user.role is not Role.SUPERVISOR
+
+
+def _managed_round(round_id: int):
+    round_ = rounds.get_round(current_user, round_id)
+    scope.require_writer(current_user, round_.organisation_id)
+    return round_
+
+
+@bp.post("/rounds/<int:round_id>/open")
+def open_(round_id: int):
+    """Open a draft round."""
+    return _transition(round_id, rounds.open_round)
+
+
+@bp.post("/rounds/<int:round_id>/close")
+def close(round_id: int):
+    """Close an open round."""
+    return _transition(round_id, rounds.close_round)
+
+
+def _transition(round_id: int, action):
+    round_ = _managed_round(round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action(current_user, round_)
+    except Invalid as exc:
+        db.session.rollback()
+        from flask import flash
+
+        for message in exc.errors.values():
+            flash(message, "error")
+    return redirect(url_for("rounds.detail", round_id=round_id))
+
+
+@bp.get("/rounds/<int:round_id>/cards.pdf")
+def cards_pdf(round_id: int):
+    """Every card of the round, in a fresh random order, as a printable A4 PDF."""
+    from evalsvc.glossary import label
+    from evalsvc.render.cards import CardFace, cards_pdf as render
+
+    round_ = _managed_round(round_id)
+    public = current_app.config["PUBLIC_URL"]
+    faces = [CardFace(url=codes.card_url(public, code), code=codes.display_code(code),
+                      group_label=label(group.code))
+             for group, code in rounds.card_codes(round_)]
+    if not faces:
+        raise OutOfScope("no cards")
+    buffer = io.BytesIO()
+    render(round_.title, faces, buffer, typed_url=f"{public.rstrip('/')}/c")
+    return _pdf(buffer, f"round-{round_.id}-cards.pdf")
+
+
+@bp.get("/rounds/<int:round_id>/poster.pdf")
+def poster_pdf(round_id: int):
+    """The open poster of the round as an A4 PDF."""
+    from evalsvc.render.cards import poster_pdf as render
+
+    round_ = _managed_round(round_id)
+    if not round_.is_poster:
+        raise OutOfScope("no poster")
+    buffer = io.BytesIO()
+    cap = f"，限 {round_.poster_cap} 票" if round_.poster_cap else ""
+    render(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token),
+           buffer, note=f"本测评为开放式扫码参与，不是一人一票{cap}。每台手机限提交一次。")
+    return _pdf(buffer, f"round-{round_.id}-poster.pdf")
+
+
+def _pdf(buffer: io.BytesIO, name: str):
+    buffer.seek(0)
+    response = send_file(buffer, mimetype="application/pdf", download_name=name)
+    response.headers["Cache-Control"] = "no-store"  # cards carry codes
+    return response
+
+
+@bp.get("/rounds/<int:round_id>/preview")
+def preview_round(round_id: int):
+    """The round's ballot exactly as a respondent will see it (nothing is submitted)."""
+    round_ = rounds.get_round(current_user, round_id)
+    return _preview(round_.title, definition(round_.definition_name), rounds.layout(round_),
+                    round_.is_poster)
+
+
+@bp.get("/definitions")
+def definitions_index():
+    """Every questionnaire definition, with a preview link."""
+    return render_template("rounds/definitions.html", definitions=definitions().values(),
+                           kinds=registry())
+
+
+@bp.get("/definitions/<name>/preview")
+def preview_definition(name: str):
+    """A definition laid out as a respondent sees it (sample members for 民主评议)."""
+    chosen = definition(name)
+    if chosen is None:
+        raise OutOfScope(f"definition {name}")
+    layout = get_kind(chosen.kind).layout(chosen, SAMPLE_MEMBERS)
+    return _preview(chosen.title, chosen, layout, False)
+
+
+def _preview(title: str, chosen: Definition, layout, is_poster: bool):
+    kind = get_kind(chosen.kind)
+    form = kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
+    return render_template("respond/ballot.html", round={"title": title, "is_poster": is_poster},
+                           layout=layout, form=form, errors={}, intro=chosen.intro,
+                           nonce="preview", preview=True)
+
+
