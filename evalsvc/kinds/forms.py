@@ -4,7 +4,7 @@ import re
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, RadioField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from evalsvc.definitions import Question
@@ -64,8 +64,9 @@ def field_for(question: Question, text_limit: int):
     required = InputRequired(f"请选择「{label}」" if question.type == "choice"
                              else f"请至少选择一项「{label}」")
     choices = [SelectChoice(o.value, o.label) for o in question.options]
+    # No Optional() for unrequired choices: it would clear pre_validate's verdict on junk.
     return field_class(label, choices=choices, validate_choice=False,
-                       validators=[required if question.required else Optional()])
+                       validators=[required] if question.required else [])
 
 
 def build_form(layout: tuple[Question, ...], formdata: MultiDict | None,

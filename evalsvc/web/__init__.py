@@ -17,12 +17,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(users.bp)
     app.register_error_handler(OutOfScope, _not_found)
     app.register_error_handler(Forbidden, _forbidden)
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    for code in (400, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, _error_page)
 
 
 MESSAGES = {400: "请求无效", 403: "没有权限进行此操作", 404: "页面不存在", 405: "不支持的请求方式",
-            413: "提交的内容过大", 429: "操作过于频繁，请稍后再试", 500: "服务器出错，请稍后再试"}
+            413: "提交的内容过大", 415: "不支持的提交方式", 429: "操作过于频繁，请稍后再试", 500: "服务器出错，请稍后再试"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

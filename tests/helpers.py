@@ -1,0 +1,54 @@
+"""Helpers shared by tests: rounds with cards, and complete ballots for each kind."""
+import re
+import secrets
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import Ballot, GroupCode, Organisation, Receipt, Stage
+from evalsvc.services import rounds
+
+SATISFACTION = {"quality": "satisfied", "organisation": "fairly", "service": "basic",
+                "work": "dissatisfied", "overall": "satisfied"}
+
+
+def org_id(code: str) -> int:
+    """An organisation's id by code."""
+    return db.session.scalar(sa.select(Organisation.id).where(Organisation.code == code))
+
+
+def new_round(org_code="XW0101", kind="satisfaction", stage=Stage.REVIEW, groups=None,
+              open_it=True, **extra):
+    """A round with cards; returns (round, [card codes in random order])."""
+    groups = groups if groups is not None else {GroupCode.MASSES: 6}
+    round_ = rounds.create_round(None, rounds.RoundData(org_id(org_code), kind, stage, groups,
+                                                        **extra))
+    if open_it:
+        rounds.open_round(None, round_)
+    return round_, [code for _group, code in rounds.card_codes(round_)]
+
+
+def ballot_for(round_, choice: str = "qualified") -> dict:
+    """A complete, valid ballot for the round's layout."""
+    data = {"nonce": secrets.token_urlsafe(16)}
+    for q in rounds.layout(round_):
+        if q.type == "choice":
+            data[q.key] = choice if q.option(choice) else q.options[0].value
+        elif q.type == "multi":
+            data[q.key] = [q.options[0].value, q.options[-1].value]
+    return data
+
+
+def counts(round_id: int) -> tuple[int, int]:
+    """(ballots, receipts) stored for a round."""
+    ballots = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)
+                                .where(Ballot.round_id == round_id))
+    receipts = db.session.scalar(sa.select(sa.func.count()).select_from(Receipt)
+                                 .where(Receipt.round_id == round_id))
+    return ballots, receipts
+
+
+def receipt_of(html: str) -> str | None:
+    """The receipt code shown on a thank-you page."""
+    match = re.search(r'class="receipt"[^>]*>([A-Z2-7-]+)<', html)
+    return match.group(1) if match else None
