@@ -1,4 +1,8 @@
-"""Engine tuning: SQLite pragmas for durability and concurrency."""
+"""Engine tuning: SQLite pragmas for durability and concurrency; writer transactions."""
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -6,6 +10,8 @@ from sqlalchemy.engine import Engine
 from evalsvc.extensions import db
 
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def init_app(app: Flask) -> None:
@@ -51,3 +57,13 @@ def begin_write() -> None:
     """
     db.session.commit()
     db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def writes(service: Callable[P, R]) -> Callable[P, R]:
+    """Mark a service that writes: it runs in a fresh writer transaction (see begin_write)."""
+    @functools.wraps(service)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        begin_write()
+        return service(*args, **kwargs)
+
+    return wrapper

@@ -1,7 +1,7 @@
 """The one place where code names meet their Chinese labels."""
 from flask import Flask
 
-from evalsvc.models import GroupCode, MemberStatus, OrgType, Role, RoundState, Stage, StageState
+from evalsvc.models import BranchDecision, Decision, FlagKind, GroupCode, TransitionState, MemberStatus, OrgType, Role, RoundState, Stage, StageState
 
 LABELS: dict[object, str] = {
     OrgType.WORKING_COMMITTEE: "机关工委",
@@ -27,6 +27,22 @@ LABELS: dict[object, str] = {
     GroupCode.MASSES: "群众代表",
     GroupCode.SERVICE: "服务对象",
     GroupCode.PUBLIC: "公开扫码",
+    FlagKind.MAKE_UP: "补课",
+    FlagKind.YELLOW_CARD: "黄牌警示",
+    FlagKind.ADMONISHMENT: "集体诫勉",
+    FlagKind.UNQUALIFIED: "初评不合格",
+    Decision.PROPOSED: "待确认",
+    Decision.CONFIRMED: "已确认",
+    Decision.OVERRIDDEN: "已推翻",
+    BranchDecision.EDUCATE: "帮助教育",
+    BranchDecision.CORRECT: "限期改正",
+    BranchDecision.PERSUADE: "劝退",
+    BranchDecision.EXPEL: "除名",
+    TransitionState.APPLIED: "待督导审核",
+    TransitionState.AGREED: "督导组同意",
+    TransitionState.OBJECTED: "督导组有异议",
+    TransitionState.APPROVED: "已批准",
+    TransitionState.RETURNED: "已退回",
 }
 
 # Accepted spellings of the organisation type in import files.
@@ -48,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.jinja_env.globals["stages"] = list(Stage)
     app.jinja_env.globals["kind_label"] = kind_label
+    app.jinja_env.globals["branch_decisions"] = list(BranchDecision)
     app.jinja_env.globals["stage_label"] = lambda value: label(Stage(value))
 
 

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from evalsvc.cli import admin, orgs, rounds, users
+from evalsvc.cli import admin, exports, orgs, rounds, users
 
 
 def init_app(app: Flask) -> None:
@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users.user_group)
     app.cli.add_command(orgs.org_group)
     app.cli.add_command(rounds.round_group)
+    app.cli.add_command(exports.export_group)
 
 
 def _create_app():

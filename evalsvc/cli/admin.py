@@ -18,10 +18,11 @@ def init_command(campaign_name: str | None, year: int | None) -> None:
 
 
 @click.command("demo")
-def demo_command() -> None:
-    """Load the demo county into an empty database and print its accounts."""
+@click.option("--no-rounds", is_flag=True, help="Only the organisations, members and accounts.")
+def demo_command(no_rounds: bool) -> None:
+    """Load the demo county (with rounds and ballots) into an empty database."""
     try:
-        accounts = load_demo()
+        accounts = load_demo(with_rounds=not no_rounds)
     except DemoAlreadyLoaded:
         click.echo("demo not loaded: the database already has organisations")
         return

@@ -1,4 +1,5 @@
 """``evalsvc round``: create, open, close, and print cards and posters."""
+import json
 from pathlib import Path
 
 import click
@@ -8,7 +9,7 @@ from flask import current_app
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
-from evalsvc.services import codes, rounds
+from evalsvc.services import closing, codes, results, rounds
 from evalsvc.services.errors import Invalid
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
@@ -86,10 +87,36 @@ def open_(round_id: int) -> None:
 def close(round_id: int) -> None:
     """Close an open round."""
     try:
-        round_ = rounds.close_round(None, _round(round_id))
+        round_ = closing.close_round(None, _round(round_id))
     except Invalid as exc:
         _fail(exc)
     click.echo(f"round {round_id} is closed with {rounds.ballot_count(round_.id)} ballot(s)")
+
+
+@round_group.command("tally")
+@click.argument("round_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable (see README).")
+def tally(round_id: int, as_json: bool) -> None:
+    """A closed round's counts, shares, rate and proposed verdict."""
+    round_ = _round(round_id)
+    result = results.result_of(round_)
+    if result is None:
+        raise click.ClickException(
+            f"round {round_id} is {round_.state.value}: results exist only once it is closed "
+            f"({rounds.ballot_count(round_id)} ballot(s) so far)")
+    document = results.tally_document(round_, result)
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{round_.title}: {result.ballots} ballot(s)"
+               + (f", rate {result.rate:.1%}" if result.rate is not None else ""))
+    for item in document["items"]:
+        counts = ", ".join(f"{o['label']} {o['count'] if o['count'] is not None else '—'}"
+                           for o in item["options"])
+        click.echo(f"  {item['text']}: {counts}")
+    for member in document["members"]:
+        click.echo(f"  {member['name']}: {member['counts']}")
+    click.echo(f"verdict: {result.verdict.get('summary', '')}")
 
 
 @round_group.command("cards")

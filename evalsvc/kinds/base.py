@@ -86,11 +86,12 @@ class Kind:
             return Submission(answers=(), errors=errors, form=form)
         return Submission(answers=tuple(_answer_rows(layout, form)), errors={}, form=form)
 
-    def tally(self, layout: tuple[Question, ...], counts, texts, settings: Settings):
-        """Counts per item and option from the stored answers (see ``evalsvc.tally``)."""
-        from evalsvc.tally import tally_items
+    def tally(self, data, settings: Settings, suppress: bool = True):
+        """A RoundResult from the counts (``evalsvc.tally.TallyInput``); small cells are
+        suppressed unless ``suppress`` is False (the rules see everything)."""
+        from evalsvc.tally import build_result
 
-        return tally_items(self, layout, counts, texts, settings)
+        return build_result(data, settings, suppress)
 
     def propose(self, result, settings: Settings) -> Verdict:
         """The verdict the rules propose for a closed round."""

@@ -50,6 +50,12 @@ class Round(Base):
     created_on: Mapped[date]
     opened_on: Mapped[date | None]
     closed_on: Mapped[date | None]
+    # Stored when the round closes: the suppressed tally, and the proposed verdict.
+    result_json: Mapped[str | None] = mapped_column(sa.Text)
+    # The verdict: proposed by the rules, then confirmed or overridden by the office.
+    passed: Mapped[bool | None]
+    verdict_status: Mapped[str | None] = mapped_column(sa.String(12))
+    verdict_reason: Mapped[str] = mapped_column(sa.Text, default="")
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

@@ -3,6 +3,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Campaign, User
 from evalsvc.services import audit
@@ -15,6 +16,7 @@ def current_campaign() -> Campaign | None:
     return db.session.scalar(sa.select(Campaign).order_by(Campaign.id.desc()).limit(1))
 
 
+@writes
 def create_campaign(
     actor: User | None, name: str, start_year: int, end_year: int,
     batch_names: tuple[str, ...] = DEFAULT_BATCHES,

@@ -3,6 +3,7 @@ import random
 
 import sqlalchemy as sa
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import (
     Member, MemberStatus, Organisation, OrgType, Role, Stage, StageState,
@@ -60,7 +61,8 @@ class DemoAlreadyLoaded(Exception):
     """The database already has organisations; the demo loads only into an empty one."""
 
 
-def load_demo(seed: int = 2005) -> list[tuple[str, str, Role]]:
+@writes
+def load_demo(seed: int = 2005, with_rounds: bool = False) -> list[tuple[str, str, Role]]:
     """Create the demo campaign, tree, members and accounts; return the accounts."""
     if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         raise DemoAlreadyLoaded("the database already has organisations")
@@ -81,6 +83,10 @@ def load_demo(seed: int = 2005) -> list[tuple[str, str, Role]]:
     for username, password, role, display, branch, assigned in ACCOUNTS:
         create_user(None, UserData(username, role, display, ids.get(branch) if branch else None,
                                    tuple(ids[c] for c in assigned)), password)
+    if with_rounds:
+        from evalsvc.services.demo_rounds import load_demo_rounds
+
+        load_demo_rounds()
     return [(u, p, r) for u, p, r, *_ in ACCOUNTS]
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.glossary import ORG_TYPE_NAMES
 from evalsvc.models import Organisation
@@ -86,6 +87,7 @@ def _map_header(cells: list) -> dict[str, int]:
     return header
 
 
+@writes
 def import_organisations(path: Path) -> list[Organisation]:
     """Create every organisation in the file, parents first, or raise ``ImportFailed``."""
     rows = list(read_rows(path))

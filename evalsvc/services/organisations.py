@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import (
     Batch, Member, MemberStatus, Organisation, OrgType, Stage, StageProgress, User,
@@ -67,6 +68,7 @@ def _check_parent(data: OrgData, existing: Organisation | None) -> str | None:
     return None
 
 
+@writes
 def create_org(actor: User | None, data: OrgData) -> Organisation:
     """Add an organisation with its three stages not started; office only."""
     if actor is not None:
@@ -88,6 +90,7 @@ def build_org(actor: User | None, data: OrgData, action: str) -> Organisation:
     return org
 
 
+@writes
 def update_org(actor: User, org: Organisation, data: OrgData) -> Organisation:
     """Change an organisation's fields; office only."""
     require_office(actor)
@@ -114,6 +117,7 @@ def check_member(name: str, org: Organisation) -> dict[str, str]:
     return errors
 
 
+@writes
 def add_member(
     actor: User | None, org: Organisation, name: str, status: MemberStatus
 ) -> Member:
@@ -130,6 +134,7 @@ def add_member(
     return member
 
 
+@writes
 def update_member(
     actor: User, member: Member, name: str, status: MemberStatus, active: bool
 ) -> Member:

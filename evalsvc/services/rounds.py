@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
-from evalsvc.database import begin_write
+from evalsvc.database import writes
 from evalsvc.definitions import Question, layout_from_data, layout_to_data
 from evalsvc.extensions import db
 from evalsvc.kinds import UnknownKind, get_kind, registry
@@ -16,11 +16,10 @@ from evalsvc.models import (
     RoundState, Stage, User,
 )
 from evalsvc.questionnaires import default_definition, definition
-from evalsvc.services import audit, codes
+from evalsvc.services import audit, codes, flags, stages
 from evalsvc.services.campaigns import ensure_campaign
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.scope import in_scope, require_writer
-from evalsvc.services.shuffle import reshuffle_round, vacuum
 from evalsvc.services.today import today
 
 MAX_CARDS_PER_GROUP = 5000
@@ -50,6 +49,7 @@ def get_round(user: User, round_id: int) -> Round:
     return round_
 
 
+@writes
 def create_round(actor: User | None, data: RoundData) -> Round:
     """Check every rule, then create the round, its groups and its cards in one commit."""
     org = db.session.get(Organisation, data.organisation_id)
@@ -155,15 +155,19 @@ def _members(round_: Round) -> list[MemberRef]:
     return [MemberRef(id=i, name=n) for i, n in rows]
 
 
+@writes
 def open_round(actor: User | None, round_: Round) -> Round:
     """draft → open: the questions (and the member list) are frozen from now on."""
-    _require_manage(actor, round_)
-    begin_write()
+    require_manage(actor, round_)
     if round_.state is not RoundState.DRAFT:
         raise Invalid({"state": "只有草稿状态的测评可以开始"})
     kind = get_kind(round_.kind)
+    org = db.session.get(Organisation, round_.organisation_id)
+    stages.check_can_open(org, round_.stage)
+    _check_make_up_recorded(round_)
     if kind.lists_members and not _members(round_):
         raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
+    stages.mark_started(org, round_.stage)
     round_.layout_json = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
     round_.state, round_.opened_on = RoundState.OPEN, today()
     audit.record(actor, "round.open", round_)
@@ -171,24 +175,17 @@ def open_round(actor: User | None, round_: Round) -> Round:
     return round_
 
 
-def close_round(actor: User | None, round_: Round) -> Round:
-    """open → closed, after every ballot already being written has landed."""
-    _require_manage(actor, round_)
-    begin_write()
-    # Wait for in-flight ballots (they hold a share lock on the round row on PostgreSQL).
-    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
-    db.session.refresh(round_)
-    if round_.state is not RoundState.OPEN:
-        raise Invalid({"state": "只有进行中的测评可以结束"})
-    round_.state, round_.closed_on = RoundState.CLOSED, today()
-    reshuffle_round(db.session.connection(), round_.id)
-    audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id))
-    db.session.commit()
-    vacuum(db.engine)
-    return round_
+def _check_make_up_recorded(round_: Round) -> None:
+    """After a confirmed 补课, a new attempt waits until the make-up is recorded."""
+    earlier = list(db.session.scalars(sa.select(Round.id).where(
+        Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
+        Round.kind == round_.kind, Round.id != round_.id)))
+    pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
+    if pending is not None:
+        raise Invalid({"make_up": "上一次测评需要补课，请先登记补课情况，再开始新一次测评"})
 
 
-def _require_manage(actor: User | None, round_: Round) -> None:
+def require_manage(actor: User | None, round_: Round) -> None:
     if actor is not None:
         require_writer(actor, round_.organisation_id)
 

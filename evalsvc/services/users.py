@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Organisation, OrgType, Role, User
 from evalsvc.services import audit
@@ -76,6 +77,7 @@ def _apply(user: User, data: UserData) -> None:
     )
 
 
+@writes
 def create_user(actor: User | None, data: UserData, password: str) -> User:
     """Create an account; office only (or the operator at the command line)."""
     if actor is not None:
@@ -92,6 +94,7 @@ def create_user(actor: User | None, data: UserData, password: str) -> User:
     return user
 
 
+@writes
 def update_user(
     actor: User, user: User, data: UserData, active: bool, password: str = ""
 ) -> User:
@@ -127,3 +130,10 @@ def authenticate(username: str, password: str) -> User | None:
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
+
+
+@writes
+def record_session(user: User, action: str) -> None:
+    """Audit a login or logout."""
+    audit.record(user, action, user)
+    db.session.commit()

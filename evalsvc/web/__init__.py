@@ -8,9 +8,12 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from evalsvc.web import auth, orgs, respond, rounds, users
+    from evalsvc.web import auth, dashboard, decisions, orgs, respond, results, rounds, users
 
     auth.init_app(app)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(decisions.bp)
+    app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(orgs.bp)

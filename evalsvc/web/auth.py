@@ -9,8 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from evalsvc.extensions import db, login_manager
 from evalsvc.models import User
-from evalsvc.services import audit
-from evalsvc.services.users import authenticate
+from evalsvc.services.users import authenticate, record_session
 
 bp = Blueprint("auth", __name__)
 
@@ -50,8 +49,7 @@ def login():
         if user is not None:
             session.clear()  # rotate: nothing from the anonymous session survives
             login_user(user)
-            audit.record(user, "auth.login", user)
-            db.session.commit()
+            record_session(user, "auth.login")
             return redirect(_safe_next(request.args.get("next")))
         flash("用户名或密码错误", "error")
     return render_template("auth/login.html", form=form)
@@ -61,8 +59,7 @@ def login():
 @login_required
 def logout():
     """End the session."""
-    audit.record(current_user, "auth.logout", current_user._get_current_object())
-    db.session.commit()
+    record_session(current_user._get_current_object(), "auth.logout")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

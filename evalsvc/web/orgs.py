@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
 from evalsvc.services import organisations as org_service
-from evalsvc.services import rounds, scope
+from evalsvc.services import flags, rounds, scope, stages
 from evalsvc.services.errors import Invalid
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
@@ -40,8 +40,13 @@ def _build_tree(orgs: list[Organisation]) -> list[dict]:
 def detail(org_id: int):
     """One organisation: its members when a branch, its children otherwise."""
     org = scope.get_org(current_user, org_id)
-    return render_template("orgs/detail.html", org=org, can_edit_members=_may_write(org),
-                           rounds=rounds.rounds_for(current_user, org.id) if org.is_branch else [])
+    branch = org.is_branch
+    return render_template(
+        "orgs/detail.html", org=org, can_edit_members=_may_write(org),
+        rounds=rounds.rounds_for(current_user, org.id) if branch else [],
+        flag_list=flags.flags_for({org.id}) if branch else [],
+        transition_list=stages.transitions_for({org.id}) if branch else [],
+        missing=stages.missing_for(org, org.current_stage) if branch else [])
 
 
 def _may_write(org: Organisation) -> bool:

@@ -9,7 +9,8 @@ from evalsvc.kinds import get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Role, Stage
 from evalsvc.questionnaires import definition, definitions
-from evalsvc.services import codes, rounds, scope
+from evalsvc.render.charts import available_charts
+from evalsvc.services import closing, codes, flags, results, rounds, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.extensions import db
 from evalsvc.web.form_errors import attach_errors
@@ -68,8 +69,11 @@ def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
 def detail(round_id: int):
     """A round: its state and, while open, participation per group only."""
     round_ = rounds.get_round(current_user, round_id)
+    result = results.result_of(round_)
     return render_template(
         "rounds/detail.html", round=round_, participation=rounds.participation(round_),
+        result=result, charts=available_charts(result) if result else [],
+        flags=[f for f in flags.flags_for({round_.organisation_id}) if f.round_id == round_.id],
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
         if round_.is_poster else None)
@@ -94,7 +98,7 @@ def open_(round_id: int):
 @bp.post("/rounds/<int:round_id>/close")
 def close(round_id: int):
     """Close an open round."""
-    return _transition(round_id, rounds.close_round)
+    return _transition(round_id, closing.close_round)
 
 
 def _transition(round_id: int, action):

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Answer, Ballot, Base, Card, Receipt
-from evalsvc.services import rounds
+from evalsvc.services import closing, rounds
 from tests.helpers import SATISFACTION, new_round, receipt_of
 
 BALLOT_TABLES = ("ballots", "answers", "receipts")
@@ -63,7 +63,7 @@ def test_ids_and_storage_order_do_not_follow_submission_order(client, demo):
     for code in cards:
         receipts_in_order.append(receipt_of(_submit(client, code, SATISFACTION)
                                             .get_data(as_text=True)).replace("-", ""))
-    rounds.close_round(None, round_)
+    closing.close_round(None, round_)
     stored_receipts = db.session.scalars(sa.select(Receipt.code)).all()  # storage order
     assert sorted(stored_receipts) == sorted(receipts_in_order)
     assert stored_receipts != receipts_in_order

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Card, GroupCode, Member, MemberStatus, RoundState, Stage
-from evalsvc.services import codes, rounds
+from evalsvc.services import closing, codes, rounds
 from evalsvc.services.errors import Invalid
 from tests.helpers import new_round, org_id
 
@@ -82,11 +82,11 @@ def test_lifecycle_is_draft_open_closed_and_audited(app, demo):
     round_, _ = new_round(open_it=False)
     assert round_.state is RoundState.DRAFT
     with pytest.raises(Invalid):
-        rounds.close_round(None, round_)
+        closing.close_round(None, round_)
     rounds.open_round(None, round_)
     with pytest.raises(Invalid):
         rounds.open_round(None, round_)
-    rounds.close_round(None, round_)
+    closing.close_round(None, round_)
     assert round_.state is RoundState.CLOSED and round_.closed_on is not None
     actions = db.session.scalars(sa.select(AuditEntry.action).where(
         AuditEntry.object_type == "round")).all()

@@ -23,8 +23,8 @@ def _largest_branch() -> str:
 
 @pytest.mark.parametrize("kind, stage", [("satisfaction", Stage.REVIEW),
                                          ("member_review", Stage.REVIEW),
-                                         ("opinion", Stage.STUDY),
-                                         ("stage_review", Stage.STUDY)])
+                                         ("opinion", Stage.REVIEW),
+                                         ("stage_review", Stage.REVIEW)])
 def test_phone_page_with_css_is_at_most_15_kb_gzipped(client, demo, kind, stage):
     round_, cards = new_round(org_code=_largest_branch(), kind=kind, stage=stage)
     page = client.get(f"/C/{cards[0]}").data

@@ -6,11 +6,11 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Answer, Card, GroupCode, Round, Stage
-from evalsvc.services import rounds
+from evalsvc.services import closing
 from tests.helpers import SATISFACTION, ballot_for, counts, new_round, receipt_of
 
 KINDS = [("satisfaction", Stage.REVIEW), ("member_review", Stage.REVIEW),
-         ("opinion", Stage.STUDY), ("stage_review", Stage.STUDY)]
+         ("opinion", Stage.REVIEW), ("stage_review", Stage.REVIEW)]
 
 
 def _page(client, code):
@@ -112,7 +112,7 @@ def test_unknown_code_is_404_in_chinese(client, demo):
 def test_outside_the_window_nothing_is_stored(client, demo, state):
     round_, cards = new_round(open_it=state != "draft")
     if state == "closed":
-        rounds.close_round(None, round_)
+        closing.close_round(None, round_)
     message = "测评尚未开始" if state == "draft" else "测评已经结束"
     response = client.get(f"/C/{cards[0]}")
     assert response.status_code == 409 and message in response.get_data(as_text=True)
@@ -164,7 +164,7 @@ def test_poster_allows_one_ballot_per_device_within_the_cap(make_app):
         from evalsvc.services.demo import load_demo
 
         load_demo()
-        round_, _ = new_round(kind="opinion", stage=Stage.STUDY, groups={}, poster=True,
+        round_, _ = new_round(kind="opinion", groups={}, poster=True,
                               poster_cap=2)
         token = round_.poster_token
     phone_a, phone_b, phone_c = (app.test_client() for _ in range(3))

@@ -1,9 +1,11 @@
 """Scope on every object: a role × route matrix built from the app's URL map."""
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import AuditEntry, Member, Organisation, User
+from evalsvc.models import AuditEntry, Flag, Member, Organisation, Round, Transition, User
 from tests.conftest import login
 
 PUBLIC_ENDPOINTS = {"static", "auth.login"}
@@ -17,6 +19,9 @@ def _state():
                                            Organisation.parent_id)).all()),
         tuple(db.session.execute(sa.select(Member.id, Member.name, Member.active)).all()),
         tuple(db.session.execute(sa.select(User.id, User.role, User.active)).all()),
+        tuple(db.session.execute(sa.select(Flag.id, Flag.status, Flag.make_up_on)).all()),
+        tuple(db.session.execute(sa.select(Transition.id, Transition.state)).all()),
+        tuple(db.session.execute(sa.select(Round.id, Round.state)).all()),
     )
 
 
@@ -27,10 +32,34 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
     )
     if role == "office":  # sees everything: only missing objects are out of reach
         return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
-                "round_id": 999_999, "name": "no_such_definition"}
-    return {"org_id": ids["XW050101"], "member_id": member_elsewhere,
+                "round_id": 999_999, "name": "no_such_definition", "flag_id": 999_999,
+                "transition_id": 999_999, "fmt": "exe"}
+    foreign = ids["XW050101"]
+    return {"org_id": foreign, "member_id": member_elsewhere,
             "user_id": db.session.scalar(sa.select(User.id).limit(1)),
-            "round_id": _foreign_round(ids["XW050101"]), "name": "no_such_definition"}
+            "round_id": _foreign_round(foreign), "name": "no_such_definition",
+            "flag_id": _foreign_flag(foreign), "transition_id": _foreign_transition(foreign),
+            "fmt": "exe"}
+
+
+def _foreign_flag(org_id: int) -> int:
+    from evalsvc.models import Flag, FlagKind, Stage
+
+    flag = Flag(kind=FlagKind.MAKE_UP, organisation_id=org_id, stage=Stage.STUDY,
+                raised_on=date.today(), summary="外部")
+    db.session.add(flag)
+    db.session.commit()
+    return flag.id
+
+
+def _foreign_transition(org_id: int) -> int:
+    from evalsvc.models import Stage, Transition
+
+    item = Transition(organisation_id=org_id, stage=Stage.STUDY, applied_by="x",
+                      applied_on=date.today())
+    db.session.add(item)
+    db.session.commit()
+    return item.id
 
 
 def _foreign_round(org_id: int) -> int:

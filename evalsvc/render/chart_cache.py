@@ -1,0 +1,22 @@
+"""Charts of closed rounds, rendered once and kept as files (a closed round never changes)."""
+import os
+import secrets
+from pathlib import Path
+
+from evalsvc.render.charts import available_charts, render_chart
+from evalsvc.tally import RoundResult
+
+
+def cached_chart(directory: Path, result: RoundResult, name: str, fmt: str) -> bytes:
+    """The chart from the cache, rendering and storing it on first use."""
+    if name not in available_charts(result) or fmt not in ("svg", "png"):
+        raise ValueError(f"no chart {name}.{fmt} for round {result.round_id}")
+    path = directory / f"round-{result.round_id}-{name}.{fmt}"
+    if path.exists():
+        return path.read_bytes()
+    data = render_chart(result, name, fmt)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # atomic: workers racing here write the same bytes
+    return data

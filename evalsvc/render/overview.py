@@ -1,0 +1,28 @@
+"""The campaign overview as rows for spreadsheets and CSV."""
+from collections.abc import Sequence
+
+from evalsvc.glossary import label
+from evalsvc.models import Stage
+from evalsvc.services.dashboard import BranchRow
+
+OVERVIEW_HEADER = ("编码", "党支部", "上级组织", "批次", *(
+    f"{label(s)}{what}" for s in Stage for what in ("状态", "参与率", "满意率", "补课", "黄牌")),
+    "集体诫勉", "初评不合格党员")
+
+
+def overview_rows(rows: Sequence[BranchRow]):
+    """One row a branch, in the order of OVERVIEW_HEADER."""
+    for row in rows:
+        cells = []
+        for stage in Stage:
+            cell = row.cells[stage]
+            cells += [label(cell.state), _pct(cell.participation), _pct(cell.rate),
+                      "需补课" if cell.make_up else "",
+                      label(cell.yellow_card) if cell.yellow_card else ""]
+        yield (row.org.code, row.org.name, row.org.parent.name if row.org.parent else "",
+               row.org.batch.number if row.org.batch else "", *cells,
+               label(row.admonishment) if row.admonishment else "", row.unqualified)
+
+
+def _pct(value: float | None):
+    return "" if value is None else round(value * 100, 1)

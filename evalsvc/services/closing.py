@@ -1,0 +1,32 @@
+"""Closing a round: wait for in-flight ballots, rewrite them in random order, store the
+tally and the proposed verdict, and raise the flags the rules call for: in one commit."""
+import sqlalchemy as sa
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import Round, RoundState, User
+from evalsvc.services import audit, flags, results
+from evalsvc.services.errors import Invalid
+from evalsvc.services.rounds import ballot_count, require_manage
+from evalsvc.services.shuffle import reshuffle_round, vacuum
+from evalsvc.services.today import today
+
+
+@writes
+def close_round(actor: User | None, round_: Round) -> Round:
+    """open → closed, after every ballot already being written has landed."""
+    require_manage(actor, round_)
+    # Wait for in-flight ballots (they hold a share lock on the round row on PostgreSQL).
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
+    if round_.state is not RoundState.OPEN:
+        raise Invalid({"state": "只有进行中的测评可以结束"})
+    round_.state, round_.closed_on = RoundState.CLOSED, today()
+    reshuffle_round(db.session.connection(), round_.id)
+    result = results.store(round_)
+    flags.raise_for_round(round_, result)
+    audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id),
+                 verdict=result.verdict.get("summary"))
+    db.session.commit()
+    vacuum(db.engine)
+    return round_

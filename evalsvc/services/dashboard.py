@@ -1,0 +1,116 @@
+"""The campaign overview: branches × stages with state, participation, rates and flags."""
+import json
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import (
+    Ballot, Decision, Flag, FlagKind, Organisation, OrgType, RespondentGroup, Round,
+    RoundState, Stage, StageState, User,
+)
+from evalsvc.services.scope import descendants_of, visible_org_ids
+
+RATED_KINDS = ("satisfaction", "stage_review")
+
+
+@dataclass
+class StageCell:
+    """One branch in one stage."""
+
+    state: StageState
+    rounds: int = 0
+    cards: int = 0
+    ballots: int = 0
+    rate: float | None = None  # latest closed satisfaction / stage_review round
+    make_up: bool = False
+    yellow_card: Decision | None = None
+
+    @property
+    def participation(self) -> float | None:
+        """Ballots over cards issued in the stage's rounds."""
+        return self.ballots / self.cards if self.cards else None
+
+
+@dataclass
+class BranchRow:
+    """A branch and its three stages."""
+
+    org: Organisation
+    cells: dict[Stage, StageCell]
+    admonishment: Decision | None = None
+    unqualified: int = 0
+    flags: list[Flag] = field(default_factory=list)
+
+
+def overview(user: User, batch: int | None = None, parent_id: int | None = None) \
+        -> list[BranchRow]:
+    """Rows for the branches in the user's scope, optionally one batch or one subtree."""
+    query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
+        .order_by(Organisation.code)
+    ids = visible_org_ids(user)
+    if ids is not None:
+        query = query.where(Organisation.id.in_(ids))
+    if parent_id is not None:
+        query = query.where(Organisation.id.in_(descendants_of([parent_id])))
+    branches = [o for o in db.session.scalars(query)
+                if batch is None or (o.batch and o.batch.number == batch)]
+    if not branches:
+        return []
+    rounds = _rounds_by_branch([b.id for b in branches])
+    flags = _flags_by_branch([b.id for b in branches])
+    return [_row(b, rounds.get(b.id, []), flags.get(b.id, [])) for b in branches]
+
+
+def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, int]]]:
+    cards = dict(db.session.execute(
+        sa.select(RespondentGroup.round_id, sa.func.sum(RespondentGroup.card_count))
+        .join(Round).where(Round.organisation_id.in_(org_ids))
+        .group_by(RespondentGroup.round_id)).all())
+    ballots = dict(db.session.execute(
+        sa.select(Ballot.round_id, sa.func.count()).join(Round, Round.id == Ballot.round_id)
+        .where(Round.organisation_id.in_(org_ids)).group_by(Ballot.round_id)).all())
+    by_branch: dict[int, list] = {}
+    for round_ in db.session.scalars(sa.select(Round).where(
+            Round.organisation_id.in_(org_ids)).order_by(Round.id)):
+        by_branch.setdefault(round_.organisation_id, []).append(
+            (round_, int(cards.get(round_.id) or 0), ballots.get(round_.id, 0)))
+    return by_branch
+
+
+def _flags_by_branch(org_ids: list[int]) -> dict[int, list[Flag]]:
+    by_branch: dict[int, list[Flag]] = {}
+    for flag in db.session.scalars(sa.select(Flag).where(
+            Flag.organisation_id.in_(org_ids), Flag.status != Decision.OVERRIDDEN)
+            .order_by(Flag.id)):
+        by_branch.setdefault(flag.organisation_id, []).append(flag)
+    return by_branch
+
+
+def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
+    cells = {stage: StageCell(org.stage_state(stage)) for stage in Stage}
+    for round_, cards, ballots in rounds:
+        cell = cells[round_.stage]
+        cell.rounds += 1
+        cell.cards += cards
+        cell.ballots += ballots
+        if round_.kind in RATED_KINDS and round_.state is RoundState.CLOSED:
+            rate = _stored_rate(round_)
+            cell.rate = rate if rate is not None else cell.rate
+    row = BranchRow(org, cells, flags=flags)
+    for flag in flags:
+        if flag.kind is FlagKind.MAKE_UP and flag.stage and flag.make_up_on is None:
+            cells[flag.stage].make_up = True
+        elif flag.kind is FlagKind.YELLOW_CARD and flag.stage:
+            cells[flag.stage].yellow_card = flag.status
+        elif flag.kind is FlagKind.ADMONISHMENT:
+            row.admonishment = flag.status
+        elif flag.kind is FlagKind.UNQUALIFIED:
+            row.unqualified += 1
+    return row
+
+
+def _stored_rate(round_: Round) -> float | None:
+    if not round_.result_json:
+        return None
+    return json.loads(round_.result_json).get("rate")

@@ -1,0 +1,214 @@
+"""Proposals the rules raise, and the office's decisions on them.
+
+* A round that falls below its threshold proposes 补课 (make-up lessons).
+* Confirming 补课, or returning a branch's first transition request of a stage, proposes
+  a yellow card for that branch and stage (at most one per stage).
+* Confirming a unit's second yellow card proposes collective admonishment for the unit.
+* A member_review round proposes preliminary 不合格 for members above the threshold.
+Every proposal is confirmed or overridden (with a reason) by the office; both are audited.
+"""
+from datetime import date
+
+import sqlalchemy as sa
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import (
+    BranchDecision, Campaign, Decision, Flag, FlagKind, Organisation, Round, Stage, User,
+)
+from evalsvc.services import audit
+from evalsvc.services.errors import Invalid
+from evalsvc.services.scope import require_office, require_writer
+from evalsvc.services.today import today
+from evalsvc.tally import RoundResult
+
+
+def _unit_of(org: Organisation) -> str:
+    return org.unit or org.name
+
+
+def raise_for_round(round_: Round, result: RoundResult) -> list[Flag]:
+    """The proposals a closed round's verdict calls for (no commit)."""
+    org = db.session.get(Organisation, round_.organisation_id)
+    raised = []
+    if result.verdict.get("make_up"):
+        raised.append(_flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
+                            summary=f"{result.title}：{result.verdict['summary']}"))
+    for member in result.members:
+        if member.flagged:
+            raised.append(_flag(FlagKind.UNQUALIFIED, org, round_.stage, round_id=round_.id,
+                                member_id=member.member_id,
+                                summary=f"{member.name}：不合格票超过半数，初评不合格"))
+    return raised
+
+
+def _flag(kind: FlagKind, org: Organisation, stage: Stage | None, **fields) -> Flag:
+    flag = Flag(kind=kind, organisation_id=org.id, stage=stage, unit=_unit_of(org),
+                raised_on=today(), **fields)
+    db.session.add(flag)
+    audit.record(None, f"flag.propose.{kind.value}", flag, summary=flag.summary)
+    return flag
+
+
+@writes
+def confirm(actor: User, flag: Flag, reason: str = "") -> Flag:
+    """The office confirms a proposal; confirmations may raise the next proposal."""
+    _decide(actor, flag, Decision.CONFIRMED, reason)
+    if flag.kind is FlagKind.MAKE_UP:
+        _sync_round_verdict(flag, passed=False)
+        propose_yellow_card(flag.organisation, flag.stage, "需要补课")
+    elif flag.kind is FlagKind.YELLOW_CARD:
+        _propose_admonishment(flag)
+    db.session.commit()
+    return flag
+
+
+@writes
+def override(actor: User, flag: Flag, reason: str) -> Flag:
+    """The office sets a proposal aside; a written reason is required."""
+    if not reason.strip():
+        raise Invalid({"reason": "推翻规则建议必须写明理由"})
+    _decide(actor, flag, Decision.OVERRIDDEN, reason)
+    if flag.kind is FlagKind.MAKE_UP:
+        _sync_round_verdict(flag, passed=True)
+    db.session.commit()
+    return flag
+
+
+def _decide(actor: User, flag: Flag, status: Decision, reason: str) -> None:
+    require_office(actor)
+    if flag.status is not Decision.PROPOSED:
+        raise Invalid({"status": "该建议已经处理过"})
+    flag.status, flag.reason = status, reason.strip()
+    flag.decided_by, flag.decided_on = actor.username, today()
+    audit.record(actor, f"flag.{status.value}", flag, kind=flag.kind.value, reason=flag.reason)
+
+
+def _sync_round_verdict(flag: Flag, passed: bool) -> None:
+    if flag.round_id is None:
+        return
+    round_ = db.session.get(Round, flag.round_id)
+    round_.passed = passed
+    round_.verdict_status = "confirmed" if flag.status is Decision.CONFIRMED else "overridden"
+    round_.verdict_reason = flag.reason
+
+
+def propose_yellow_card(org: Organisation, stage: Stage | None, why: str) -> Flag | None:
+    """At most one yellow card per branch and stage."""
+    existing = db.session.scalar(sa.select(Flag).where(
+        Flag.kind == FlagKind.YELLOW_CARD, Flag.organisation_id == org.id, Flag.stage == stage,
+        Flag.status != Decision.OVERRIDDEN))
+    if existing is not None:
+        return None
+    return _flag(FlagKind.YELLOW_CARD, org, stage, summary=f"{org.name}：{why}，建议黄牌警示")
+
+
+def _propose_admonishment(card: Flag) -> None:
+    campaign = db.session.scalar(sa.select(Campaign).order_by(Campaign.id.desc()))
+    needed = campaign.admonish_after_cards if campaign else 2
+    confirmed = db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(
+        Flag.kind == FlagKind.YELLOW_CARD, Flag.unit == card.unit,
+        Flag.status == Decision.CONFIRMED))
+    pending = db.session.scalar(sa.select(Flag.id).where(
+        Flag.kind == FlagKind.ADMONISHMENT, Flag.unit == card.unit,
+        Flag.status != Decision.OVERRIDDEN))
+    if confirmed >= needed and pending is None:
+        _flag(FlagKind.ADMONISHMENT, card.organisation, None,
+              summary=f"{card.unit}：已有 {confirmed} 张黄牌，建议对领导班子集体诫勉")
+
+
+@writes
+def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
+    """The branch records what it made up; then a new attempt may run."""
+    require_writer(actor, flag.organisation_id)
+    errors = {}
+    if flag.kind is not FlagKind.MAKE_UP or flag.status is not Decision.CONFIRMED:
+        errors["flag"] = "只有已确认的补课要求可以登记补课情况"
+    if not note.strip():
+        errors["note"] = "请填写补课内容"
+    if on is None:
+        errors["on"] = "请填写补课日期"
+    if errors:
+        raise Invalid(errors)
+    flag.make_up_note, flag.make_up_on = note.strip(), on
+    audit.record(actor, "flag.make_up", flag, note=flag.make_up_note, on=on)
+    db.session.commit()
+    return flag
+
+
+@writes
+def record_branch_decision(actor: User, flag: Flag, decision: BranchDecision,
+                           note: str) -> Flag:
+    """The branch records what follows for a member found 不合格 (不唯票数)."""
+    require_writer(actor, flag.organisation_id)
+    if flag.kind is not FlagKind.UNQUALIFIED:
+        raise Invalid({"flag": "只能为初评不合格的党员登记处理决定"})
+    flag.branch_decision, flag.branch_note = decision, note.strip()
+    audit.record(actor, "flag.branch_decision", flag, decision=decision.value, note=note)
+    db.session.commit()
+    return flag
+
+
+def open_make_up(org_id: int, stage: Stage, kind_round_ids: list[int]) -> Flag | None:
+    """A confirmed 补课 for these rounds whose make-up has not been recorded yet."""
+    if not kind_round_ids:
+        return None
+    return db.session.scalar(sa.select(Flag).where(
+        Flag.kind == FlagKind.MAKE_UP, Flag.organisation_id == org_id, Flag.stage == stage,
+        Flag.round_id.in_(kind_round_ids), Flag.status == Decision.CONFIRMED,
+        Flag.make_up_on.is_(None)))
+
+
+def flags_for(org_ids: set[int] | None, kinds=None, status=None) -> list[Flag]:
+    """Flags in a scope (None = everywhere), newest first."""
+    query = sa.select(Flag).order_by(Flag.id.desc())
+    if org_ids is not None:
+        query = query.where(Flag.organisation_id.in_(org_ids))
+    if kinds:
+        query = query.where(Flag.kind.in_(kinds))
+    if status:
+        query = query.where(Flag.status == status)
+    return list(db.session.scalars(query))
+
+
+def _round_make_up(round_: Round) -> Flag | None:
+    return db.session.scalar(sa.select(Flag).where(
+        Flag.kind == FlagKind.MAKE_UP, Flag.round_id == round_.id))
+
+
+@writes
+def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
+    """The office confirms what the rules proposed for a closed round."""
+    require_office(actor)
+    flag = _round_make_up(round_)
+    if flag is not None and flag.status is Decision.PROPOSED:
+        confirm(actor, flag, reason)
+        return
+    if round_.verdict_status != "proposed" or round_.passed is None:
+        raise Invalid({"verdict": "该结果已处理过，或规则未作判定（请选择推翻并写明理由）"})
+    round_.verdict_status, round_.verdict_reason = "confirmed", reason.strip()
+    audit.record(actor, "round.verdict.confirm", round_, passed=round_.passed, reason=reason)
+    db.session.commit()
+
+
+@writes
+def override_verdict(actor: User, round_: Round, reason: str) -> None:
+    """The office reverses the proposal, in writing: a pass becomes 补课 and vice versa."""
+    require_office(actor)
+    if not reason.strip():
+        raise Invalid({"reason": "推翻规则建议必须写明理由"})
+    if round_.verdict_status != "proposed":
+        raise Invalid({"verdict": "该结果已处理过"})
+    flag = _round_make_up(round_)
+    if flag is not None:
+        override(actor, flag, reason)
+        return
+    org = db.session.get(Organisation, round_.organisation_id)
+    round_.passed, round_.verdict_status = False, "overridden"
+    round_.verdict_reason = reason.strip()
+    flag = _flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
+                 summary=f"{round_.title}：先教办决定需要补课")
+    _decide(actor, flag, Decision.CONFIRMED, reason)
+    propose_yellow_card(org, round_.stage, "需要补课")
+    audit.record(actor, "round.verdict.override", round_, passed=False, reason=reason)
+    db.session.commit()

@@ -1,0 +1,133 @@
+"""Counting a round's ballots into a RoundResult, and storing it when the round closes."""
+import json
+from collections import defaultdict
+from dataclasses import asdict
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.glossary import label
+from evalsvc.kinds import get_kind
+from evalsvc.kinds.base import Settings
+from evalsvc.models import Answer, Ballot, Campaign, Round, RoundState
+from evalsvc.services.rounds import layout
+from evalsvc.tally import ALL, Counts, RoundResult, TallyInput
+
+
+def settings_for(round_: Round) -> Settings:
+    """The campaign's rule thresholds."""
+    c = db.session.get(Campaign, round_.campaign_id)
+    return Settings(c.satisfaction_threshold, c.stage_pass_threshold, c.unqualified_threshold,
+                    c.excellent_cap, c.min_cell, c.min_text_cell)
+
+
+def read_counts(round_id: int, multi_keys: list[str]):
+    """One GROUP BY for option counts, ballots per group, distinct answerers of multi
+    questions, and the free texts."""
+    counts: Counts = defaultdict(int)
+    for group_id, question, value, n in db.session.execute(
+            sa.select(Answer.group_id, Answer.question, Answer.value, sa.func.count())
+            .where(Answer.round_id == round_id, Answer.value != "")
+            .group_by(Answer.group_id, Answer.question, Answer.value)):
+        counts[(group_id, question, value)] += n
+        counts[(ALL, question, value)] += n
+    ballots = dict(db.session.execute(
+        sa.select(Ballot.group_id, sa.func.count()).where(Ballot.round_id == round_id)
+        .group_by(Ballot.group_id)).all())
+    answered: Counts = defaultdict(int)
+    if multi_keys:
+        for group_id, question, n in db.session.execute(
+                sa.select(Answer.group_id, Answer.question,
+                          sa.func.count(sa.distinct(Answer.ballot_id)))
+                .where(Answer.round_id == round_id, Answer.question.in_(multi_keys),
+                       Answer.value != "")
+                .group_by(Answer.group_id, Answer.question)):
+            answered[(group_id, question, "")] += n
+            answered[(ALL, question, "")] += n
+    texts = defaultdict(list)
+    for question, text in db.session.execute(
+            sa.select(Answer.question, Answer.text)
+            .where(Answer.round_id == round_id, Answer.value == "")):
+        texts[question].append(text)
+    return counts, ballots, answered, texts
+
+
+def compute(round_: Round) -> RoundResult:
+    """The round's result with suppression applied and the verdict proposed."""
+    questions = layout(round_)
+    settings = settings_for(round_)
+    multi = [q.key for q in questions if q.type == "multi"]
+    counts, ballots, answered, texts = read_counts(round_.id, multi)
+    kind = get_kind(round_.kind)
+    tallied = TallyInput(round_.id, round_.title, round_.kind, round_.is_poster,
+                         _groups(round_), questions, counts, ballots, answered, texts)
+    full = kind.tally(tallied, settings, suppress=False)
+    verdict = _verdict(kind, full, settings)
+    shown = kind.tally(tallied, settings, suppress=True)
+    flagged = set(verdict.get("flagged_members", ()))
+    for member in shown.members:
+        member.flagged = member.member_id in flagged
+    shown.verdict = verdict
+    return shown
+
+
+def _groups(round_: Round) -> list[tuple[int, str, str, int]]:
+    return [(g.id, g.code.value, label(g.code), g.card_count) for g in round_.groups]
+
+
+def _verdict(kind, full: RoundResult, settings: Settings) -> dict:
+    if full.ballots < settings.min_cell:
+        return {"passed": None, "make_up": False, "decidable": False,
+                "summary": f"有效票少于 {settings.min_cell} 份，规则不作判定，由先教办决定",
+                "flagged_members": []}
+    verdict = kind.propose(full, settings)
+    return {**asdict(verdict), "decidable": True, "flagged_members":
+            list(verdict.flagged_members)}
+
+
+def store(round_: Round) -> RoundResult:
+    """Compute and keep the result with the round (called inside the closing transaction)."""
+    result = compute(round_)
+    round_.result_json = json.dumps(result.to_data(), ensure_ascii=False)
+    round_.passed = result.verdict.get("passed")
+    round_.verdict_status = "proposed"
+    return result
+
+
+def result_of(round_: Round) -> RoundResult | None:
+    """A closed round's stored result; None while it is open (participation only)."""
+    if round_.state is not RoundState.CLOSED or round_.result_json is None:
+        return None
+    return RoundResult.from_data(json.loads(round_.result_json))
+
+
+def tally_document(round_: Round, result: RoundResult) -> dict:
+    """The machine-readable tally (``evalsvc round tally ID --json``); see the README.
+
+    Suppressed cells are ``null`` and carry ``"suppressed": true``.
+    """
+    def options(item):
+        return [{"value": o.value, "label": o.label, "count": o.count, "share": o.share,
+                 "suppressed": o.count is None} for o in item.options]
+
+    def items(values):
+        return [{"key": i.key, "text": i.text, "type": i.type, "answered": i.answered,
+                 "valid": i.valid, "rate": i.rate, "suppressed": i.valid is None,
+                 "options": options(i)} for i in values]
+
+    has_rate = get_kind(round_.kind).can_require_make_up
+    return {
+        "round": round_.id, "kind": round_.kind, "title": round_.title,
+        "stage": round_.stage.value, "attempt": round_.attempt, "ballots": result.ballots,
+        "suppressed": result.suppressed, "poster": result.poster,
+        "groups": [{"code": g.code, "label": g.label, "cards": g.cards, "ballots": g.ballots,
+                    "suppressed": g.suppressed, "satisfaction_rate": g.rate,
+                    "items": items(g.items)} for g in result.groups],
+        "items": items(result.items),
+        "members": [{"id": m.member_id, "name": m.name, "counts": m.counts, "valid": m.valid,
+                     "flagged": m.flagged} for m in result.members],
+        "satisfaction_rate": result.rate if has_rate else None,
+        "comments": result.comments, "comments_suppressed": result.comments_suppressed,
+        "verdict": {**result.verdict, "status": round_.verdict_status,
+                    "effective_passed": round_.passed, "reason": round_.verdict_reason},
+    }

@@ -1,0 +1,177 @@
+"""The stage gate: a branch leaves a stage only when its required rounds have passed,
+supervision has reviewed the request, and the office has approved it.
+
+Required closed-and-passed rounds per stage (the latest attempt of each kind counts):
+study → stage_review; review → member_review and stage_review;
+rectify → satisfaction and stage_review.
+"""
+import sqlalchemy as sa
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.glossary import label
+from evalsvc.kinds import get_kind
+from evalsvc.models import (
+    Organisation, Role, Round, RoundState, Stage, StageProgress, StageState, Transition,
+    TransitionState, User,
+)
+from evalsvc.services import audit
+from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.services.flags import propose_yellow_card
+from evalsvc.services.scope import in_scope, require_office, require_writer
+from evalsvc.services.today import today
+
+REQUIRED_KINDS = {
+    Stage.STUDY: ("stage_review",),
+    Stage.REVIEW: ("member_review", "stage_review"),
+    Stage.RECTIFY: ("satisfaction", "stage_review"),
+}
+OPEN_REQUESTS = (TransitionState.APPLIED, TransitionState.AGREED, TransitionState.OBJECTED)
+
+
+def previous(stage: Stage) -> Stage | None:
+    """The stage before this one."""
+    return list(Stage)[stage.index - 1] if stage.index else None
+
+
+def next_stage(stage: Stage) -> Stage | None:
+    """The stage after this one."""
+    stages = list(Stage)
+    return stages[stage.index + 1] if stage.index + 1 < len(stages) else None
+
+
+def _progress(org: Organisation, stage: Stage) -> StageProgress:
+    row = next((p for p in org.progress if p.stage is stage), None)
+    if row is None:
+        row = StageProgress(stage=stage)
+        org.progress.append(row)
+    return row
+
+
+def check_can_open(org: Organisation, stage: Stage) -> None:
+    """A round of stage N+1 may not open before stage N is approved."""
+    before = previous(stage)
+    if before is not None and org.stage_state(before) is not StageState.PASSED:
+        raise Invalid({"stage": f"{label(before)}阶段尚未通过转段审批，不能开始"
+                                f"{label(stage)}阶段的测评"})
+    if org.stage_state(stage) is StageState.PASSED:
+        raise Invalid({"stage": f"{label(stage)}阶段已经通过，不能再开始该阶段的测评"})
+
+
+def mark_started(org: Organisation, stage: Stage) -> None:
+    """Opening the first round of a stage puts the stage in progress (no commit)."""
+    row = _progress(org, stage)
+    if row.state is StageState.NOT_STARTED:
+        row.state = StageState.IN_PROGRESS
+
+
+def missing_for(org: Organisation, stage: Stage) -> list[str]:
+    """What the stage still lacks before a transition may be requested (in Chinese)."""
+    missing = []
+    for kind in REQUIRED_KINDS[stage]:
+        latest = db.session.scalar(sa.select(Round).where(
+            Round.organisation_id == org.id, Round.stage == stage, Round.kind == kind,
+            Round.state == RoundState.CLOSED).order_by(Round.attempt.desc(), Round.id.desc())
+            .limit(1))
+        name = get_kind(kind).label
+        if latest is None:
+            missing.append(f"尚无已结束的{name}")
+        elif latest.passed is not True:
+            missing.append(f"{name}（第{latest.attempt}次）未通过或未判定")
+    return missing
+
+
+@writes
+def apply(actor: User, org: Organisation, note: str = "") -> Transition:
+    """The branch asks to leave its current stage."""
+    require_writer(actor, org.id)
+    stage = org.current_stage
+    if org.stage_state(stage) is StageState.PASSED:
+        raise Invalid({"stage": "三个阶段均已通过"})
+    if _open_request(org.id, stage) is not None:
+        raise Invalid({"stage": "已有待审批的转段申请"})
+    missing = missing_for(org, stage)
+    if missing:
+        raise Invalid({"stage": "；".join(missing)})
+    request = Transition(organisation_id=org.id, stage=stage, applied_by=actor.username,
+                         applied_on=today(), note=note.strip())
+    db.session.add(request)
+    _progress(org, stage).state = StageState.AWAITING_REVIEW
+    audit.record(actor, "transition.apply", request, stage=stage.value)
+    db.session.commit()
+    return request
+
+
+def _open_request(org_id: int, stage: Stage) -> Transition | None:
+    return db.session.scalar(sa.select(Transition).where(
+        Transition.organisation_id == org_id, Transition.stage == stage,
+        Transition.state.in_(OPEN_REQUESTS)))
+
+
+def get_transition(user: User, transition_id: int) -> Transition:
+    """A request in the user's scope, or OutOfScope."""
+    request = db.session.get(Transition, transition_id)
+    if request is None or not in_scope(user, request.organisation_id):
+        raise OutOfScope(f"transition {transition_id}")
+    return request
+
+
+@writes
+def review(actor: User, request: Transition, agree: bool, opinion: str) -> Transition:
+    """Supervision agrees, or objects in writing; it advises and never decides."""
+    if actor.role is not Role.SUPERVISOR or not in_scope(actor, request.organisation_id):
+        raise OutOfScope("supervisors of this branch only")
+    if request.state not in OPEN_REQUESTS:
+        raise Invalid({"state": "该申请已经审批"})
+    if not agree and not opinion.strip():
+        raise Invalid({"opinion": "提出异议时必须填写督导意见"})
+    request.state = TransitionState.AGREED if agree else TransitionState.OBJECTED
+    request.opinion, request.reviewed_by, request.reviewed_on = opinion.strip(), \
+        actor.username, today()
+    audit.record(actor, "transition.review", request, agree=agree, opinion=request.opinion)
+    db.session.commit()
+    return request
+
+
+@writes
+def decide(actor: User, request: Transition, approve: bool, note: str = "") -> Transition:
+    """The office approves (the next stage opens) or returns the request."""
+    require_office(actor)
+    if request.state not in (TransitionState.AGREED, TransitionState.OBJECTED):
+        raise Invalid({"state": "须先由督导组审核后再审批"})
+    if not approve and not note.strip():
+        raise Invalid({"note": "退回申请必须写明理由"})
+    org = request.organisation
+    request.decided_by, request.decided_on = actor.username, today()
+    request.decision_note = note.strip()
+    if approve:
+        request.state = TransitionState.APPROVED
+        _progress(org, request.stage).state = StageState.PASSED
+        following = next_stage(request.stage)
+        if following is not None:
+            _progress(org, following).state = StageState.IN_PROGRESS
+    else:
+        request.state = TransitionState.RETURNED
+        _progress(org, request.stage).state = StageState.IN_PROGRESS
+        if _is_first_request(request):
+            propose_yellow_card(org, request.stage, "首次转段未获批准")
+    audit.record(actor, "transition.decide", request, approve=approve, note=note)
+    db.session.commit()
+    return request
+
+
+def _is_first_request(request: Transition) -> bool:
+    earlier = db.session.scalar(sa.select(sa.func.count()).select_from(Transition).where(
+        Transition.organisation_id == request.organisation_id,
+        Transition.stage == request.stage, Transition.id < request.id))
+    return earlier == 0
+
+
+def transitions_for(org_ids: set[int] | None, org_id: int | None = None) -> list[Transition]:
+    """Requests in a scope, newest first."""
+    query = sa.select(Transition).order_by(Transition.id.desc())
+    if org_ids is not None:
+        query = query.where(Transition.organisation_id.in_(org_ids))
+    if org_id is not None:
+        query = query.where(Transition.organisation_id == org_id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,50 @@
+"""The campaign overview for the office and supervision; secretaries land on their branch."""
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from evalsvc.extensions import db
+from evalsvc.models import Batch, Organisation, OrgType, Role
+from evalsvc.services import dashboard, flags, scope, stages
+from evalsvc.web.staff_forms import ConfirmForm
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Staff only."""
+
+
+@bp.get("/dashboard")
+def index():
+    """Branches × stages: state, participation, satisfaction and flags."""
+    if current_user.role is Role.SECRETARY:
+        return redirect(url_for("orgs.detail", org_id=current_user.branch_id))
+    batch = request.args.get("batch", type=int)
+    parent_id = request.args.get("parent", type=int)
+    if parent_id is not None:
+        scope.get_org(current_user, parent_id)
+    rows = dashboard.overview(current_user, batch, parent_id)
+    parents = db.session.scalars(scope.orgs_query(current_user).where(
+        Organisation.type != OrgType.BRANCH)).all()
+    batches = db.session.scalars(db.select(Batch).order_by(Batch.campaign_id.desc(),
+                                                          Batch.number)).all()
+    ids = scope.visible_org_ids(current_user)
+    return render_template(
+        "dashboard/index.html", rows=rows, batch=batch, parent_id=parent_id, parents=parents,
+        batches=batches, pending=flags.flags_for(ids, status=flags.Decision.PROPOSED),
+        requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],
+        confirm=ConfirmForm())
+
+
+@bp.get("/dashboard/export.<fmt>")
+def export(fmt: str):
+    """The overview as CSV or XLSX (streamed)."""
+    from evalsvc.web.exports import overview_response
+
+    rows = dashboard.overview(current_user, request.args.get("batch", type=int),
+                              request.args.get("parent", type=int))
+    return overview_response(rows, fmt)
+
+

@@ -1,0 +1,139 @@
+"""Decisions on what the rules propose: flags, round verdicts, make-up lessons, members
+found 不合格, and stage-transition requests."""
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from evalsvc.extensions import db
+from evalsvc.models import BranchDecision, Flag
+from evalsvc.services import flags, rounds, scope, stages
+from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.web.staff_forms import ConfirmForm
+
+bp = Blueprint("decisions", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login_and_token() -> None:
+    """Staff only; every action here is a POST with a CSRF token."""
+    if request.method == "POST" and not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def _flag(flag_id: int) -> Flag:
+    flag = db.session.get(Flag, flag_id)
+    if flag is None or not scope.in_scope(current_user, flag.organisation_id):
+        raise OutOfScope(f"flag {flag_id}")
+    return flag
+
+
+def _back(default: str):
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//")
+                    else default)
+
+
+def _attempt(action, default: str):
+    try:
+        action()
+    except Invalid as exc:
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash("已保存", "ok")
+    return _back(default)
+
+
+@bp.post("/flags/<int:flag_id>/confirm")
+def confirm_flag(flag_id: int):
+    """The office confirms a proposal."""
+    flag = _flag(flag_id)
+    return _attempt(lambda: flags.confirm(current_user, flag, request.form.get("reason", "")),
+                    url_for("dashboard.index"))
+
+
+@bp.post("/flags/<int:flag_id>/override")
+def override_flag(flag_id: int):
+    """The office overrides a proposal, with a reason."""
+    flag = _flag(flag_id)
+    return _attempt(lambda: flags.override(current_user, flag, request.form.get("reason", "")),
+                    url_for("dashboard.index"))
+
+
+@bp.post("/flags/<int:flag_id>/make-up")
+def record_make_up(flag_id: int):
+    """The branch records its make-up lessons (补课)."""
+    flag = _flag(flag_id)
+    on = _date(request.form.get("on", ""))
+    return _attempt(lambda: flags.record_make_up(current_user, flag,
+                                                 request.form.get("note", ""), on),
+                    url_for("orgs.detail", org_id=flag.organisation_id))
+
+
+@bp.post("/flags/<int:flag_id>/branch-decision")
+def record_branch_decision(flag_id: int):
+    """The branch records what follows for a member found 不合格."""
+    flag = _flag(flag_id)
+    try:
+        decision = BranchDecision(request.form.get("decision", ""))
+    except ValueError:
+        abort(400)
+    return _attempt(lambda: flags.record_branch_decision(
+        current_user, flag, decision, request.form.get("note", "")),
+        url_for("orgs.detail", org_id=flag.organisation_id))
+
+
+@bp.post("/rounds/<int:round_id>/verdict/confirm")
+def confirm_verdict(round_id: int):
+    """The office confirms a closed round's proposed verdict."""
+    round_ = rounds.get_round(current_user, round_id)
+    return _attempt(lambda: flags.confirm_verdict(current_user, round_,
+                                                  request.form.get("reason", "")),
+                    url_for("rounds.detail", round_id=round_id))
+
+
+@bp.post("/rounds/<int:round_id>/verdict/override")
+def override_verdict(round_id: int):
+    """The office overrides a closed round's proposed verdict, with a reason."""
+    round_ = rounds.get_round(current_user, round_id)
+    return _attempt(lambda: flags.override_verdict(current_user, round_,
+                                                   request.form.get("reason", "")),
+                    url_for("rounds.detail", round_id=round_id))
+
+
+@bp.post("/orgs/<int:org_id>/transition")
+def apply_transition(org_id: int):
+    """The branch applies to leave its current stage."""
+    org = scope.get_org(current_user, org_id)
+    return _attempt(lambda: stages.apply(current_user, org, request.form.get("note", "")),
+                    url_for("orgs.detail", org_id=org_id))
+
+
+@bp.post("/transitions/<int:transition_id>/review")
+def review_transition(transition_id: int):
+    """Supervision agrees or objects, with its opinion (督导意见)."""
+    item = stages.get_transition(current_user, transition_id)
+    agree = request.form.get("agree") == "1"
+    return _attempt(lambda: stages.review(current_user, item, agree,
+                                          request.form.get("opinion", "")),
+                    url_for("orgs.detail", org_id=item.organisation_id))
+
+
+@bp.post("/transitions/<int:transition_id>/decide")
+def decide_transition(transition_id: int):
+    """The office approves or returns a transition request."""
+    item = stages.get_transition(current_user, transition_id)
+    approve = request.form.get("approve") == "1"
+    return _attempt(lambda: stages.decide(current_user, item, approve,
+                                          request.form.get("note", "")),
+                    url_for("orgs.detail", org_id=item.organisation_id))
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

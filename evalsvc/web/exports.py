@@ -1,0 +1,89 @@
+"""Download responses for exports: CSV streams; XLSX is spooled to a temporary file."""
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from flask import Response, current_app, send_file, stream_with_context
+from werkzeug.exceptions import NotFound
+
+from evalsvc.models import Round
+from evalsvc.render.exports import Sheet, round_csv, round_sheets, stream_csv, write_xlsx
+from evalsvc.render.overview import OVERVIEW_HEADER, overview_rows
+from evalsvc.services.dashboard import BranchRow
+from evalsvc.services.results import settings_for
+from evalsvc.tally import RoundResult
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def chart_directory() -> Path:
+    """Where rendered charts of closed rounds are kept."""
+    return Path(current_app.instance_path) / "cache" / "charts"
+
+
+def _notes(round_: Round, result: RoundResult) -> list[str]:
+    settings = settings_for(round_)
+    notes = [round_.title, f"有效票 {result.ballots} 份",
+             f"少于 {settings.min_cell} 份的分组、少于 {settings.min_text_cell} 条的意见不予显示"]
+    if result.poster:
+        notes.append("本测评含公开扫码，不是一人一票")
+    return notes + list(extra_notes(round_))
+
+
+def extra_notes(round_: Round) -> Iterable[str]:
+    """Further lines for every export (the seal digest, once a round is sealed)."""
+    digest = getattr(round_, "digest", None)
+    if digest:
+        yield f"封存摘要（SHA-256）：{digest}"
+
+
+def round_response(round_: Round, result: RoundResult, fmt: str) -> Response:
+    """A closed round's results as .xlsx (with its charts) or .csv."""
+    settings = settings_for(round_)
+    name = f"round-{round_.id}-results.{fmt}"
+    if fmt == "csv":
+        lines = [[note] for note in _notes(round_, result)]
+        body = stream_csv(["说明"], lines)
+        body = _chain(body, round_csv(result, min_cell=settings.min_cell,
+                                      min_text_cell=settings.min_text_cell))
+        return _csv(body, name)
+    if fmt != "xlsx":
+        raise NotFound()
+    from evalsvc.render.chart_cache import cached_chart
+    from evalsvc.render.charts import available_charts
+
+    images = [(chart, cached_chart(chart_directory(), result, chart, "png"))
+              for chart in available_charts(result)]
+    sheets = round_sheets(result, min_cell=settings.min_cell,
+                          min_text_cell=settings.min_text_cell)
+    return _xlsx(sheets, name, images=images, notes=_notes(round_, result))
+
+
+def _chain(first, second):
+    yield from first
+    # The second CSV repeats the BOM: drop it so the file has one.
+    for i, chunk in enumerate(second):
+        yield chunk.lstrip("\ufeff") if i == 0 else chunk
+
+
+def overview_response(rows: Sequence[BranchRow], fmt: str) -> Response:
+    """The campaign overview as .xlsx or .csv."""
+    if fmt == "csv":
+        return _csv(stream_csv(OVERVIEW_HEADER, overview_rows(rows)), "campaign-overview.csv")
+    if fmt != "xlsx":
+        raise NotFound()
+    return _xlsx([Sheet("总览", OVERVIEW_HEADER, overview_rows(rows))],
+                 "campaign-overview.xlsx", notes=["比例单位为 %", "状态按阶段列出"])
+
+
+def _csv(body, name: str) -> Response:
+    response = Response(stream_with_context(body), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _xlsx(sheets, name: str, *, images=(), notes=()) -> Response:
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    write_xlsx(sheets, spool, images=images, notes=notes)
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, download_name=name, as_attachment=True)
