@@ -23,7 +23,7 @@ class StageCell:
     cards: int = 0
     ballots: int = 0
     rate: float | None = None  # latest closed satisfaction / stage_review round
-    make_up: bool = False
+    make_up: str | None = None  # "proposed" or "confirmed" while make-up is outstanding
     yellow_card: Decision | None = None
 
     @property
@@ -100,7 +100,7 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
     row = BranchRow(org, cells, flags=flags)
     for flag in flags:
         if flag.kind is FlagKind.MAKE_UP and flag.stage and flag.make_up_on is None:
-            cells[flag.stage].make_up = True
+            cells[flag.stage].make_up = flag.status.value
         elif flag.kind is FlagKind.YELLOW_CARD and flag.stage:
             cells[flag.stage].yellow_card = flag.status
         elif flag.kind is FlagKind.ADMONISHMENT:
