@@ -48,7 +48,9 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
 @click.option("--attempt", type=int, default=None, help="Attempt number (default: next).")
 @click.option("--poster", "poster_cap", type=int, default=None,
               help="Also open a poster QR with this cap on ballots.")
-def create(org_code, kind, stage, groups, definition_name, title, attempt, poster_cap) -> None:
+@click.option("--rehearsal", is_flag=True, help="A practice run, purged before the live one.")
+def create(org_code, kind, stage, groups, definition_name, title, attempt, poster_cap,
+           rehearsal) -> None:
     """Create a round; prints its id alone on stdout."""
     org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
     if org_id is None:
@@ -56,7 +58,7 @@ def create(org_code, kind, stage, groups, definition_name, title, attempt, poste
     data = rounds.RoundData(
         organisation_id=org_id, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
         definition_name=definition_name, title=title, attempt=attempt,
-        poster=poster_cap is not None, poster_cap=poster_cap)
+        poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal)
     try:
         round_ = rounds.create_round(None, data)
     except Invalid as exc:
@@ -91,6 +93,19 @@ def close(round_id: int) -> None:
     except Invalid as exc:
         _fail(exc)
     click.echo(f"round {round_id} is closed with {rounds.ballot_count(round_.id)} ballot(s)")
+
+
+@round_group.command("purge")
+@click.argument("round_id", type=int)
+def purge(round_id: int) -> None:
+    """Delete a rehearsal's ballots; the round becomes a live draft with new cards."""
+    from evalsvc.services.rehearsal import purge as purge_rehearsal
+
+    try:
+        count = purge_rehearsal(None, _round(round_id))
+    except Invalid as exc:
+        _fail(exc)
+    click.echo(f"round {round_id}: purged {count} rehearsal ballot(s); print the cards again")
 
 
 @round_group.command("tally")

@@ -103,3 +103,17 @@ class Transition(Base):
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class Opinion(Base):
+    """A supervision opinion (督导意见) on a round or a branch: advice, never a change."""
+
+    __tablename__ = "opinions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+                                                 index=True)
+    author: Mapped[str] = mapped_column(sa.String(60))
+    written_on: Mapped[date]
+    text: Mapped[str] = mapped_column(sa.Text)

@@ -56,6 +56,12 @@ class Round(Base):
     passed: Mapped[bool | None]
     verdict_status: Mapped[str | None] = mapped_column(sa.String(12))
     verdict_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # A rehearsal's ballots are purged before the live run; purging re-issues the cards.
+    rehearsal: Mapped[bool] = mapped_column(default=False)
+    card_epoch: Mapped[int] = mapped_column(default=0)
+    # The seal: a SHA-256 hash chain over the ballots and receipts, taken at close.
+    digest: Mapped[str | None] = mapped_column(sa.String(64))
+    receipts_published: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
-from evalsvc.services import audit, flags, results
+from evalsvc.services import audit, flags, results, seal
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import ballot_count, require_manage
 from evalsvc.services.shuffle import reshuffle_round, vacuum
@@ -24,9 +24,11 @@ def close_round(actor: User | None, round_: Round) -> Round:
     round_.state, round_.closed_on = RoundState.CLOSED, today()
     reshuffle_round(db.session.connection(), round_.id)
     result = results.store(round_)
-    flags.raise_for_round(round_, result)
+    seal.seal(round_)
+    if not round_.rehearsal:
+        flags.raise_for_round(round_, result)
     audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id),
-                 verdict=result.verdict.get("summary"))
+                 verdict=result.verdict.get("summary"), digest=round_.digest)
     db.session.commit()
     vacuum(db.engine)
     return round_

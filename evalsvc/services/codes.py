@@ -29,9 +29,10 @@ def _mac(key: str, message: str) -> bytes:
     return hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
 
 
-def card_code(key: str, round_id: int, group: str, number: int) -> str:
-    """The code of card ``number`` of a group in a round."""
-    return _b32(_mac(key, f"evalsvc/card/{round_id}/{group}/{number}")[:CODE_BYTES])
+def card_code(key: str, round_id: int, group: str, number: int, epoch: int = 0) -> str:
+    """The code of card ``number`` of a group in a round (``epoch`` counts re-issues)."""
+    issue = f"/{epoch}" if epoch else ""
+    return _b32(_mac(key, f"evalsvc/card/{round_id}{issue}/{group}/{number}")[:CODE_BYTES])
 
 
 def hash_code(code: str) -> str:

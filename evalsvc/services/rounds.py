@@ -39,6 +39,7 @@ class RoundData:
     attempt: int | None = None
     poster: bool = False
     poster_cap: int | None = None
+    rehearsal: bool = False
 
 
 def get_round(user: User, round_id: int) -> Round:
@@ -64,7 +65,7 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         organisation_id=org.id, campaign_id=ensure_campaign().id, stage=data.stage,
         kind=data.kind, definition_name=chosen.name, title=data.title.strip() or
         f"{org.name}{chosen.title}", attempt=data.attempt or _next_attempt(org.id, data),
-        created_on=today(),
+        created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
     )
     round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
     if data.poster:
@@ -73,10 +74,10 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         round_.groups.append(RespondentGroup(code=GroupCode.PUBLIC, card_count=0))
     db.session.add(round_)
     db.session.flush()
-    _issue_cards(round_)
+    issue_cards(round_)
     audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
                  definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
-                 poster_cap=data.poster_cap if data.poster else None)
+                 poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal)
     db.session.commit()
     return round_
 
@@ -118,12 +119,13 @@ def _next_attempt(org_id: int, data: RoundData) -> int:
     return (previous or 0) + 1
 
 
-def _issue_cards(round_: Round) -> None:
+def issue_cards(round_: Round) -> None:
     """Store the hash of every card code; the codes themselves are never stored."""
     key = current_app.config["SECRET_KEY"]
     rows = [
         {"id": secrets.token_hex(16), "round_id": round_.id, "group_id": group.id,
-         "code_hash": codes.hash_code(codes.card_code(key, round_.id, group.code.value, n)),
+         "code_hash": codes.hash_code(codes.card_code(key, round_.id, group.code.value, n,
+                                                      round_.card_epoch)),
          "spent": False}
         for group in round_.groups for n in range(group.card_count)
     ]
@@ -134,7 +136,7 @@ def _issue_cards(round_: Round) -> None:
 def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
     """Every card of the round as (group, code), in a fresh random order each time."""
     key = current_app.config["SECRET_KEY"]
-    cards = [(g, codes.card_code(key, round_.id, g.code.value, n))
+    cards = [(g, codes.card_code(key, round_.id, g.code.value, n, round_.card_epoch))
              for g in round_.groups for n in range(g.card_count)]
     secrets.SystemRandom().shuffle(cards)
     return cards

@@ -71,7 +71,7 @@ def missing_for(org: Organisation, stage: Stage) -> list[str]:
     for kind in REQUIRED_KINDS[stage]:
         latest = db.session.scalar(sa.select(Round).where(
             Round.organisation_id == org.id, Round.stage == stage, Round.kind == kind,
-            Round.state == RoundState.CLOSED).order_by(Round.attempt.desc(), Round.id.desc())
+            Round.state == RoundState.CLOSED, Round.rehearsal.is_(False)).order_by(Round.attempt.desc(), Round.id.desc())
             .limit(1))
         name = get_kind(kind).label
         if latest is None:

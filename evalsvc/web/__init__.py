@@ -8,13 +8,20 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from evalsvc.web import auth, dashboard, decisions, orgs, respond, results, rounds, users
+    from evalsvc.web import (
+        audit, auth, dashboard, decisions, orgs, receipts, reports, respond, results, rounds,
+        supervision, users,
+    )
 
     auth.init_app(app)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(decisions.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
+    app.register_blueprint(receipts.bp)
+    app.register_blueprint(supervision.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(users.bp)
@@ -47,7 +54,7 @@ def _error_page(exc):
 
 def _render_error(code: int, detail: str | None):
     title = MESSAGES.get(code, "出错了")
-    if request.blueprint == "respond":
+    if request.blueprint in ("respond", "receipts"):
         return render_template("respond/message.html", title=title, text=detail or "",
                                receipt=None), code
     return render_template("error.html", code=code, title=title, detail=detail), code

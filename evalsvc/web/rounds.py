@@ -10,7 +10,7 @@ from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Role, Stage
 from evalsvc.questionnaires import definition, definitions
 from evalsvc.render.charts import available_charts
-from evalsvc.services import closing, codes, flags, results, rounds, scope
+from evalsvc.services import closing, codes, flags, opinions, results, rounds, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.extensions import db
 from evalsvc.web.form_errors import attach_errors
@@ -62,6 +62,7 @@ def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
                 GroupCode.MASSES: form.masses_cards.data or 0,
                 GroupCode.SERVICE: form.service_cards.data or 0},
         poster=form.poster.data, poster_cap=form.poster_cap.data if form.poster.data else None,
+        rehearsal=form.rehearsal.data,
     )
 
 
@@ -74,6 +75,7 @@ def detail(round_id: int):
         "rounds/detail.html", round=round_, participation=rounds.participation(round_),
         result=result, charts=available_charts(result) if result else [],
         flags=[f for f in flags.flags_for({round_.organisation_id}) if f.round_id == round_.id],
+        round_opinions=opinions.for_round(round_.id),
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
         if round_.is_poster else None)

@@ -73,6 +73,7 @@ class RoundForm(FlaskForm):
     poster = BooleanField("启用公开二维码（海报，非一人一票）")
     poster_cap = IntegerField("公开二维码票数上限（留空则不限）",
                               validators=[Optional(), NumberRange(min=1, message="至少为 1")])
+    rehearsal = BooleanField("演练（正式开始前清除演练答卷）")
 
 
 class ConfirmForm(FlaskForm):

@@ -1,0 +1,55 @@
+"""``evalsvc verify`` and ``evalsvc report weekly``: the supervision group's commands."""
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from evalsvc.extensions import db
+from evalsvc.models import Role, Round, User
+
+
+@click.command("verify")
+@click.argument("round_id", type=int)
+def verify_command(round_id: int) -> None:
+    """Recount a closed round from its stored ballots and recompute its seal.
+
+    Exits 0 when both match; otherwise exits 1 and names what differs.
+    """
+    from evalsvc.services.seal import verify
+
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"no round {round_id}")
+    outcome = verify(round_)
+    click.echo(outcome.report(), err=not outcome.ok)
+    sys.exit(0 if outcome.ok else 1)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Reports."""
+
+
+@report_group.command("weekly")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path))
+def weekly(start, end, xlsx: Path | None, pdf: Path | None) -> None:
+    """The weekly report for a period, for the whole county."""
+    from evalsvc.render.report import write_report_pdf, write_report_xlsx
+    from evalsvc.services.report import weekly as build
+
+    if not xlsx and not pdf:
+        raise click.UsageError("give --xlsx FILE and/or --pdf FILE")
+    start_day: date = start.date()
+    end_day: date = end.date()
+    if start_day > end_day:
+        raise click.BadParameter("--from is after --to")
+    report = build(User(username="cli", role=Role.OFFICE), start_day, end_day)
+    for path, writer in ((xlsx, write_report_xlsx), (pdf, write_report_pdf)):
+        if path:
+            with path.open("wb") as out:
+                writer(report, out)
+            click.echo(f"wrote {path}", err=True)

@@ -1,0 +1,110 @@
+"""The weekly report as XLSX and as a printable PDF with a chart."""
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from evalsvc.render.exports import Sheet, write_xlsx
+from evalsvc.render.fonts import matplotlib_font, reportlab_font
+from evalsvc.services.report import WeeklyReport
+
+HEADER = ("批次", "编码", "党支部", "学习动员", "分析评议", "整改提高", "本期结束测评", "测评卡",
+          "已提交", "参与率（%）", "满意率（%）", "新提规则建议", "本期确认", "转段申请", "本期变化")
+
+
+def _pct(value):
+    return "" if value is None else round(value * 100, 1)
+
+
+def rows(report: WeeklyReport) -> Iterator[tuple]:
+    """One row a branch, batch by batch."""
+    for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
+        for b in branches:
+            yield (batch or "", b.code, b.name, *b.stages.values(), b.rounds_held, b.cards,
+                   b.ballots, _pct(b.participation), _pct(b.rate), b.flags_raised,
+                   b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
+
+
+def _title(report: WeeklyReport) -> str:
+    return f"督导工作周报（{report.start.isoformat()} 至 {report.end.isoformat()}）"
+
+
+def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
+    """The report as a workbook with its chart."""
+    notes = [_title(report), f"党支部 {len(report.branches)} 个；本期结束测评 "
+             f"{report.total('rounds_held')} 次，收回答卷 {report.total('ballots')} 份"]
+    write_xlsx([Sheet("周报", HEADER, rows(report))], out,
+               images=[("本期参与率与满意率", chart_png(report))], notes=notes)
+
+
+def chart_png(report: WeeklyReport) -> bytes:
+    """Participation and satisfaction of the branches that held rounds this period."""
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    held = [b for b in report.branches if b.rounds_held] or report.branches[:1]
+    with matplotlib.rc_context({"font.family": matplotlib_font(), "axes.unicode_minus": False}):
+        fig = Figure(figsize=(7.5, 0.45 * len(held) + 1.6))
+        ax = fig.add_subplot()
+        names = [b.name for b in held][::-1]
+        ax.barh([i + 0.2 for i in range(len(held))],
+                [_pct(b.participation) or 0 for b in held][::-1], 0.4, label="参与率",
+                color="#6baed6")
+        ax.barh([i - 0.2 for i in range(len(held))], [_pct(b.rate) or 0 for b in held][::-1],
+                0.4, label="满意率", color="#238b45")
+        ax.set_yticks(range(len(held)), names)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("%")
+        ax.axvline(60, color="#b3261e", linestyle="--", linewidth=1)
+        ax.set_title("本期参与率与满意率（虚线：60%）")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
+    """A printable A4 report: summary, the chart, one table per batch, the changes."""
+    import io
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = reportlab_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+    head = ParagraphStyle("head", parent=body, fontSize=15, leading=20, spaceAfter=6)
+    sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=15, spaceBefore=8)
+    story = [Paragraph(_title(report), head), Paragraph(
+        f"党支部 {len(report.branches)} 个；本期结束测评 {report.total('rounds_held')} 次，"
+        f"收回答卷 {report.total('ballots')} 份；新提规则建议 {report.total('flags_raised')} 项，"
+        f"本期确认 {report.total('flags_confirmed')} 项。", body), Spacer(1, 4 * mm),
+        Image(io.BytesIO(chart_png(report)), width=170 * mm,
+              height=170 * mm * _aspect(report))]
+    columns = (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13)
+    for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
+        story.append(Paragraph(f"第{batch}批" if batch else "未分批", sub))
+        table = [[Paragraph(HEADER[i], body) for i in columns]]
+        for row in rows(WeeklyReport(report.start, report.end, branches)):
+            table.append([Paragraph(str(row[i]), body) for i in columns])
+        grid = Table(table, repeatRows=1)
+        grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                                  ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
+                                  ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story.append(grid)
+    story.append(Paragraph("本期变化", sub))
+    for b in report.branches:
+        for change in b.changes:
+            story.append(Paragraph(f"{b.name}：{change}", body))
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
+                            rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                            title=_title(report))
+    doc.build(story)
+
+
+def _aspect(report: WeeklyReport) -> float:
+    held = max(1, sum(1 for b in report.branches if b.rounds_held))
+    return (0.45 * held + 1.6) / 7.5

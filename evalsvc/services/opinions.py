@@ -1,0 +1,38 @@
+"""Supervision opinions (督导意见): written by supervisors, read by the office and the branch."""
+import sqlalchemy as sa
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import Opinion, Role, Round, User
+from evalsvc.services import audit
+from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.services.scope import in_scope
+from evalsvc.services.today import today
+
+
+@writes
+def write(actor: User, organisation_id: int, text: str, round_: Round | None = None) -> Opinion:
+    """Record an opinion on a branch or one of its rounds; supervisors only."""
+    if actor.role is not Role.SUPERVISOR or not in_scope(actor, organisation_id):
+        raise OutOfScope("supervisors of this organisation only")
+    if not text.strip() or len(text) > 2000:
+        raise Invalid({"text": "督导意见不能为空，且不超过 2000 字"})
+    opinion = Opinion(organisation_id=organisation_id, round_id=round_.id if round_ else None,
+                      author=actor.display_name or actor.username, written_on=today(),
+                      text=text.strip())
+    db.session.add(opinion)
+    audit.record(actor, "opinion.write", opinion)
+    db.session.commit()
+    return opinion
+
+
+def for_round(round_id: int) -> list[Opinion]:
+    """Opinions on a round, oldest first."""
+    return list(db.session.scalars(sa.select(Opinion).where(Opinion.round_id == round_id)
+                                   .order_by(Opinion.id)))
+
+
+def for_org(org_id: int) -> list[Opinion]:
+    """Opinions on a branch and its rounds, newest first."""
+    return list(db.session.scalars(sa.select(Opinion).where(
+        Opinion.organisation_id == org_id).order_by(Opinion.id.desc())))

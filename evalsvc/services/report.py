@@ -1,0 +1,143 @@
+"""The weekly supervision report (每周四督导报告): per batch and branch, for a period."""
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.glossary import label
+from evalsvc.models import (
+    AuditEntry, Ballot, Decision, Flag, Organisation, OrgType, RespondentGroup, Round, Stage,
+    StageState, Transition, User,
+)
+from evalsvc.services.scope import visible_org_ids
+
+CHANGE_WORDS = {
+    "round.open": "测评开始", "round.close": "测评结束", "transition.apply": "申请转段",
+    "transition.review": "督导组审核转段申请", "transition.decide": "先教办审批转段申请",
+    "flag.confirmed": "确认规则建议", "flag.overridden": "推翻规则建议",
+    "flag.make_up": "登记补课", "round.purge_rehearsal": "清除演练答卷",
+    "opinion.write": "督导意见",
+}
+
+
+@dataclass
+class BranchWeek:
+    """One branch's week."""
+
+    code: str
+    name: str
+    batch: int | None
+    stages: dict[str, str]  # stage label → state label
+    rounds_held: int = 0  # rounds closed in the period
+    cards: int = 0
+    ballots: int = 0  # ballots of rounds held
+    rates: list[float] = field(default_factory=list)  # rates of rated rounds held
+    flags_raised: int = 0
+    flags_confirmed: int = 0
+    transitions: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def participation(self) -> float | None:
+        """Ballots over cards of the rounds held."""
+        return self.ballots / self.cards if self.cards else None
+
+    @property
+    def rate(self) -> float | None:
+        """The lowest satisfaction rate among the rounds held (the one that matters)."""
+        return min(self.rates) if self.rates else None
+
+
+@dataclass
+class WeeklyReport:
+    """The report for a period, branches grouped by batch."""
+
+    start: date
+    end: date
+    branches: list[BranchWeek]
+
+    @property
+    def batches(self) -> dict[int | None, list[BranchWeek]]:
+        """Branches by batch number."""
+        grouped: dict[int | None, list[BranchWeek]] = {}
+        for row in self.branches:
+            grouped.setdefault(row.batch, []).append(row)
+        return grouped
+
+    def total(self, attribute: str) -> int:
+        """A column's sum over every branch."""
+        return sum(getattr(b, attribute) for b in self.branches)
+
+
+def _span(start: date, end: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+
+
+def weekly(user: User, start: date, end: date) -> WeeklyReport:
+    """Every branch in the user's scope, with what happened between start and end."""
+    query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
+        .order_by(Organisation.code)
+    ids = visible_org_ids(user)
+    if ids is not None:
+        query = query.where(Organisation.id.in_(ids))
+    rows = {o.id: BranchWeek(o.code, o.name, o.batch.number if o.batch else None,
+                             {label(s): label(o.stage_state(s)) for s in Stage})
+            for o in db.session.scalars(query)}
+    _rounds_held(rows, start, end)
+    _flags(rows, start, end)
+    _transitions(rows, start, end)
+    _changes(rows, start, end)
+    return WeeklyReport(start, end, list(rows.values()))
+
+
+def _rounds_held(rows, start, end) -> None:
+    held = db.session.scalars(sa.select(Round).where(
+        Round.organisation_id.in_(rows), Round.closed_on >= start, Round.closed_on <= end,
+        Round.rehearsal.is_(False))).all()
+    for round_ in held:
+        row = rows[round_.organisation_id]
+        row.rounds_held += 1
+        row.cards += db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
+            RespondentGroup.card_count), 0)).where(RespondentGroup.round_id == round_.id))
+        row.ballots += db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)
+                                         .where(Ballot.round_id == round_.id))
+        rate = json.loads(round_.result_json or "{}").get("rate")
+        if rate is not None and round_.kind in ("satisfaction", "stage_review"):
+            row.rates.append(rate)
+
+
+def _flags(rows, start, end) -> None:
+    for flag in db.session.scalars(sa.select(Flag).where(Flag.organisation_id.in_(rows))):
+        row = rows[flag.organisation_id]
+        if start <= flag.raised_on <= end:
+            row.flags_raised += 1
+        if flag.status is Decision.CONFIRMED and flag.decided_on and \
+                start <= flag.decided_on <= end:
+            row.flags_confirmed += 1
+
+
+def _transitions(rows, start, end) -> None:
+    for item in db.session.scalars(sa.select(Transition).where(
+            Transition.organisation_id.in_(rows)).order_by(Transition.id)):
+        if start <= item.applied_on <= end or (item.decided_on and
+                                               start <= item.decided_on <= end):
+            rows[item.organisation_id].transitions.append(
+                f"{label(item.stage)}阶段：{label(item.state)}")
+
+
+def _changes(rows, start, end) -> None:
+    low, high = _span(start, end)
+    for entry in db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.organisation_id.in_(rows), AuditEntry.at >= low, AuditEntry.at < high,
+            AuditEntry.action.in_(CHANGE_WORDS)).order_by(AuditEntry.id)):
+        rows[entry.organisation_id].changes.append(
+            f"{entry.at.date().isoformat()} {CHANGE_WORDS[entry.action]}（{entry.actor}）")
+
+
+def passed_stage_count(report: WeeklyReport) -> int:
+    """Branches that have passed every stage."""
+    done = label(StageState.PASSED)
+    return sum(all(v == done for v in b.stages.values()) for b in report.branches)

@@ -1,0 +1,60 @@
+"""The weekly report on the web: pick a period, read it, download XLSX or PDF."""
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, render_template, request, send_file
+from flask_login import current_user, login_required
+
+from evalsvc.models import Role
+from evalsvc.services import report as report_service
+from evalsvc.services.errors import OutOfScope
+from evalsvc.services.today import today
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "pdf": "application/pdf"}
+
+
+@bp.before_request
+@login_required
+def _office_and_supervision() -> None:
+    """The report is the supervision group's (and the office's)."""
+    if current_user.role is Role.SECRETARY:
+        raise OutOfScope("weekly report")
+
+
+def _period() -> tuple[date, date]:
+    """The requested period; by default the seven days up to today."""
+    def day(name):
+        try:
+            return date.fromisoformat(request.args.get(name, ""))
+        except ValueError:
+            return None
+
+    end = day("to") or today()
+    start = day("from") or end - timedelta(days=6)
+    return (start, end) if start <= end else (end, start)
+
+
+@bp.get("/weekly")
+def weekly():
+    """The report for the period, on screen."""
+    start, end = _period()
+    report = report_service.weekly(current_user, start, end)
+    return render_template("reports/weekly.html", report=report)
+
+
+@bp.get("/weekly.<fmt>")
+def weekly_file(fmt: str):
+    """The report as XLSX or PDF."""
+    from evalsvc.render.report import write_report_pdf, write_report_xlsx
+
+    if fmt not in TYPES:
+        raise OutOfScope(fmt)
+    start, end = _period()
+    report = report_service.weekly(current_user, start, end)
+    buffer = io.BytesIO()
+    (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=TYPES[fmt], as_attachment=True,
+                     download_name=f"weekly-{start.isoformat()}-{end.isoformat()}.{fmt}")

@@ -1,0 +1,97 @@
+"""Sealed rounds: a clean round verifies; any edit, deletion or addition is detected."""
+import secrets
+
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import Answer, Ballot, GroupCode, Receipt
+from evalsvc.services import ballots, closing
+from evalsvc.services.seal import digest_of
+from tests.helpers import SATISFACTION, new_round
+
+
+def _closed_round(n=8):
+    round_, cards = new_round(groups={GroupCode.MASSES: 10})
+    for code in cards[:n]:
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16),
+                                 [(k, v, "") for k, v in SATISFACTION.items()])
+    closing.close_round(None, round_)
+    return round_
+
+
+def test_closing_seals_with_a_digest_that_verifies(runner, demo):
+    round_ = _closed_round()
+    assert len(round_.digest) == 64
+    assert digest_of(round_.id) == (round_.digest, 8, 8)
+    result = runner.invoke(args=["verify", str(round_.id)])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output and round_.digest in result.output
+
+
+def _tamper(kind: str, round_id: int) -> None:
+    """Change the stored ballots directly, as someone with database access could."""
+    db.session.commit()
+    with db.engine.begin() as conn:
+        if kind == "edit":
+            ballot_id = conn.execute(sa.select(Answer.ballot_id).where(
+                Answer.round_id == round_id, Answer.question == "overall")).scalar()
+            conn.execute(sa.update(Answer).where(Answer.ballot_id == ballot_id,
+                                                 Answer.question == "overall")
+                         .values(value="dissatisfied"))
+        elif kind == "delete":
+            ballot_id = conn.execute(sa.select(Ballot.id).where(
+                Ballot.round_id == round_id)).scalar()
+            conn.execute(sa.delete(Answer).where(Answer.ballot_id == ballot_id))
+            conn.execute(sa.delete(Ballot).where(Ballot.id == ballot_id))
+        elif kind == "add":
+            row = conn.execute(sa.select(Ballot).where(Ballot.round_id == round_id)).first()
+            forged = secrets.token_hex(16)
+            conn.execute(sa.insert(Ballot).values(id=forged, round_id=round_id,
+                                                  group_id=row.group_id, day=row.day))
+            conn.execute(sa.insert(Answer).values(
+                ballot_id=forged, round_id=round_id, group_id=row.group_id,
+                question="overall", value="satisfied"))
+            conn.execute(sa.insert(Receipt).values(code="FORGEDFORGED", round_id=round_id))
+
+
+@pytest.mark.parametrize("kind, named", [
+    ("edit", "item 'overall' option 'dissatisfied'"),
+    ("delete", "ballots: sealed 8, recounted 7"),
+    ("add", "ballots: sealed 8, recounted 9"),
+])
+def test_tampering_with_one_ballot_fails_verification_and_names_the_round(runner, demo, kind,
+                                                                           named):
+    round_ = _closed_round()
+    db.session.commit()  # end this test's read snapshot before someone edits the tables
+    _tamper(kind, round_.id)
+    db.session.commit()
+    result = runner.invoke(args=["verify", str(round_.id)])
+    assert result.exit_code == 1
+    assert f"round {round_.id}: digest differs" in result.output
+    assert named in result.output
+
+
+def test_verify_refuses_a_round_that_is_not_sealed(runner, demo):
+    round_, _ = new_round()
+    result = runner.invoke(args=["verify", str(round_.id)])
+    assert result.exit_code == 1 and "not closed and sealed" in result.output
+    assert runner.invoke(args=["verify", "999"]).exit_code != 0
+
+
+def test_supervisor_verifies_from_the_web_and_it_is_audited(client, demo):
+    from evalsvc.models import AuditEntry
+    from tests.conftest import login
+
+    round_ = _closed_round()
+    login(client, "supervisor")
+    html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert round_.digest in html
+    page = client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
+    assert "核验通过" in page
+    _tamper("edit", round_.id)
+    page = client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
+    assert "核验未通过" in page and "digest differs" in page
+    actions = db.session.scalars(sa.select(AuditEntry.actor).where(
+        AuditEntry.action == "round.verify")).all()
+    assert actions == ["supervisor", "supervisor"]
