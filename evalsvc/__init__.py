@@ -25,16 +25,18 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_security(app)
     register_templating(app)
     register_commands(app)
+    register_logging(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, login and CSRF to the app."""
-    from evalsvc import database
+    from evalsvc import database, ratelimit
     from evalsvc.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     database.init_app(app)
+    ratelimit.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
@@ -73,6 +75,13 @@ def register_templating(app: Flask) -> None:
     from evalsvc import glossary
 
     glossary.init_app(app)
+
+
+def register_logging(app: Flask) -> None:
+    """Logs never carry a card code."""
+    from evalsvc import logs
+
+    logs.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -27,8 +27,18 @@ class Defaults:
     PUBLIC_URL = "http://127.0.0.1:5000"
     # Longest free-text answer a respondent may give, in characters.
     FREE_TEXT_LIMIT = 500
-    # Where per-client rate limits are kept: "memory" or a redis:// URL.
+    # Where per-client rate limits are kept: "memory" (per process) or a redis:// URL
+    # (shared by every worker: use it with more than one).
     RATELIMIT_STORAGE = "memory"
+    # "count/seconds". Unknown card codes tried by one client (valid scans never count).
+    CARD_GUESS_LIMIT = "20/600"
+    # Unknown receipt codes tried by one client.
+    RECEIPT_GUESS_LIMIT = "30/600"
+    # Poster ballots from one address (a hall may share one Wi-Fi address).
+    POSTER_IP_LIMIT = "300/600"
+    # Failed logins: per account (then it is locked for the window), and per address.
+    LOGIN_ACCOUNT_LIMIT = "5/900"
+    LOGIN_ADDRESS_LIMIT = "30/900"
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

@@ -145,12 +145,16 @@ def item_result(question: Question, counts: dict[str, int], answered: int,
 
 
 def suppressed_groups(ballots_by_group: dict[int, int], min_cell: int) -> set[int]:
-    """Groups whose breakdown is hidden, including the complement that stops differencing."""
-    hidden = {g for g, n in ballots_by_group.items() if n < min_cell}
-    shown = sorted((n, g) for g, n in ballots_by_group.items() if g not in hidden)
-    if len(hidden) == 1 and shown:
-        hidden.add(shown[0][1])
-    return hidden
+    """Groups whose breakdown is hidden, including the complement that stops differencing.
+
+    Empty groups are hidden too, but do not need a complement: that nobody in a group
+    answered is already public in the participation figures.
+    """
+    small = {g for g, n in ballots_by_group.items() if 0 < n < min_cell}
+    shown = sorted((n, g) for g, n in ballots_by_group.items() if n >= min_cell)
+    if len(small) == 1 and shown:
+        small.add(shown[0][1])
+    return small | {g for g, n in ballots_by_group.items() if n == 0}
 
 
 def shuffled(texts: list[str]) -> list[str]:
@@ -166,7 +170,8 @@ def build_result(data: TallyInput, settings, suppress: bool) -> RoundResult:
         data.answered
     total = sum(ballots.values())
     hidden_round = suppress and total < settings.min_cell
-    hidden_groups = suppressed_groups(ballots, settings.min_cell) if suppress else set()
+    every_group = {group_id: ballots.get(group_id, 0) for group_id, *_ in data.groups}
+    hidden_groups = suppressed_groups(every_group, settings.min_cell) if suppress else set()
     items = [_item(q, ALL, counts, answered, hidden_round)
              for q in questions if q.type != "text" and q.member_id is None]
     groups = []
@@ -196,8 +201,9 @@ def _item(question: Question, group_id: int, counts: Counts, answered: Counts, h
 
 
 def _rate(items) -> float | None:
-    """The rated item's rate (总体评价), else the rate over all rated scales."""
-    rated = [i for i in items if i.rated and i.rate is not None]
+    """The rated item's rate (总体评价); without a rated item, the rate over all scales.
+    A rated item nobody answered validly gives no rate: the others do not stand in."""
+    rated = [i for i in items if i.rated]
     if rated:
         return rated[0].rate
     scored = [i for i in items if i.rate is not None and i.valid]

@@ -13,13 +13,17 @@ def record(
     obj: object,
     *,
     organisation_id: int | None = None,
+    system: str | None = None,
     **detail: object,
 ) -> AuditEntry:
-    """Add an entry for ``action`` on ``obj``; the caller's commit makes it durable."""
+    """Add an entry for ``action`` on ``obj``; the caller's commit makes it durable.
+
+    ``actor`` None is the operator at the command line, or ``system`` (e.g. "rules").
+    """
     db.session.flush()  # so a new object has its id
     entry = AuditEntry(
-        actor=actor.username if actor else CLI_ACTOR,
-        role=actor.role.value if actor else "operator",
+        actor=actor.username if actor else system or CLI_ACTOR,
+        role=actor.role.value if actor else "system" if system else "operator",
         action=action,
         object_type=type(obj).__name__.lower(),
         object_id=str(getattr(obj, "id", "")),

@@ -46,7 +46,7 @@ def _flag(kind: FlagKind, org: Organisation, stage: Stage | None, **fields) -> F
     flag = Flag(kind=kind, organisation_id=org.id, stage=stage, unit=_unit_of(org),
                 raised_on=today(), **fields)
     db.session.add(flag)
-    audit.record(None, f"flag.propose.{kind.value}", flag, summary=flag.summary)
+    audit.record(None, f"flag.propose.{kind.value}", flag, system="rules", summary=flag.summary)
     return flag
 
 
@@ -150,13 +150,13 @@ def record_branch_decision(actor: User, flag: Flag, decision: BranchDecision,
 
 
 def open_make_up(org_id: int, stage: Stage, kind_round_ids: list[int]) -> Flag | None:
-    """A confirmed 补课 for these rounds whose make-up has not been recorded yet."""
+    """A 补课 for these rounds still undecided, or confirmed but not yet recorded."""
     if not kind_round_ids:
         return None
     return db.session.scalar(sa.select(Flag).where(
         Flag.kind == FlagKind.MAKE_UP, Flag.organisation_id == org_id, Flag.stage == stage,
-        Flag.round_id.in_(kind_round_ids), Flag.status == Decision.CONFIRMED,
-        Flag.make_up_on.is_(None)))
+        Flag.round_id.in_(kind_round_ids), Flag.make_up_on.is_(None),
+        Flag.status != Decision.OVERRIDDEN).limit(1))
 
 
 def flags_for(org_ids: set[int] | None, kinds=None, status=None) -> list[Flag]:
@@ -192,23 +192,30 @@ def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
 
 
 @writes
-def override_verdict(actor: User, round_: Round, reason: str) -> None:
-    """The office reverses the proposal, in writing: a pass becomes 补课 and vice versa."""
+def override_verdict(actor: User, round_: Round, reason: str, passed: bool | None = None) \
+        -> None:
+    """The office decides otherwise, in writing: by default a pass becomes 补课 and 补课 a
+    pass; where the rules could not decide, ``passed`` says which way."""
     require_office(actor)
     if not reason.strip():
         raise Invalid({"reason": "推翻规则建议必须写明理由"})
     if round_.verdict_status != "proposed":
         raise Invalid({"verdict": "该结果已处理过"})
+    target = passed if passed is not None else (
+        None if round_.passed is None else not round_.passed)
+    if target is None:
+        raise Invalid({"passed": "规则未作判定：请选择判定通过或需要补课"})
     flag = _round_make_up(round_)
-    if flag is not None:
+    if target and flag is not None:
         override(actor, flag, reason)
         return
-    org = db.session.get(Organisation, round_.organisation_id)
-    round_.passed, round_.verdict_status = False, "overridden"
+    round_.passed, round_.verdict_status = target, "overridden"
     round_.verdict_reason = reason.strip()
-    flag = _flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
-                 summary=f"{round_.title}：先教办决定需要补课")
-    _decide(actor, flag, Decision.CONFIRMED, reason)
-    propose_yellow_card(org, round_.stage, "需要补课")
-    audit.record(actor, "round.verdict.override", round_, passed=False, reason=reason)
+    if not target:
+        org = db.session.get(Organisation, round_.organisation_id)
+        flag = _flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
+                     summary=f"{round_.title}：先教办决定需要补课")
+        _decide(actor, flag, Decision.CONFIRMED, reason)
+        propose_yellow_card(org, round_.stage, "需要补课")
+    audit.record(actor, "round.verdict.override", round_, passed=target, reason=reason)
     db.session.commit()

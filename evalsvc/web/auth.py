@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from evalsvc import ratelimit
 from evalsvc.extensions import db, login_manager
 from evalsvc.models import User
 from evalsvc.services.users import authenticate, record_session
@@ -45,8 +46,16 @@ def login():
     """Show the form; on success start a fresh session."""
     form = LoginForm()
     if form.validate_on_submit():
+        account, address = form.username.data.strip().lower(), request.remote_addr or "-"
+        if _locked(account, address):
+            flash("登录失败次数过多，已暂时锁定，请 15 分钟后再试", "error")
+            return render_template("auth/login.html", form=form), 429
         user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        if user is None:
+            ratelimit.exceeded("login-account", account, "LOGIN_ACCOUNT_LIMIT")
+            ratelimit.exceeded("login-address", address, "LOGIN_ADDRESS_LIMIT")
+        else:
+            ratelimit.counter().clear(f"login-account:{account}")
             session.clear()  # rotate: nothing from the anonymous session survives
             login_user(user)
             record_session(user, "auth.login")
@@ -65,10 +74,17 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _locked(account: str, address: str) -> bool:
+    """Too many failures for this account, or from this address, in the window."""
+    return (ratelimit.exceeded("login-account", account, "LOGIN_ACCOUNT_LIMIT", count_it=False)
+            or ratelimit.exceeded("login-address", address, "LOGIN_ADDRESS_LIMIT",
+                                  count_it=False))
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after login."""
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("orgs.tree")
+    return url_for("dashboard.index")

@@ -99,8 +99,9 @@ def confirm_verdict(round_id: int):
 def override_verdict(round_id: int):
     """The office overrides a closed round's proposed verdict, with a reason."""
     round_ = rounds.get_round(current_user, round_id)
+    choice = {"1": True, "0": False}.get(request.form.get("passed", ""))
     return _attempt(lambda: flags.override_verdict(current_user, round_,
-                                                   request.form.get("reason", "")),
+                                                   request.form.get("reason", ""), choice),
                     url_for("rounds.detail", round_id=round_id))
 
 

@@ -1,6 +1,7 @@
 """Public receipt pages: check a receipt, read a published receipt list. No login."""
 from flask import Blueprint, render_template, request
 
+from evalsvc import ratelimit
 from evalsvc.extensions import csrf
 from evalsvc.services import codes, receipts
 from evalsvc.services.errors import OutOfScope
@@ -13,8 +14,14 @@ csrf.exempt(bp)
 def check():
     """Type a receipt code; learn whether it was counted, and in which round."""
     typed = request.form.get("code", "") if request.method == "POST" else ""
+    client = request.remote_addr or "-"
+    if typed and ratelimit.exceeded("receipt", client, "RECEIPT_GUESS_LIMIT", count_it=False):
+        return render_template("respond/receipt.html", typed=typed, status=None, code="",
+                               error="尝试次数过多，请稍后再试"), 429
     code = codes.normalise_receipt(typed) if typed else None
     status = receipts.lookup(code) if code else None
+    if code and status is None:
+        ratelimit.exceeded("receipt", client, "RECEIPT_GUESS_LIMIT")
     error = None
     if typed and code is None:
         error = "回执码应为 12 位字母和数字（如 ABCD-EFGH-JKLM），请核对后重新输入"

@@ -5,6 +5,7 @@ from urllib.parse import unquote_to_bytes
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from evalsvc import ratelimit
 from evalsvc.kinds import get_kind
 from evalsvc.questionnaires import definition
 from evalsvc.models import Round, RoundState
@@ -21,6 +22,7 @@ NOT_OPEN = {
 SPENT = ("此二维码已使用", "每张测评卡只能使用一次，这张卡已经提交过测评。")
 UNKNOWN = ("二维码无效", "没有找到这张测评卡，请核对二维码或代码。")
 FULL = ("名额已满", "本次公开测评的票数已达上限，感谢您的参与。")
+TOO_MANY = ("尝试次数过多", "请稍后再试。如果测评卡无法使用，请联系发卡的工作人员。")
 VOTED = ("您已参加过本次测评", "每台手机只能参加一次本次公开测评。")
 
 
@@ -61,9 +63,13 @@ def enter_code():
 @bp.route("/c/<code>", methods=["GET", "POST"])
 def card(code: str):
     """A card's ballot: show it, or take the answers."""
+    client = request.remote_addr or "-"
+    if ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT", count_it=False):
+        return _message(TOO_MANY, 429)
     code = codes.normalise_code(code)
     found = ballots.find_card(code) if code else None
     if found is None:
+        ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT")  # only misses count
         return _message(UNKNOWN, 404)
     round_ = found.round
     if request.method == "GET":
@@ -96,6 +102,8 @@ def poster(token: str):
         return _message(VOTED, 409, receipt=codes.display_receipt(earlier))
     if request.method == "GET":
         return _ballot_page(round_)
+    if ratelimit.exceeded("poster", request.remote_addr or "-", "POSTER_IP_LIMIT"):
+        return _message(TOO_MANY, 429)
     return _submit(round_, lambda rows: ballots.cast_poster_ballot(round_.id, rows))
 
 

@@ -40,7 +40,7 @@ def test_next_parameter_only_follows_local_paths(client, demo):
     password = ACCOUNTS[0][1]
     response = client.post("/login?next=//evil.example/x",
                            data={"username": "office", "password": password})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/dashboard"
 
 
 def test_session_cookie_is_httponly_and_lax(client, demo):
