@@ -26,6 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the deployment config lives there
 SECRET_KEY = "live-server-test-secret-key"
 # Fast hashing keeps account creation quick; production uses scrypt.
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -118,7 +119,8 @@ class LiveServer:
             log.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", str(self.workers), "-k", "sync",
+                [str(BIN / "gunicorn"), "-c", str(PROJECT_ROOT / "gunicorn.conf.py"),
+                 "-w", str(self.workers), "-k", "sync",
                  "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
                  *_gunicorn_options(), "evalsvc:create_app()"],
                 env=self.env, cwd=self.instance_path, stdin=subprocess.DEVNULL,

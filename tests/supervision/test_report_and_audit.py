@@ -1,7 +1,7 @@
 """The weekly report's figures equal the data; the audit log reads, filters and exports."""
 import io
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from openpyxl import load_workbook

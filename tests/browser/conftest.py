@@ -1,0 +1,224 @@
+"""Fixtures for tests that drive Debian's Chromium against a real evalsvc server.
+
+One gunicorn and one Chromium per test module (``server``, ``browser``), a fresh
+browser context per test: a phone (``phone``) or a desk computer (``desk``). Every step can
+be photographed with ``shoot``; three photographs also illustrate the docs.
+
+A missing Chromium or axe-core skips these tests with the command that installs it, unless
+``EVALSVC_REQUIRE_BROWSER=1`` (set by CI) turns the skip into a failure.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.services.demo import ACCOUNTS
+from tests.conftest import PG_URL
+from tests.server import LiveServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+DOCS = ROOT / "docs"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": ("Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 "
+                   "(KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"),
+    "locale": "zh-CN",
+}
+DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+TIMEOUT_MS = 15_000  # for any one browser action or wait
+
+
+def _missing(what: str, how: str) -> None:
+    """Skip, or fail when CI demands the browser tests run."""
+    if os.environ.get("EVALSVC_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} is missing and EVALSVC_REQUIRE_BROWSER=1: {how}", pytrace=False)
+    pytest.skip(f"{what} is missing: {how}")
+
+
+# -- the browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium (never a downloaded one), driven by Playwright.
+
+    One per module, so nothing of Playwright outlives the browser tests in a full run.
+    """
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        _missing(f"{CHROMIUM}", "install Debian's browser with `apt-get install chromium`")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS, timeout=60_000)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, installed from the npm registry into tests/browser/node_modules."""
+    if not AXE_JS.is_file():
+        _missing(f"axe-core ({AXE_JS.relative_to(ROOT)})",
+                 "install it with `npm ci --prefix tests/browser`")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def new_context(browser, options: dict, **extra):
+    """A fresh browser context (own cookies and storage) with the tests' timeout."""
+    context = browser.new_context(**options, **extra)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+class Watched:
+    """A page whose Content-Security-Policy reports and page errors are collected."""
+
+    def __init__(self, page):
+        self.page = page
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(message.text)
+
+
+@pytest.fixture
+def new_phone(browser):
+    """Open phones on demand (each its own context: own cookies, as another person's phone)."""
+    contexts, watched = [], []
+
+    def open_phone(**extra):
+        context = new_context(browser, PHONE, **extra)
+        contexts.append(context)
+        page = context.new_page()
+        watched.append(Watched(page))
+        return page
+
+    yield open_phone
+    problems = [p for w in watched for p in w.problems]
+    for context in contexts:
+        context.close()
+    assert not problems, "the pages broke their own CSP or raised errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def phone(new_phone):
+    """A phone: 360×740, touch, a mobile user agent."""
+    return new_phone()
+
+
+@pytest.fixture
+def desk(browser):
+    """A desk computer's browser for staff pages."""
+    context = new_context(browser, DESK)
+    page = context.new_page()
+    watched = Watched(page)
+    yield page
+    context.close()
+    assert not watched.problems, "\n".join(watched.problems)
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    """Log in through the login form as a demo account."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(next(p for u, p, *_ in ACCOUNTS if u == username))
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出").wait_for()
+
+
+# -- screenshots ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shoot(request):
+    """``shoot(page, step, doc=None)``: save a screenshot into artifacts/browser/.
+
+    With ``doc="name"`` and EVALSVC_UPDATE_DOCS=1 it is also copied to docs/name.png.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    def take(page, step: str, *, doc: str | None = None, full_page: bool = True) -> Path:
+        path = ARTIFACTS / f"{test}--{step}.png"
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if doc and os.environ.get("EVALSVC_UPDATE_DOCS") == "1":
+            DOCS.mkdir(exist_ok=True)
+            shutil.copyfile(path, DOCS / f"{doc}.png")
+        return path
+
+    return take
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _module_database(directory: Path):
+    """An empty database for one module: SQLite in ``directory``, or a PostgreSQL schema
+    (the same arrangement as the per-test ``database_url`` fixture of tests/conftest.py)."""
+    if not PG_URL:
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    """gunicorn (2 workers) with the demo county and its rounds, shared by a test module.
+
+    Requests ``browser`` first so a missing Chromium skips before any server starts.
+    """
+    directory = tmp_path_factory.mktemp("browser-server")
+    with _module_database(directory) as database_url:
+        live = LiveServer(database_url, directory / "instance", workers=2)
+        live.prepare()
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()
+            print(f"----- gunicorn log ({live.log_path}) -----\n{live.log()}")
+
+
+def new_round(server: LiveServer, org: str, kind: str, *options: str, open_: bool = True) -> int:
+    """Create (and open) a round in the review stage through the CLI; its id."""
+    round_id = int(server.cli("round", "create", "--org", org, "--kind", kind,
+                              "--stage", "review", *options).strip())
+    if open_:
+        server.cli("round", "open", str(round_id))
+    return round_id
+
+
+def card_urls(server: LiveServer, round_id: int) -> list[str]:
+    """The URLs printed on a round's cards (upper-case, as in the QR codes)."""
+    return server.cli("round", "cards", str(round_id), "--urls").split()

@@ -1,0 +1,169 @@
+"""No serious or critical axe-core violations on the respondent's pages or the main staff pages.
+
+axe-core (from the npm registry, tests/browser/package.json) is injected into each page as
+Chromium rendered it. The contexts bypass the app's CSP only so the checker itself can be
+injected; the pages are otherwise the real ones.
+"""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESK, PHONE, card_urls, log_in, new_context, new_round
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+BLOCKING = ("serious", "critical")
+
+
+def violations(page, axe_source: str) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [v for v in found if v["impact"] in BLOCKING]
+
+
+def describe(found: list[dict]) -> str:
+    """One line per violation and offending element, for the failure message."""
+    lines = []
+    for v in found:
+        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"][:5]:
+            lines.append(f"    {' '.join(node['target'])}: {node['failureSummary']}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, axe_source: str, shoot, step: str) -> None:
+    """Photograph the page, then fail on any serious or critical violation."""
+    shoot(page, step)
+    found = violations(page, axe_source)
+    assert not found, f"{page.url}\n{describe(found)}"
+
+
+@pytest.fixture(scope="module")
+def ballots(server):
+    """An open round of each kind, each with a few unused cards: kind → card URLs."""
+    plan = {
+        "satisfaction": ("XW0101", "--group", "masses=4"),
+        "opinion": ("XW0102", "--group", "masses=2"),
+        "stage_review": ("XW0102", "--group", "member=2"),
+        "member_review": ("XW0101", "--group", "member=2"),
+    }
+    urls = {}
+    for kind, (org, *groups) in plan.items():
+        urls[kind] = card_urls(server, new_round(server, org, kind, *groups))
+    return urls
+
+
+@pytest.fixture(scope="module")
+def phone_context(browser):
+    """A phone, shared by the module's respondent pages."""
+    context = new_context(browser, PHONE, bypass_csp=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone_page(phone_context):
+    """A fresh tab on the phone."""
+    page = phone_context.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def office_context(browser, server):
+    """A desk browser logged in as the campaign office."""
+    context = new_context(browser, DESK, bypass_csp=True)
+    page = context.new_page()
+    log_in(page, server.base_url, "office")
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.mark.parametrize("kind", ["satisfaction", "opinion", "stage_review", "member_review"])
+def test_ballot_of_each_kind(phone_page, ballots, axe_source, shoot, kind):
+    phone_page.goto(ballots[kind][0].lower())
+    expect(phone_page.get_by_role("button", name="提交")).to_be_enabled()
+    assert_accessible(phone_page, axe_source, shoot, "ballot")
+
+
+def test_ballot_with_errors(phone_page, ballots, axe_source, shoot):
+    phone_page.goto(ballots["satisfaction"][1])
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="提交").tap()
+    expect(phone_page.get_by_role("alert")).to_contain_text("处需要修改")
+    assert_accessible(phone_page, axe_source, shoot, "errors")
+
+
+def test_thanks_and_spent_card(phone_page, ballots, axe_source, shoot):
+    url = ballots["opinion"][1]
+    phone_page.goto(url)
+    with phone_page.expect_navigation():  # every opinion question is optional
+        phone_page.get_by_role("button", name="提交").tap()
+    expect(phone_page.get_by_role("heading", name="提交成功，谢谢您！")).to_be_visible()
+    assert_accessible(phone_page, axe_source, shoot, "thanks")
+    phone_page.goto(url)
+    expect(phone_page.get_by_role("heading", name="此二维码已使用")).to_be_visible()
+    assert_accessible(phone_page, axe_source, shoot, "spent")
+
+
+def test_enter_code_page(phone_page, server, axe_source, shoot):
+    phone_page.goto(f"{server.base_url}/c")
+    assert_accessible(phone_page, axe_source, shoot, "empty")
+    phone_page.get_by_label("测评卡代码").fill("ABC")
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="打开测评").tap()
+    expect(phone_page.get_by_text("代码应为 26 位字母和数字")).to_be_visible()
+    assert_accessible(phone_page, axe_source, shoot, "error")
+
+
+def test_login_page(browser, server, axe_source, shoot):
+    context = new_context(browser, DESK, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.base_url}/login")
+        assert_accessible(page, axe_source, shoot, "login")
+        page.get_by_label("用户名").fill("office")
+        page.get_by_label("密码").fill("wrong password")
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录").click()
+        expect(page.get_by_text("用户名或密码错误")).to_be_visible()
+        assert_accessible(page, axe_source, shoot, "refused")
+    finally:
+        context.close()
+
+
+def _open_closed_round(page, base_url: str, title: str) -> None:
+    """Follow the link of the closed round whose title starts with ``title``."""
+    page.goto(f"{base_url}/rounds")
+    row = page.get_by_role("row").filter(has_text=title).filter(has_text="已结束")
+    row.get_by_role("link", name=title).first.click()
+
+
+def test_dashboard(office_context, server, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/dashboard")
+    expect(page.get_by_role("heading", name="活动总览")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "dashboard")
+
+
+def test_org_page(office_context, server, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/dashboard")
+    page.get_by_role("link", name="县委办公室党支部").click()
+    expect(page.get_by_role("heading", name="县委办公室党支部")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "org")
+
+
+@pytest.mark.parametrize("title", ["县委办公室党支部民主评议党员测评票", "兴文中学教工第一党支部"],
+                         ids=["member-review", "stage-review"])
+def test_round_page_with_results(office_context, server, axe_source, shoot, title):
+    page = office_context.new_page()
+    _open_closed_round(page, server.base_url, title)
+    expect(page.get_by_role("heading", name="测评结果")).to_be_visible()
+    for image in page.locator(".charts img").all():
+        image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)")
+    assert_accessible(page, axe_source, shoot, "round")
