@@ -2,24 +2,22 @@
 found 不合格, and stage-transition requests."""
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import BranchDecision, Flag
 from evalsvc.services import flags, rounds, scope, stages
-from evalsvc.services.errors import Invalid, OutOfScope
-from evalsvc.web.staff_forms import ConfirmForm
+from evalsvc.services.errors import OutOfScope
+from evalsvc.web.form_errors import attempt
 
 bp = Blueprint("decisions", __name__)
 
 
 @bp.before_request
 @login_required
-def _require_login_and_token() -> None:
-    """Staff only; every action here is a POST with a CSRF token."""
-    if request.method == "POST" and not ConfirmForm().validate_on_submit():
-        abort(400)
+def _require_login() -> None:
+    """Staff only; every action here is a POST (CSRFProtect checks its token)."""
 
 
 def _flag(flag_id: int) -> Flag:
@@ -36,14 +34,7 @@ def _back(default: str):
 
 
 def _attempt(action, default: str):
-    try:
-        action()
-    except Invalid as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
-        flash("已保存", "ok")
+    attempt(action)
     return _back(default)
 
 

@@ -1,5 +1,10 @@
-"""Putting a service's rule violations next to the form fields they concern."""
+"""Showing a service's rule violations: next to form fields, or as flashed messages."""
+from collections.abc import Callable
+
+from flask import flash
 from flask_wtf import FlaskForm
+
+from evalsvc.extensions import db
 
 from evalsvc.services.errors import Invalid
 
@@ -12,3 +17,16 @@ def attach_errors(form: FlaskForm, exc: Invalid) -> None:
             field.errors = list(field.errors) + [message]
         else:
             form.form_errors.append(message)
+
+
+def attempt(action: Callable[[], object]) -> bool:
+    """Run a one-click service action; flash the outcome (each rule broken, or 已保存)."""
+    try:
+        action()
+    except Invalid as exc:
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+        return False
+    flash("已保存", "ok")
+    return True

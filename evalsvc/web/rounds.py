@@ -1,7 +1,7 @@
 """Staff pages for rounds: create, open, close, print cards and posters, watch participation."""
 import io
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.definitions import Definition
@@ -13,7 +13,7 @@ from evalsvc.render.charts import available_charts
 from evalsvc.services import closing, codes, flags, opinions, results, rounds, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.extensions import db
-from evalsvc.web.form_errors import attach_errors
+from evalsvc.web.form_errors import attach_errors, attempt
 from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
 
 bp = Blueprint("rounds", __name__)
@@ -105,16 +105,7 @@ def close(round_id: int):
 
 def _transition(round_id: int, action):
     round_ = _managed_round(round_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        action(current_user, round_)
-    except Invalid as exc:
-        db.session.rollback()
-        from flask import flash
-
-        for message in exc.errors.values():
-            flash(message, "error")
+    attempt(lambda: action(current_user, round_))
     return redirect(url_for("rounds.detail", round_id=round_id))
 
 

@@ -1,11 +1,10 @@
 """Checking rounds: verify a seal, write supervision opinions, purge rehearsals, publish
 receipt lists."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from evalsvc.extensions import db
 from evalsvc.services import opinions, receipts, rehearsal, rounds, scope, seal
-from evalsvc.services.errors import Invalid
+from evalsvc.web.form_errors import attempt
 
 bp = Blueprint("supervision", __name__)
 
@@ -25,14 +24,7 @@ def verify(round_id: int):
 
 
 def _done(action, round_id: int):
-    try:
-        action()
-    except Invalid as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
-        flash("已保存", "ok")
+    attempt(action)
     return redirect(url_for("rounds.detail", round_id=round_id))
 
 
@@ -62,10 +54,5 @@ def round_opinion(round_id: int):
 def org_opinion(org_id: int):
     """A supervision opinion on a branch."""
     org = scope.get_org(current_user, org_id)
-    try:
-        opinions.write(current_user, org.id, request.form.get("text", ""))
-    except Invalid as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
+    attempt(lambda: opinions.write(current_user, org.id, request.form.get("text", "")))
     return redirect(url_for("orgs.detail", org_id=org_id))
