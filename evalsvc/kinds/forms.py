@@ -1,4 +1,5 @@
 """Ballot forms built from a laid-out questionnaire: one WTForms field per question."""
+import functools
 import re
 
 from werkzeug.datastructures import MultiDict
@@ -69,9 +70,14 @@ def field_for(question: Question, text_limit: int):
                        validators=[required] if question.required else [])
 
 
+@functools.lru_cache(maxsize=256)
+def form_class(layout: tuple[Question, ...], text_limit: int) -> type[BallotForm]:
+    """The form class for a layout, built once (an open round's layout never changes)."""
+    attrs = {q.key: field_for(q, text_limit) for q in layout}
+    return type("LaidOutBallotForm", (BallotForm,), attrs)
+
+
 def build_form(layout: tuple[Question, ...], formdata: MultiDict | None,
                text_limit: int) -> BallotForm:
     """A form instance for this layout, bound to the submitted data when given."""
-    attrs = {q.key: field_for(q, text_limit) for q in layout}
-    form_class = type("LaidOutBallotForm", (BallotForm,), attrs)
-    return form_class(formdata=formdata)
+    return form_class(layout, text_limit)(formdata=formdata)

@@ -1,4 +1,5 @@
 """Rounds: creation with their cards, the draft → open → closed lifecycle, participation."""
+import functools
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -145,8 +146,14 @@ def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
 def layout(round_: Round) -> tuple[Question, ...]:
     """The questions of the round: frozen once open, from the definition while a draft."""
     if round_.layout_json is not None:
-        return layout_from_data(json.loads(round_.layout_json))
+        return _frozen_layout(round_.layout_json)
     return get_kind(round_.kind).layout(definition(round_.definition_name), _members(round_))
+
+
+@functools.lru_cache(maxsize=256)
+def _frozen_layout(layout_json: str) -> tuple[Question, ...]:
+    """An open round's questions, parsed once per process."""
+    return layout_from_data(json.loads(layout_json))
 
 
 def _members(round_: Round) -> list[MemberRef]:
