@@ -118,7 +118,8 @@ def _participation(result: RoundResult) -> Figure:
     ax.set_xticks(range(len(groups)), [_wrap(label, 6) for label, _, _ in groups])
     ax.set_ylabel("份数")  # "copies"
     ax.margins(y=0.15)
-    _dedupe_legend(ax, loc="upper right")
+    # Below the axes, never over the tallest bar.
+    _dedupe_legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
     ax.set_title(f"参与情况（共收回 {result.ballots} 份）")  # "participation (N returned)"
     return fig
 

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,24 @@ def new_round(server: LiveServer, org: str, kind: str, *options: str, open_: boo
     return round_id
 
 
+def new_rounds(server: LiveServer, plans: dict[str, tuple]) -> dict[str, int]:
+    """``new_round`` for each plan (name → arguments) at once: each is its own process.
+
+    The plans must not compete for an attempt number (one kind per branch).
+    """
+    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
+        futures = {name: pool.submit(new_round, server, *args) for name, args in plans.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def card_urls(server: LiveServer, round_id: int) -> list[str]:
-    """The URLs printed on a round's cards (upper-case, as in the QR codes)."""
-    return server.cli("round", "cards", str(round_id), "--urls").split()
+    """The URLs printed on a round's cards (upper-case, as in the QR codes), sorted: the CLI
+    lists them in a fresh random order each time."""
+    return sorted(server.cli("round", "cards", str(round_id), "--urls").split())
+
+
+def cards_of(server: LiveServer, rounds: dict[str, int]) -> dict[str, list[str]]:
+    """``card_urls`` of several rounds (name → id) at once."""
+    with ThreadPoolExecutor(max_workers=len(rounds)) as pool:
+        urls = pool.map(lambda round_id: card_urls(server, round_id), rounds.values())
+        return dict(zip(rounds, urls))

@@ -7,7 +7,7 @@ injected; the pages are otherwise the real ones.
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESK, PHONE, card_urls, log_in, new_context, new_round
+from tests.browser.conftest import DESK, PHONE, cards_of, log_in, new_context, new_rounds
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -41,16 +41,12 @@ def assert_accessible(page, axe_source: str, shoot, step: str) -> None:
 @pytest.fixture(scope="module")
 def ballots(server):
     """An open round of each kind, each with a few unused cards: kind → card URLs."""
-    plan = {
-        "satisfaction": ("XW0101", "--group", "masses=4"),
-        "opinion": ("XW0102", "--group", "masses=2"),
-        "stage_review": ("XW0102", "--group", "member=2"),
-        "member_review": ("XW0101", "--group", "member=2"),
-    }
-    urls = {}
-    for kind, (org, *groups) in plan.items():
-        urls[kind] = card_urls(server, new_round(server, org, kind, *groups))
-    return urls
+    return cards_of(server, new_rounds(server, {
+        "satisfaction": ("XW0101", "satisfaction", "--group", "masses=4"),
+        "opinion": ("XW0102", "opinion", "--group", "masses=2"),
+        "stage_review": ("XW0102", "stage_review", "--group", "member=2"),
+        "member_review": ("XW0101", "member_review", "--group", "member=2"),
+    }))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from playwright.sync_api import expect
 
-from tests.browser.conftest import card_urls, log_in, new_round
+from tests.browser.conftest import cards_of, log_in, new_rounds
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -22,20 +22,19 @@ GRADES = ("优秀", "合格", "基本合格", "不合格")
 @pytest.fixture(scope="module")
 def rounds(server):
     """The open rounds the phones answer: name → round id."""
-    return {
-        "satisfaction": new_round(server, "XW0101", "satisfaction", "--group", "masses=4"),
+    return new_rounds(server, {
+        "satisfaction": ("XW0101", "satisfaction", "--group", "masses=4"),
         # 40 members, 36 of them full members: 36 blocks on the ballot.
-        "member_review": new_round(server, "XW020101", "member_review", "--group", "member=2"),
-        "poster": new_round(server, "XW0102", "satisfaction", "--poster", "50"),
-        "printed": new_round(server, "XW0103", "opinion", "--group", "masses=8"),
-    }
+        "member_review": ("XW020101", "member_review", "--group", "member=2"),
+        "poster": ("XW0102", "satisfaction", "--poster", "50"),
+        "printed": ("XW0103", "opinion", "--group", "masses=8"),
+    })
 
 
 @pytest.fixture(scope="module")
 def cards(server, rounds):
-    """Each card round's URLs, in a fixed order (the CLI shuffles them on every call)."""
-    return {name: sorted(card_urls(server, round_id)) for name, round_id in rounds.items()
-            if name != "poster"}
+    """The card URLs of each round that has cards."""
+    return cards_of(server, {name: i for name, i in rounds.items() if name != "poster"})
 
 
 def question(page, text: str):
