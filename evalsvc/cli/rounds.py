@@ -9,7 +9,7 @@ from flask import current_app
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
-from evalsvc.services import closing, codes, results, rounds
+from evalsvc.services import audit, closing, codes, results, rounds
 from evalsvc.services.errors import Invalid
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
@@ -155,6 +155,7 @@ def cards(round_id: int, pdf: Path | None, urls: bool) -> None:
                  for g, c in all_cards]
         with pdf.open("wb") as out:
             pages = cards_pdf(round_.title, faces, out, typed_url=f"{public.rstrip('/')}/c")
+        audit.record_action(None, "round.print_cards", round_, cards=len(faces))
         click.echo(f"wrote {len(faces)} card(s) on {pages} page(s) to {pdf}", err=True)
 
 

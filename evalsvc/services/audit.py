@@ -1,6 +1,7 @@
 """Writing to the append-only audit log, inside the caller's transaction."""
 import json
 
+from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Organisation, User
 
@@ -39,3 +40,10 @@ def _org_of(obj: object) -> int | None:
     if isinstance(obj, Organisation):
         return obj.id
     return getattr(obj, "organisation_id", None)
+
+
+@writes
+def record_action(actor: User | None, action: str, obj: object, **detail: object) -> None:
+    """Audit an action that changes no data but matters (printing cards, exporting)."""
+    record(actor, action, obj, **detail)
+    db.session.commit()

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
 from evalsvc.services import organisations as org_service
-from evalsvc.services import flags, rounds, scope, stages
+from evalsvc.services import flags, opinions, rounds, scope, stages
 from evalsvc.services.errors import Invalid
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
@@ -46,6 +46,7 @@ def detail(org_id: int):
         rounds=rounds.rounds_for(current_user, org.id) if branch else [],
         flag_list=flags.flags_for({org.id}) if branch else [],
         transition_list=stages.transitions_for({org.id}) if branch else [],
+        org_opinions=opinions.for_org(org.id) if branch else [],
         missing=stages.missing_for(org, org.current_stage) if branch else [])
 
 

@@ -2,7 +2,7 @@
 from flask import Blueprint, Response
 from flask_login import current_user, login_required
 
-from evalsvc.services import results, rounds
+from evalsvc.services import audit, results, rounds
 from evalsvc.services.errors import OutOfScope
 from evalsvc.web.exports import chart_directory, round_response
 
@@ -43,4 +43,6 @@ def chart(round_id: int, name: str, fmt: str):
 def export(round_id: int, fmt: str):
     """A closed round's results as XLSX (with charts) or CSV."""
     round_, result = _closed_result(round_id)
-    return round_response(round_, result, fmt)
+    response = round_response(round_, result, fmt)
+    audit.record_action(current_user, "round.export", round_, format=fmt)
+    return response

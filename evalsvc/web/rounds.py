@@ -10,7 +10,7 @@ from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Role, Stage
 from evalsvc.questionnaires import definition, definitions
 from evalsvc.render.charts import available_charts
-from evalsvc.services import closing, codes, flags, opinions, results, rounds, scope
+from evalsvc.services import audit, closing, codes, flags, opinions, results, rounds, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.extensions import db
 from evalsvc.web.form_errors import attach_errors, attempt
@@ -124,6 +124,7 @@ def cards_pdf(round_id: int):
         raise OutOfScope("no cards")
     buffer = io.BytesIO()
     render(round_.title, faces, buffer, typed_url=f"{public.rstrip('/')}/c")
+    audit.record_action(current_user, "round.print_cards", round_, cards=len(faces))
     return _pdf(buffer, f"round-{round_.id}-cards.pdf")
 
 
@@ -139,6 +140,7 @@ def poster_pdf(round_id: int):
     cap = f"，限 {round_.poster_cap} 票" if round_.poster_cap else ""
     render(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token),
            buffer, note=f"本测评为开放式扫码参与，不是一人一票{cap}。每台手机限提交一次。")
+    audit.record_action(current_user, "round.print_poster", round_)
     return _pdf(buffer, f"round-{round_.id}-poster.pdf")
 
 

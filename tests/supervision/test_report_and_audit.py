@@ -89,3 +89,35 @@ def test_no_route_can_change_the_audit_log(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("audit."):
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule.rule
+
+
+def test_supervision_opinions_reach_the_office_and_the_branch(client, demo):
+    from tests.helpers import new_round
+
+    round_, _ = new_round()
+    login(client, "supervisor")
+    client.post(f"/rounds/{round_.id}/opinions", data={"text": "测评卡发放名单应当公开"})
+    client.post(f"/orgs/{demo['XW0101']}/opinions", data={"text": "整改台账需细化到人"})
+    assert client.post(f"/orgs/{demo['XW0101']}/opinions", data={"text": ""}).status_code == 302
+    client.post("/logout")
+    for role in ("office", "secretary"):
+        login(client, role)
+        assert "测评卡发放名单应当公开" in client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+        page = client.get(f"/orgs/{demo['XW0101']}").get_data(as_text=True)
+        assert "整改台账需细化到人" in page and "测评卡发放名单应当公开" in page
+        client.post("/logout")
+    from evalsvc.models import Opinion
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 2
+
+
+def test_printing_cards_is_audited(client, demo):
+    from evalsvc.models import AuditEntry
+    from tests.helpers import new_round
+
+    round_, _ = new_round()
+    login(client, "secretary")
+    client.get(f"/rounds/{round_.id}/cards.pdf")
+    entry = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "round.print_cards"))
+    assert entry.actor == "secretary" and '"cards": 6' in entry.detail
