@@ -7,8 +7,10 @@ from flask import Flask
 
 # A 26-character base32 card code, in a card URL or on its own.
 CARD_CODE = re.compile(r"(?<![A-Za-z2-7])[A-Za-z2-7]{26}(?![A-Za-z2-7])")
-CARD_PATH = re.compile(r"(/[Cc]/)[^\s?\"']+")
-POSTER_PATH = re.compile(r"(/[Pp]/)[^\s?\"']+")
+# Everything after /c/ up to the end of the path: a typed code may hold spaces.
+_PATH_END = r"(?=\s+HTTP/|\s*\[|[?\"'\n]|$)"
+CARD_PATH = re.compile(r"(/[Cc]/).*?" + _PATH_END)
+POSTER_PATH = re.compile(r"(/[Pp]/).*?" + _PATH_END)
 RECEIPT_ARG = re.compile(r"(code=)[^\s&\"']+")
 
 

@@ -147,14 +147,17 @@ def item_result(question: Question, counts: dict[str, int], answered: int,
 def suppressed_groups(ballots_by_group: dict[int, int], min_cell: int) -> set[int]:
     """Groups whose breakdown is hidden, including the complement that stops differencing.
 
-    Empty groups are hidden too, but do not need a complement: that nobody in a group
-    answered is already public in the participation figures.
+    The round total minus the groups shown equals the hidden groups taken together, so
+    more groups are hidden, smallest first, until that remainder spans at least two
+    groups and ``min_cell`` ballots. Empty groups are hidden too, but count for nothing:
+    that nobody in a group answered is already public in the participation figures.
     """
-    small = {g for g, n in ballots_by_group.items() if 0 < n < min_cell}
+    hidden = {g for g, n in ballots_by_group.items() if 0 < n < min_cell}
     shown = sorted((n, g) for g, n in ballots_by_group.items() if n >= min_cell)
-    if len(small) == 1 and shown:
-        small.add(shown[0][1])
-    return small | {g for g, n in ballots_by_group.items() if n == 0}
+    while hidden and shown and (len(hidden) == 1 or
+                                sum(ballots_by_group[g] for g in hidden) < min_cell):
+        hidden.add(shown.pop(0)[1])
+    return hidden | {g for g, n in ballots_by_group.items() if n == 0}
 
 
 def shuffled(texts: list[str]) -> list[str]:

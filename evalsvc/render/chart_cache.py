@@ -7,11 +7,13 @@ from evalsvc.render.charts import available_charts, render_chart
 from evalsvc.tally import RoundResult
 
 
-def cached_chart(directory: Path, result: RoundResult, name: str, fmt: str) -> bytes:
-    """The chart from the cache, rendering and storing it on first use."""
+def cached_chart(directory: Path, result: RoundResult, name: str, fmt: str,
+                 version: str) -> bytes:
+    """The chart from the cache, rendering and storing it on first use. ``version`` (the
+    round's seal) keeps a purged rehearsal's charts from standing in for the live run's."""
     if name not in available_charts(result) or fmt not in ("svg", "png"):
         raise ValueError(f"no chart {name}.{fmt} for round {result.round_id}")
-    path = directory / f"round-{result.round_id}-{name}.{fmt}"
+    path = directory / f"round-{result.round_id}-{version[:16]}-{name}.{fmt}"
     if path.exists():
         return path.read_bytes()
     data = render_chart(result, name, fmt)

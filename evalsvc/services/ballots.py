@@ -91,19 +91,25 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> 
     return Accepted(receipt)
 
 
-def cast_poster_ballot(round_id: int, rows: AnswerRows) -> Accepted:
-    """Count one ballot against the poster's cap and store it."""
-    receipt = codes.random_receipt()
+def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
+    """Count one ballot against the poster's cap and store it; the same page sent twice
+    (a double-click) gets its receipt again and counts once."""
+    receipt = codes.poster_receipt(current_app.config["SECRET_KEY"], round_id, nonce)
     with _write_transaction() as conn:
-        _lock_open_round(conn, round_id)
+        if conn.execute(sa.select(Receipt.code).where(Receipt.code == receipt)).first():
+            return Accepted(receipt, repeated=True)
+        # One conditional UPDATE both checks the window and takes the row lock (a share
+        # lock first would deadlock against the other posters' updates on PostgreSQL).
         taken = conn.execute(
             sa.update(Round)
-            .where(Round.id == round_id, Round.poster_token.is_not(None),
+            .where(Round.id == round_id, Round.state == RoundState.OPEN,
+                   Round.poster_token.is_not(None),
                    sa.or_(Round.poster_cap.is_(None), Round.poster_used < Round.poster_cap))
             .values(poster_used=Round.poster_used + 1)
         ).rowcount
         if taken != 1:
-            raise Refused("full")
+            state = conn.execute(sa.select(Round.state).where(Round.id == round_id)).scalar()
+            raise Refused("full") if state is RoundState.OPEN else Refused("not_open", state)
         group_id = conn.execute(sa.select(RespondentGroup.id).where(
             RespondentGroup.round_id == round_id,
             RespondentGroup.code == GroupCode.PUBLIC)).scalar_one()

@@ -56,9 +56,9 @@ def receipt_code(key: str, round_id: int, card: str, nonce: str) -> str:
     return _b32(_mac(key, f"evalsvc/receipt/{round_id}/{card}/{nonce}"))[:RECEIPT_LENGTH]
 
 
-def random_receipt() -> str:
-    """A receipt for a poster ballot (no card to derive it from)."""
-    return _b32(secrets.token_bytes(10))[:RECEIPT_LENGTH]
+def poster_receipt(key: str, round_id: int, nonce: str) -> str:
+    """The receipt for a poster ballot submitted from the page that carried ``nonce``."""
+    return _b32(_mac(key, f"evalsvc/poster-receipt/{round_id}/{nonce}"))[:RECEIPT_LENGTH]
 
 
 def normalise_receipt(text: str) -> str | None:

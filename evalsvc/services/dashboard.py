@@ -72,7 +72,7 @@ def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, in
         .where(Round.organisation_id.in_(org_ids)).group_by(Ballot.round_id)).all())
     by_branch: dict[int, list] = {}
     for round_ in db.session.scalars(sa.select(Round).where(
-            Round.organisation_id.in_(org_ids)).order_by(Round.id)):
+            Round.organisation_id.in_(org_ids), Round.rehearsal.is_(False)).order_by(Round.id)):
         by_branch.setdefault(round_.organisation_id, []).append(
             (round_, int(cards.get(round_.id) or 0), ballots.get(round_.id, 0)))
     return by_branch

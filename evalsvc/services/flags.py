@@ -206,8 +206,9 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
     if target is None:
         raise Invalid({"passed": "规则未作判定：请选择判定通过或需要补课"})
     flag = _round_make_up(round_)
-    if target and flag is not None:
-        override(actor, flag, reason)
+    if flag is not None and flag.status is Decision.PROPOSED:
+        # The rules proposed 补课: passing overrides it, failing confirms it.
+        (override if target else confirm)(actor, flag, reason)
         return
     round_.passed, round_.verdict_status = target, "overridden"
     round_.verdict_reason = reason.strip()

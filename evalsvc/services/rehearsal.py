@@ -16,6 +16,9 @@ from evalsvc.services.rounds import issue_cards, require_manage
 def purge(actor: User | None, round_: Round) -> int:
     """Delete a rehearsal's ballots, receipts and cards; the round becomes a live draft."""
     require_manage(actor, round_)
+    # Wait for ballots being written (as closing does), then look again.
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
     if not round_.rehearsal:
         raise Invalid({"rehearsal": "只有演练测评可以清除答卷"})
     ballots = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(
@@ -25,6 +28,7 @@ def purge(actor: User | None, round_: Round) -> int:
     round_.state, round_.opened_on, round_.closed_on = RoundState.DRAFT, None, None
     round_.layout_json = round_.result_json = round_.digest = None
     round_.passed, round_.verdict_status, round_.poster_used = None, None, 0
+    round_.verdict_reason, round_.receipts_published = "", False
     round_.rehearsal, round_.card_epoch = False, round_.card_epoch + 1
     if round_.poster_token:  # phones that practised on the poster must not look "done"
         round_.poster_token = secrets.token_urlsafe(9)

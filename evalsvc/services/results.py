@@ -76,6 +76,10 @@ def _groups(round_: Round) -> list[tuple[int, str, str, int]]:
 
 
 def _verdict(kind, full: RoundResult, settings: Settings) -> dict:
+    if kind.can_require_make_up and full.ballots >= settings.min_cell and full.rate is None:
+        return {"passed": None, "make_up": False, "decidable": False,
+                "summary": "没有有效回答（均为不了解或未答），规则不作判定，由先教办决定",
+                "flagged_members": []}
     if full.ballots < settings.min_cell:
         return {"passed": None, "make_up": False, "decidable": False,
                 "summary": f"有效票少于 {settings.min_cell} 份，规则不作判定，由先教办决定",

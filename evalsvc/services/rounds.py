@@ -105,12 +105,12 @@ def _check_round(org: Organisation, data: RoundData):
         errors["groups"] = f"每类参评对象的测评卡数量应在 0 到 {MAX_CARDS_PER_GROUP} 之间"
     elif not any(data.groups.values()) and not data.poster:
         errors["groups"] = "请至少为一类参评对象发放测评卡，或启用公开二维码"
-    if data.poster and data.poster_cap is not None and data.poster_cap < 1:
-        errors["poster_cap"] = "公开二维码的票数上限至少为 1"
+    if data.poster and data.poster_cap is not None and not 1 <= data.poster_cap <= 1_000_000:
+        errors["poster_cap"] = "公开二维码的票数上限应在 1 到 1000000 之间"
     if len(data.title) > 200:
         errors["title"] = "标题不超过 200 字"
-    if data.attempt is not None and data.attempt < 1:
-        errors["attempt"] = "测评轮次从 1 开始"
+    if data.attempt is not None and not 1 <= data.attempt <= 99:
+        errors["attempt"] = "测评次数应在 1 到 99 之间"
     return errors, chosen
 
 

@@ -6,7 +6,7 @@ receipt list:
     h0 = SHA-256("evalsvc-seal-v1|round|<round id>")
     for each ballot, in ballot-id order:
         h = SHA-256(h || "ballot|<id>|<group code>|<day>|" || answers)
-        where answers are "<question>=<value>=<text>" joined by "|", sorted
+        where answers are "<group code>=<question>=<value>=<text>" joined by "|", sorted
     for each receipt code, sorted:
         h = SHA-256(h || "receipt|<code>")
     digest = hex(SHA-256(h || "end|<ballots>|<receipts>"))
@@ -35,10 +35,11 @@ def digest_of(round_id: int) -> tuple[str, int, int]:
         sa.select(RespondentGroup.id, RespondentGroup.code)
         .where(RespondentGroup.round_id == round_id)).all())
     answers: dict[str, list[str]] = {}
-    for ballot_id, question, value, text in db.session.execute(
-            sa.select(Answer.ballot_id, Answer.question, Answer.value, Answer.text)
-            .where(Answer.round_id == round_id)):
-        answers.setdefault(ballot_id, []).append(f"{question}={value}={text or ''}")
+    for ballot_id, group_id, question, value, text in db.session.execute(
+            sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value,
+                      Answer.text).where(Answer.round_id == round_id)):
+        group = getattr(codes.get(group_id), "value", str(group_id))
+        answers.setdefault(ballot_id, []).append(f"{group}={question}={value}={text or ''}")
     chain = hashlib.sha256(f"{VERSION}|round|{round_id}".encode()).digest()
     ballots = 0
     for ballot_id, group_id, day in db.session.execute(
@@ -112,6 +113,15 @@ def _count_differences(stored: RoundResult, recount: RoundResult) -> list[str]:
             if a.count != b.count:
                 found.append(f"item {old.key!r} option {a.value!r}: sealed {a.count}, "
                              f"recounted {b.count}")
+    for old, new in zip(stored.groups, recount.groups):
+        if old.ballots != new.ballots:
+            found.append(f"group {old.code}: sealed {old.ballots} ballots, "
+                         f"recounted {new.ballots}")
+        for old_item, new_item in zip(old.items, new.items):
+            for a, b in zip(old_item.options, new_item.options):
+                if a.count != b.count:
+                    found.append(f"group {old.code} item {old_item.key!r} option "
+                                 f"{a.value!r}: sealed {a.count}, recounted {b.count}")
     for old, new in zip(stored.members, recount.members):
         if old.counts != new.counts:
             found.append(f"member {old.name}: sealed {old.counts}, recounted {new.counts}")

@@ -7,6 +7,7 @@ round's ballots, answers and receipts in one transaction, in a random order, so 
 row carries the same transaction and no position that reflects arrival.
 """
 import random
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -42,10 +43,27 @@ def _insert(conn: Connection, model, rows: list[dict], batch: int = 5000) -> Non
 
 
 def vacuum(engine: sa.Engine) -> None:
-    """Reclaim the dead copies the rewrite left behind (PostgreSQL; SQLite's
-    secure_delete already overwrote them)."""
-    if engine.dialect.name != "postgresql":
+    """Drop the old copies the rewrite left behind.
+
+    SQLite: secure_delete zeroed them in the database file, but the write-ahead log still
+    holds every ballot's commit (card page and ballot together) until it is checkpointed
+    and truncated. PostgreSQL: VACUUM reclaims the dead rows.
+    """
+    if engine.dialect.name == "sqlite":
+        _truncate_wal(engine)
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("answers", "ballots", "receipts", "cards"):
             conn.exec_driver_sql(f"VACUUM {table}")
+
+
+def _truncate_wal(engine: sa.Engine, attempts: int = 20) -> bool:
+    """Checkpoint the whole log into the database and truncate it; readers may hold it up
+    for a moment, so try a few times. Returns True once the log is empty."""
+    for attempt in range(attempts):
+        with engine.connect() as conn:
+            busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if not busy:
+            return True
+        time.sleep(0.05 * (attempt + 1))
+    return False

@@ -71,11 +71,13 @@ def missing_for(org: Organisation, stage: Stage) -> list[str]:
     for kind in REQUIRED_KINDS[stage]:
         latest = db.session.scalar(sa.select(Round).where(
             Round.organisation_id == org.id, Round.stage == stage, Round.kind == kind,
-            Round.state == RoundState.CLOSED, Round.rehearsal.is_(False)).order_by(Round.attempt.desc(), Round.id.desc())
+            Round.rehearsal.is_(False)).order_by(Round.attempt.desc(), Round.id.desc())
             .limit(1))
         name = get_kind(kind).label
         if latest is None:
             missing.append(f"尚无已结束的{name}")
+        elif latest.state is not RoundState.CLOSED:
+            missing.append(f"{name}（第{latest.attempt}次）尚未结束")
         elif latest.passed is not True:
             missing.append(f"{name}（第{latest.attempt}次）未通过或未判定")
     return missing

@@ -52,7 +52,8 @@ def round_response(round_: Round, result: RoundResult, fmt: str) -> Response:
     from evalsvc.render.chart_cache import cached_chart
     from evalsvc.render.charts import available_charts
 
-    images = [(chart, cached_chart(chart_directory(), result, chart, "png"))
+    images = [(chart, cached_chart(chart_directory(), result, chart, "png",
+                                   round_.digest or "unsealed"))
               for chart in available_charts(result)]
     sheets = round_sheets(result, min_cell=settings.min_cell,
                           min_text_cell=settings.min_text_cell)

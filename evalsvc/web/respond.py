@@ -104,7 +104,8 @@ def poster(token: str):
         return _ballot_page(round_)
     if ratelimit.exceeded("poster", request.remote_addr or "-", "POSTER_IP_LIMIT"):
         return _message(TOO_MANY, 429)
-    return _submit(round_, lambda rows: ballots.cast_poster_ballot(round_.id, rows))
+    return _submit(round_, lambda rows: ballots.cast_poster_ballot(
+        round_.id, request.form["nonce"], rows))
 
 
 def _ballot_page(round_: Round, form=None, errors=None, status: int = 200):

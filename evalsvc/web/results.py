@@ -29,9 +29,9 @@ def chart(round_id: int, name: str, fmt: str):
     """A chart of a closed round, rendered once and then served from the cache."""
     from evalsvc.render.chart_cache import cached_chart
 
-    _round, result = _closed_result(round_id)
+    round_, result = _closed_result(round_id)
     try:
-        data = cached_chart(chart_directory(), result, name, fmt)
+        data = cached_chart(chart_directory(), result, name, fmt, round_.digest or "unsealed")
     except ValueError:
         raise OutOfScope(f"chart {name}.{fmt}") from None
     response = Response(data, mimetype=MIMETYPES[fmt])

@@ -65,14 +65,14 @@ class RoundForm(FlaskForm):
     stage = SelectField("阶段", choices=_enum_choices(Stage))
     definition_name = SelectField("测评表", validate_choice=True)
     title = StringField("标题（留空则自动生成）", validators=[Length(max=200)])
-    attempt = IntegerField("第几次测评（留空则自动递增）",
-                           validators=[Optional(), NumberRange(min=1, message="从 1 开始")])
+    attempt = IntegerField("第几次测评（留空则自动递增）", validators=[
+        Optional(), NumberRange(min=1, max=99, message="应在 1 到 99 之间")])
     member_cards = IntegerField("党员测评卡数", default=0, validators=[_CARDS])
     masses_cards = IntegerField("群众代表测评卡数", default=0, validators=[_CARDS])
     service_cards = IntegerField("服务对象测评卡数", default=0, validators=[_CARDS])
     poster = BooleanField("启用公开二维码（海报，非一人一票）")
-    poster_cap = IntegerField("公开二维码票数上限（留空则不限）",
-                              validators=[Optional(), NumberRange(min=1, message="至少为 1")])
+    poster_cap = IntegerField("公开二维码票数上限（留空则不限）", validators=[
+        Optional(), NumberRange(min=1, max=1_000_000, message="应在 1 到 1000000 之间")])
     rehearsal = BooleanField("演练（正式开始前清除演练答卷）")
 
 

@@ -17,6 +17,8 @@ def test_redact_removes_codes_tokens_and_typed_codes():
     cleaned = redact(line)
     assert code not in cleaned and "abc123" not in cleaned and "K7QF3MZPXA22" not in cleaned
     assert "/C/[redacted]" in cleaned and "/p/[redacted]" in cleaned
+    typed = redact("Exception on /c/ABCD EFGH IJKL MNOP QRST UVWX YZ [POST]")
+    assert typed == "Exception on /c/[redacted] [POST]"  # a typed code may hold spaces
 
 
 def test_app_log_records_are_redacted(caplog):

@@ -57,3 +57,41 @@ def test_a_small_group_and_its_complement_are_hidden_everywhere(client, runner, 
         if row[0] in ("群众代表", "服务对象"):
             shown = [c for c in row[3:] if isinstance(c, (int, float))]
             assert shown == [], row
+
+
+def test_two_tiny_groups_are_not_revealed_by_subtracting_the_big_one():
+    from evalsvc.tally import suppressed_groups
+
+    # 党员 10, 群众代表 1, 服务对象 1: total − 党员 would show the two tiny groups together.
+    assert suppressed_groups({1: 10, 2: 1, 3: 1}, 5) == {1, 2, 3}
+    # Hidden groups that together reach 5 need nothing more.
+    assert suppressed_groups({1: 10, 2: 3, 3: 2, 4: 9}, 5) == {2, 3}
+    # One small group always takes the next smallest with it.
+    assert suppressed_groups({1: 12, 2: 3, 3: 8}, 5) == {2, 3}
+    assert suppressed_groups({1: 12, 2: 0, 3: 8}, 5) == {2}
+    assert suppressed_groups({1: 12, 2: 7}, 5) == set()
+
+
+def test_closing_leaves_no_trace_of_which_card_cast_which_ballot(app, demo):
+    """SQLite: the write-ahead log, where each ballot's commit sat beside its card, is
+    truncated. PostgreSQL: every row was rewritten by the closing transaction."""
+    import os
+
+    import sqlalchemy as sa
+
+    from evalsvc.extensions import db
+
+    round_, cards = new_round(groups={GroupCode.MASSES: 8})
+    _cast(round_, cards[:6], "satisfied")
+    db.session.commit()
+    closing.close_round(None, round_)
+    db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        wal = db.engine.url.database + "-wal"
+        assert not os.path.exists(wal) or os.path.getsize(wal) == 0
+    else:
+        for table in ("ballots", "answers", "receipts", "cards"):
+            writers = db.session.execute(sa.text(
+                f"SELECT count(DISTINCT xmin::text) FROM {table} WHERE round_id = :r"),
+                {"r": round_.id}).scalar()
+            assert writers == 1, table

@@ -135,7 +135,7 @@ def test_transition_request_lists_what_the_stage_still_lacks(app, demo):
     rounds.open_round(secretary, open_round)  # open rounds do not count
     with pytest.raises(Invalid) as info:
         stages.apply(secretary, org("XW0101"))
-    assert info.value.errors["stage"] == "尚无已结束的转段测评"
+    assert info.value.errors["stage"] == "转段测评（第1次）尚未结束"
     db.session.rollback()
 
     cards = [c for _g, c in rounds.card_codes(open_round)]

@@ -26,6 +26,7 @@ def test_purge_removes_rehearsal_ballots_only_and_reissues_cards(runner, demo):
     assert counts(live.id) == (2, 2)
     assert counts(practice.id) == (0, 0)
     assert practice.state is RoundState.DRAFT and not practice.rehearsal
+    assert practice.digest is None and not practice.receipts_published
     new_cards = [c for _, c in rounds.card_codes(practice)]
     assert not set(new_cards) & set(practice_cards)  # the practice cards no longer work
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Card).where(

@@ -39,6 +39,11 @@ def _tamper(kind: str, round_id: int) -> None:
             conn.execute(sa.update(Answer).where(Answer.ballot_id == ballot_id,
                                                  Answer.question == "overall")
                          .values(value="dissatisfied"))
+        elif kind == "regroup":
+            group_id = conn.execute(sa.select(Answer.group_id).where(
+                Answer.round_id == round_id)).scalar()
+            conn.execute(sa.update(Answer).where(Answer.round_id == round_id)
+                         .values(group_id=group_id + 1000))
         elif kind == "delete":
             ballot_id = conn.execute(sa.select(Ballot.id).where(
                 Ballot.round_id == round_id)).scalar()
@@ -57,6 +62,7 @@ def _tamper(kind: str, round_id: int) -> None:
 
 @pytest.mark.parametrize("kind, named", [
     ("edit", "item 'overall' option 'dissatisfied'"),
+    ("regroup", "group masses"),
     ("delete", "ballots: sealed 8, recounted 7"),
     ("add", "ballots: sealed 8, recounted 9"),
 ])

@@ -133,18 +133,35 @@ def test_poster_allows_one_ballot_per_device_within_the_cap(make_app):
     phone_a, phone_b, phone_c = (app.test_client() for _ in range(3))
     page = phone_a.get(f"/p/{token}").get_data(as_text=True)
     assert "不是一人一票" in page
-    response = phone_a.post(f"/p/{token}", data={"nonce": "n" * 22, "comment": "希望公开账目"})
+    response = phone_a.post(f"/p/{token}", data={"nonce": "a" * 22, "comment": "希望公开账目"})
     assert response.status_code == 200
     receipt = receipt_of(response.get_data(as_text=True))
     again = phone_a.get(f"/p/{token}")
     assert again.status_code == 409 and receipt in again.get_data(as_text=True)
-    assert phone_b.post(f"/p/{token}", data={"nonce": "n" * 22}).status_code == 200
-    full = phone_c.post(f"/p/{token}", data={"nonce": "n" * 22})
+    assert phone_b.post(f"/p/{token}", data={"nonce": "b" * 22}).status_code == 200
+    full = phone_c.post(f"/p/{token}", data={"nonce": "c" * 22})
     assert full.status_code == 409 and "名额已满" in full.get_data(as_text=True)
     with app.app_context():
         assert counts(round_.id) == (2, 2)
         group = db.session.scalar(sa.select(Answer.group_id).where(Answer.round_id == round_.id))
         assert group == db.session.get(Round, round_.id).group(GroupCode.PUBLIC).id
+
+
+def test_poster_double_click_counts_once_with_the_same_receipt(make_app):
+    app = make_app()
+    with app.app_context():
+        from evalsvc.services.demo import load_demo
+
+        load_demo()
+        round_, _ = new_round(kind="opinion", groups={}, poster=True)
+        token, round_id = round_.poster_token, round_.id
+    first, second = app.test_client(), app.test_client()  # the cookie has not arrived yet
+    page = {"nonce": "d" * 22, "comment": "同一页面提交两次"}
+    receipts = {receipt_of(c.post(f"/p/{token}", data=page).get_data(as_text=True))
+                for c in (first, second)}
+    assert len(receipts) == 1
+    with app.app_context():
+        assert counts(round_id) == (1, 1)
 
 
 def test_phone_pages_send_security_headers_and_no_external_requests(client, demo):

@@ -42,6 +42,13 @@ def test_round_form_names_problems_and_creates_nothing(client, demo):
         "kind": "satisfaction", "stage": "review", "definition_name": "",
         "member_cards": "0", "masses_cards": "0", "service_cards": "0"})
     assert "请至少为一类参评对象发放测评卡" in response.get_data(as_text=True)
+    response = client.post(f"/orgs/{demo['XW0101']}/rounds/new", data={
+        "kind": "satisfaction", "stage": "review", "definition_name": "",
+        "member_cards": "3", "masses_cards": "0", "service_cards": "0",
+        "attempt": "99999999999999999999", "poster": "y", "poster_cap": "9" * 20})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "应在 1 到 99 之间" in html
+    assert "应在 1 到 1000000 之间" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
 
 
