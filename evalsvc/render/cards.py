@@ -8,13 +8,13 @@ reportlab is imported inside the functions only (see ``fonts``).
 """
 import functools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from evalsvc.render.fonts import reportlab_font
 from evalsvc.render.qr import QUIET_ZONE, qr_matrix, qr_pdf_ops
+from evalsvc.render.text_fit import fit_text
 
 MM = 72 / 25.4
 PAGE_W, PAGE_H = 210 * MM, 297 * MM
@@ -36,9 +36,6 @@ POSTER_QR = 120 * MM  # the poster's QR symbol, quiet zone excluded
 
 INSTRUCTION = "请用手机扫描二维码参加测评（匿名，一码一次）"
 FALLBACK = "无法扫码时，请在浏览器打开 {typed_url} 并输入上方代码"
-# Chinese line breaking: no line starts with closing punctuation or ends with opening one.
-CLOSING = set("，。、；：！？）》」』”’,.;:!?)")
-OPENING = set("（《「『“‘(")
 
 
 @dataclass(frozen=True)
@@ -86,9 +83,9 @@ def _card_template(pdf, title: str, typed_url: str) -> CodeBox:
     font = reportlab_font()
     pdf.beginForm(FORM_NAME, 0, 0, CARD_W, CARD_H)
     # One line unless that makes the title small; then two lines, cut if still too long.
-    size, lines = _fit_text(title, font, CARD_W - 2 * PAD, max_lines=1, largest=11, smallest=9.5)
+    size, lines = fit_text(title, font, CARD_W - 2 * PAD, max_lines=1, largest=11, smallest=9.5)
     if lines[-1].endswith("…"):
-        size, lines = _fit_text(title, font, CARD_W - 2 * PAD, max_lines=2, largest=11, smallest=7)
+        size, lines = fit_text(title, font, CARD_W - 2 * PAD, max_lines=2, largest=11, smallest=7)
     band_middle = (CARD_H - PAD + BODY_TOP) / 2  # centred between the card's top and the body
     _draw_lines(pdf, lines, font, size, CARD_W / 2, band_middle + len(lines) * size * 0.625,
                 align="center")
@@ -96,7 +93,7 @@ def _card_template(pdf, title: str, typed_url: str) -> CodeBox:
     bottom = PAD
     fallback = FALLBACK.format(typed_url=typed_url)
     for text, largest, max_lines in ((fallback, 7, 4), (INSTRUCTION, 8, 2)):
-        size, lines = _fit_text(text, font, COLUMN_W, max_lines=max_lines, largest=largest,
+        size, lines = fit_text(text, font, COLUMN_W, max_lines=max_lines, largest=largest,
                                 smallest=5.5)
         height = len(lines) * size * 1.25
         _draw_lines(pdf, lines, font, size, COLUMN_X, bottom + height)
@@ -131,7 +128,7 @@ def _draw_label(pdf, label: str) -> None:
 @functools.lru_cache(maxsize=64)
 def _label_fit(label: str) -> tuple[float, list[str]]:
     """Fit a group label on one line of the label box (cached: a file has few labels)."""
-    return _fit_text(label, reportlab_font(), COLUMN_W - 3 * MM, max_lines=1,
+    return fit_text(label, reportlab_font(), COLUMN_W - 3 * MM, max_lines=1,
                     largest=LABEL_SIZE, smallest=6)
 
 
@@ -206,9 +203,9 @@ def poster_pdf(title: str, url: str, out: BinaryIO, *, note: str) -> None:
     matrix = qr_matrix(url)
     quiet = QUIET_ZONE * POSTER_QR / len(matrix)  # nothing is drawn in the quiet zone
     texts = [
-        _fit_text(title, font, width, max_lines=3, largest=26, smallest=14),
-        _fit_text(url, font, width, max_lines=2, largest=16, smallest=9),
-        _fit_text(note, font, width, max_lines=4, largest=16, smallest=10),
+        fit_text(title, font, width, max_lines=3, largest=26, smallest=14),
+        fit_text(url, font, width, max_lines=2, largest=16, smallest=9),
+        fit_text(note, font, width, max_lines=4, largest=16, smallest=10),
     ]
     title_h, url_h, note_h = (len(lines) * size * 1.25 for size, lines in texts)
     block = POSTER_QR + 2 * quiet
@@ -224,80 +221,6 @@ def poster_pdf(title: str, url: str, out: BinaryIO, *, note: str) -> None:
     _draw_lines(pdf, note_lines, font, note_size, PAGE_W / 2, top, align="center")
     pdf.showPage()
     pdf.save()
-
-
-def _fit_text(text: str, font: str, width: float, *, max_lines: int, largest: float,
-              smallest: float) -> tuple[float, list[str]]:
-    """Return the largest size (in half points) at which ``text`` wraps into ``max_lines``.
-
-    Text that does not fit even at ``smallest`` is cut, its last line ending in an ellipsis:
-    it never overflows its box.
-    """
-    size = largest
-    while size >= smallest:
-        lines = _wrap(text, font, size, width)
-        if len(lines) <= max_lines:
-            return size, lines
-        size -= 0.5
-    lines = _wrap(text, font, smallest, width)[:max_lines]
-    lines[-1] = _with_ellipsis(lines[-1], font, smallest, width)
-    return smallest, lines
-
-
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``: between CJK characters and words."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    lines, line = [], ""
-    for token in _tokens(" ".join(text.split())):
-        if stringWidth(line + token, font, size) <= width:
-            line += token
-            continue
-        if line.strip():
-            lines.append(line.rstrip())
-        line = "" if token.isspace() else token
-        while stringWidth(line, font, size) > width:  # one word wider than the line (a URL)
-            cut = _prefix_fitting(line, font, size, width)
-            lines.append(line[:cut])
-            line = line[cut:]
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines or [""]
-
-
-def _tokens(text: str) -> list[str]:
-    """Split text into unbreakable pieces: ASCII words, spaces and single CJK characters,
-    with punctuation glued to the character it belongs to."""
-    tokens: list[str] = []
-    glue_next = False
-    for piece in re.findall(r"[!-~]+|\s+|.", text):
-        if tokens and not piece.isspace() and (glue_next or piece[0] in CLOSING):
-            tokens[-1] += piece
-        else:
-            tokens.append(piece)
-        glue_next = piece[-1] in OPENING
-    return tokens
-
-
-def _prefix_fitting(text: str, font: str, size: float, width: float) -> int:
-    """Return how many leading characters of ``text`` fit in ``width`` (at least one),
-    ending after a ``/``, ``.`` or ``-`` when there is one, so URLs break where they read well."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    count = 1
-    while count < len(text) and stringWidth(text[:count + 1], font, size) <= width:
-        count += 1
-    separator = max(text.rfind(mark, 0, count) for mark in "./-")
-    return separator + 1 if separator > 0 else count
-
-
-def _with_ellipsis(line: str, font: str, size: float, width: float) -> str:
-    """Shorten ``line`` until it fits in ``width`` with a trailing ellipsis."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    while line and stringWidth(line + "…", font, size) > width:
-        line = line[:-1]
-    return line + "…"
 
 
 def _draw_lines(pdf, lines: list[str], font: str, size: float, x: float, top: float,
