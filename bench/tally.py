@@ -1,0 +1,174 @@
+"""2. Tally: counting a closed member_review round of N ballots × 30 members.
+
+``results.compute(round)`` is timed against the baseline of reading the round's answers
+with one plain SELECT (``SELECT question, value FROM answers WHERE round_id = :r``, fully
+fetched), best of 3 each, alternating. Then the round is closed through the real service
+(reshuffle, tally, store) and ``GET /rounds/ID`` is timed with the SQL it issues watched:
+it must show what closing stored and never read the answers again. Finally the campaign
+overview of the 100 branches (``dashboard.overview``) is timed, service and page.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from bench.biground import BRANCHES, BigRound
+from bench.inproc import logged_in_client
+from bench import memory
+from bench.report import Report, mib, ms, ratio
+from bench.timing import paired, timed
+
+SECTION = "2. tally"
+MAX_RATIO = 3.0
+REPEATS = 3
+
+
+@contextmanager
+def watched_sql(engine, durations: list | None = None):
+    """Collect every SQL statement the engine runs inside the block (and, when a list is
+    given, (seconds, statement) for each, the cursor's execution time)."""
+    statements: list[str] = []
+    starts: list[float] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+        starts.append(time.perf_counter())
+
+    def after(_conn, _cursor, statement, *_args):
+        if durations is not None:
+            durations.append((time.perf_counter() - starts.pop(), statement))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+
+
+def run_on(report: Report, data: BigRound) -> None:
+    """Every tally figure on one data set (the round is closed at the end)."""
+    from evalsvc.extensions import db
+    from evalsvc.models import Round, User
+    from evalsvc.services import closing, results
+
+    section = f"{SECTION} / {data.database.kind}"
+    report.note(f"data set: {data.ballots:,} ballots, {data.answers:,} answer rows, "
+                f"{BRANCHES} branches; built in {data.build_seconds:.0f} s", section)
+    app = data.app
+    with app.app_context():
+        round_ = db.session.get(Round, data.round_id)
+
+        def baseline():
+            return db.session.execute(sa.text(
+                "SELECT question, value FROM answers WHERE round_id = :r"),
+                {"r": data.round_id}).all()
+
+        def tally():
+            db.session.expire_all()
+            return results.compute(db.session.get(Round, data.round_id))
+
+        took, base = paired(tally, baseline, REPEATS)
+        report.check(section, "results.compute(round)", ms(took), took <= MAX_RATIO * base,
+                     f"≤ {MAX_RATIO:.0f}× baseline", ratio(took, base))
+        report.figure(section, "baseline: SELECT the round's answers", ms(base),
+                      f"{len(baseline()):,} rows fetched")
+        durations: list[tuple[float, str]] = []
+        with watched_sql(db.engine, durations):
+            tally()
+        slowest, statement = max(durations)
+        report.note(f"compute()'s slowest SQL statement, cursor time {ms(slowest)} (all "
+                    f"{len(durations)}: {ms(sum(d for d, _ in durations))}): "
+                    + " ".join(statement.split())[:150])
+        _texts_what_if(report, section, round_)
+        db.session.commit()
+        rss = memory.status("VmRSS")
+        exact = memory.reset_peak()
+        close_time, _ = timed(lambda: closing.close_round(None, round_))
+        growth = memory.status("VmHWM") - rss
+        report.figure(section, "closing the round (real service)", f"{close_time:.1f} s",
+                      f"{close_time / took:.1f}× compute()",
+                      f"peak RSS +{mib(growth)}" + ("" if exact else " (since start)"))
+        office = db.session.scalar(sa.select(User).where(User.username == "office"))
+        office_id = office.id
+        db.session.commit()
+    _results_page(report, section, data, took)
+    _overview(report, section, data, office_id)
+
+
+def _texts_what_if(report: Report, section: str, round_) -> None:
+    """compute()'s free-text read as issued, and restricted to the layout's text questions
+    (which lets an index on (round_id, question, value) seek instead of scan)."""
+    from evalsvc.extensions import db
+    from evalsvc.models import Answer
+    from evalsvc.services import rounds
+
+    keys = [q.key for q in rounds.layout(round_) if q.type == "text"]
+    base = sa.select(Answer.question, Answer.text).where(Answer.round_id == round_.id,
+                                                         Answer.value == "")
+    as_issued, rows = timed(lambda: db.session.execute(base).all())
+    narrowed, same = timed(lambda: db.session.execute(
+        base.where(Answer.question.in_(keys))).all())
+    report.figure(section, "free-text SELECT as compute() issues it", ms(as_issued),
+                  f"{len(rows):,} rows")
+    report.figure(section, "  ↳ with AND question IN (text keys)", ms(narrowed),
+                  f"{len(same):,} rows; {narrowed / as_issued:.3f}× the time as issued", "(what-if)")
+
+
+def _results_page(report: Report, section: str, data: BigRound, compute_time: float) -> None:
+    from evalsvc.extensions import db
+
+    app = data.app
+    client = logged_in_client(app)
+    with app.app_context():
+        engine = db.engine
+    client.get(f"/rounds/{data.round_id}")  # compile the template once
+    times = []
+    for _ in range(REPEATS):
+        with watched_sql(engine) as statements:
+            start = time.perf_counter()
+            response = client.get(f"/rounds/{data.round_id}")
+            times.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /rounds/{data.round_id}: {response.status_code}")
+    page = min(times)
+    reads = [s for s in statements if re.search(r"\bFROM answers\b", s)]
+    report.figure(section, "GET /rounds/ID of the closed round", ms(page),
+                  f"{page / compute_time:.3f}× compute()", f"{len(statements)} SQL statements")
+    report.check(section, "statements reading answers on that GET", str(len(reads)),
+                 not reads, "= 0 (no recount)")
+
+
+def _overview(report: Report, section: str, data: BigRound, office_id: int) -> None:
+    from evalsvc.extensions import db
+    from evalsvc.models import User
+    from evalsvc.services import dashboard
+
+    app = data.app
+    with app.app_context():
+        engine = db.engine
+        office = db.session.get(User, office_id)
+        dashboard.overview(office, parent_id=data.committee_id)
+        times = []
+        for _ in range(REPEATS):
+            db.session.expire_all()
+            with watched_sql(engine) as statements:
+                took, rows = timed(lambda: dashboard.overview(office,
+                                                              parent_id=data.committee_id))
+            times.append(took)
+        report.figure(section, f"dashboard.overview(office), {len(rows)} branches",
+                      ms(min(times)), f"{len(statements)} SQL statements")
+        tables = Counter(m.group(1) for s in statements if (m := re.search(r"FROM (\w+)", s)))
+        table, count = tables.most_common(1)[0]
+        report.note(f"{count} of those {len(statements)} statements are SELECT … FROM {table}",
+                    section)
+    client = logged_in_client(app)
+    url = f"/dashboard?parent={data.committee_id}"
+    client.get(url)
+    page = min(timed(lambda: client.get(url))[0] for _ in range(REPEATS))
+    report.figure(section, "GET /dashboard (those branches)", ms(page))
