@@ -38,21 +38,55 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class RoundView:
+    """What a respondent's page needs of a round, read in the same statement as the card."""
+
+    id: int
+    kind: str
+    state: RoundState
+    title: str
+    definition_name: str
+    layout_json: str | None
+    poster_token: str | None
+
+    @property
+    def is_poster(self) -> bool:
+        """An open consultation by poster: not one-person-one-vote."""
+        return self.poster_token is not None
+
+
+ROUND_VIEW = (Round.id, Round.kind, Round.state, Round.title, Round.definition_name,
+              Round.layout_json, Round.poster_token)
+
+
+@dataclass(frozen=True)
 class CardLookup:
     """What a scanned code opens: its round, and whether the card is spent."""
 
-    round: Round
+    round: RoundView
     spent: bool
 
 
 def find_card(code: str) -> CardLookup | None:
-    """The round of a card code, or None for a code that was never issued."""
-    row = db.session.execute(
-        sa.select(Card.round_id, Card.spent).where(Card.code_hash == codes.hash_code(code))
-    ).first()
+    """The round of a card code, or None for a code that was never issued.
+
+    One statement on a short-lived connection: no read transaction stays open across the
+    write (on SQLite it would stop the write-ahead log from being checkpointed).
+    """
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(Card.spent, *ROUND_VIEW).join(Round, Round.id == Card.round_id)
+            .where(Card.code_hash == codes.hash_code(code))).first()
     if row is None:
         return None
-    return CardLookup(db.session.get(Round, row.round_id), row.spent)
+    return CardLookup(RoundView(*row[1:]), row.spent)
+
+
+def find_poster(token: str) -> RoundView | None:
+    """The round of a poster token, or None."""
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.select(*ROUND_VIEW).where(Round.poster_token == token)).first()
+    return RoundView(*row) if row else None
 
 
 @contextmanager
@@ -63,32 +97,41 @@ def _write_transaction():
             yield conn
 
 
-def _lock_open_round(conn, round_id: int) -> None:
-    """Share-lock the round row (so closing waits for us) and check it is open."""
-    state = conn.execute(sa.select(Round.state).where(Round.id == round_id)
-                         .with_for_update(read=True)).scalar()
-    if state is not RoundState.OPEN:
-        raise Refused("not_open", state)
+def _open_round(round_id: int) -> sa.Select:
+    """The round's id while it is open, share-locked on PostgreSQL: closing takes the row
+    for update, so it waits for every ballot already being written."""
+    return sa.select(Round.id).where(Round.id == round_id, Round.state == RoundState.OPEN) \
+        .with_for_update(read=True)
 
 
 def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> Accepted:
     """Spend the card and store its ballot, or say why not."""
     receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_id, code, nonce)
     with _write_transaction() as conn:
-        _lock_open_round(conn, round_id)
+        # One statement checks the window, locks the round against closing and spends
+        # the card; it hits one row or none.
         group_id = conn.execute(
             sa.update(Card)
             .where(Card.code_hash == codes.hash_code(code), Card.round_id == round_id,
-                   Card.spent.is_(False))
+                   Card.spent.is_(False), Card.round_id.in_(_open_round(round_id)))
             .values(spent=True)
             .returning(Card.group_id)
         ).scalar()
         if group_id is None:
-            if conn.execute(sa.select(Receipt.code).where(Receipt.code == receipt)).first():
-                return Accepted(receipt, repeated=True)  # the same page, sent twice
-            raise Refused("spent")
+            _explain_refusal(conn, round_id, receipt)
+            return Accepted(receipt, repeated=True)  # the same page, sent twice
         _store(conn, round_id, group_id, rows, receipt)
     return Accepted(receipt)
+
+
+def _explain_refusal(conn, round_id: int, receipt: str) -> None:
+    """Why the card was not spent: the round is not open, or the card was; returns only
+    when this very page was accepted before (its receipt is in the list)."""
+    state = conn.execute(sa.select(Round.state).where(Round.id == round_id)).scalar()
+    if state is not RoundState.OPEN:
+        raise Refused("not_open", state)
+    if not conn.execute(sa.select(Receipt.code).where(Receipt.code == receipt)).first():
+        raise Refused("spent")
 
 
 def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
@@ -120,13 +163,17 @@ def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
 def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str) -> None:
     """Insert the ballot, its answers and the receipt; no reference joins them."""
     ballot_id = secrets.token_hex(16)
-    conn.execute(sa.insert(Ballot).values(id=ballot_id, round_id=round_id, group_id=group_id,
-                                          day=today()))
+    conn.execute(BALLOTS.insert(), {"id": ballot_id, "round_id": round_id,
+                                    "group_id": group_id, "day": today()})
     answers = [{"ballot_id": ballot_id, "round_id": round_id, "group_id": group_id,
                 "question": q, "value": v, "text": t or None} for q, v, t in rows]
     if answers:
-        conn.execute(sa.insert(Answer), answers)
-    conn.execute(sa.insert(Receipt).values(code=receipt, round_id=round_id))
+        conn.execute(ANSWERS.insert(), answers)
+    conn.execute(RECEIPTS.insert(), {"code": receipt, "round_id": round_id})
+
+
+# Plain tables: the hot path skips the ORM's bulk-insert machinery.
+BALLOTS, ANSWERS, RECEIPTS = Ballot.__table__, Answer.__table__, Receipt.__table__
 
 
 def receipt_exists(receipt: str) -> bool:

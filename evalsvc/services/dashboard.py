@@ -3,6 +3,7 @@ import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from evalsvc.extensions import db
 from evalsvc.models import (
@@ -47,7 +48,8 @@ def overview(user: User, batch: int | None = None, parent_id: int | None = None)
         -> list[BranchRow]:
     """Rows for the branches in the user's scope, optionally one batch or one subtree."""
     query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
-        .order_by(Organisation.code)
+        .options(selectinload(Organisation.progress), selectinload(Organisation.batch),
+                 selectinload(Organisation.parent)).order_by(Organisation.code)
     ids = visible_org_ids(user)
     if ids is not None:
         query = query.where(Organisation.id.in_(ids))

@@ -21,7 +21,7 @@ def settings_for(round_: Round) -> Settings:
                     c.excellent_cap, c.min_cell, c.min_text_cell)
 
 
-def read_counts(round_id: int, multi_keys: list[str]):
+def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str]):
     """One GROUP BY for option counts, ballots per group, distinct answerers of multi
     questions, and the free texts."""
     counts: Counts = defaultdict(int)
@@ -45,10 +45,12 @@ def read_counts(round_id: int, multi_keys: list[str]):
             answered[(group_id, question, "")] += n
             answered[(ALL, question, "")] += n
     texts = defaultdict(list)
-    for question, text in db.session.execute(
-            sa.select(Answer.question, Answer.text)
-            .where(Answer.round_id == round_id, Answer.value == "")):
-        texts[question].append(text)
+    if text_keys:  # naming the questions lets the tally index find them
+        for question, text in db.session.execute(
+                sa.select(Answer.question, Answer.text)
+                .where(Answer.round_id == round_id, Answer.question.in_(text_keys),
+                       Answer.value == "")):
+            texts[question].append(text)
     return counts, ballots, answered, texts
 
 
@@ -57,7 +59,8 @@ def compute(round_: Round) -> RoundResult:
     questions = layout(round_)
     settings = settings_for(round_)
     multi = [q.key for q in questions if q.type == "multi"]
-    counts, ballots, answered, texts = read_counts(round_.id, multi)
+    text_keys = [q.key for q in questions if q.type == "text"]
+    counts, ballots, answered, texts = read_counts(round_.id, multi, text_keys)
     kind = get_kind(round_.kind)
     tallied = TallyInput(round_.id, round_.title, round_.kind, round_.is_poster,
                          _groups(round_), questions, counts, ballots, answered, texts)

@@ -6,7 +6,6 @@ pair each ballot with the card update of the same transaction. Closing rewrites 
 round's ballots, answers and receipts in one transaction, in a random order, so every
 row carries the same transaction and no position that reflects arrival.
 """
-import random
 import time
 
 import sqlalchemy as sa
@@ -16,30 +15,31 @@ from evalsvc.models import Answer, Ballot, Card, Receipt
 
 
 def reshuffle_round(conn: Connection, round_id: int) -> None:
-    """Delete and re-insert the round's ballot rows in a random order."""
-    rng = random.SystemRandom()
-    ballots = [dict(r._mapping) for r in conn.execute(
-        sa.select(Ballot).where(Ballot.round_id == round_id))]
-    answers: dict[str, list[dict]] = {}
-    for row in conn.execute(sa.select(Answer).where(Answer.round_id == round_id)):
-        answers.setdefault(row.ballot_id, []).append(dict(row._mapping))
-    receipts = [dict(r._mapping) for r in conn.execute(
-        sa.select(Receipt).where(Receipt.round_id == round_id))]
-    conn.execute(sa.delete(Answer).where(Answer.round_id == round_id))
-    conn.execute(sa.delete(Ballot).where(Ballot.round_id == round_id))
-    conn.execute(sa.delete(Receipt).where(Receipt.round_id == round_id))
-    rng.shuffle(ballots)
-    rng.shuffle(receipts)
-    _insert(conn, Ballot, ballots)
-    _insert(conn, Answer, [a for b in ballots for a in answers.get(b["id"], ())])
-    _insert(conn, Receipt, receipts)
+    """Delete and re-insert the round's ballot rows in a random order, inside the database
+    (no rows travel through Python: a 100,000-ballot round closes in seconds)."""
+    names = {t: f"evalsvc_shuffle_{t}" for t in ("ballots", "answers", "receipts")}
+    try:
+        for table, temp in names.items():
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {temp} AS SELECT t.*, random() AS k"
+                                 f" FROM {table} t WHERE t.round_id = {int(round_id)}")
+        for model in (Answer, Ballot, Receipt):
+            conn.execute(sa.delete(model).where(model.round_id == round_id))
+        _copy_back(conn, Ballot, f"FROM {names['ballots']} s ORDER BY s.k")
+        _copy_back(conn, Answer, f"FROM {names['answers']} s JOIN {names['ballots']} b"
+                                 f" ON b.id = s.ballot_id ORDER BY b.k, s.question, s.value")
+        _copy_back(conn, Receipt, f"FROM {names['receipts']} s ORDER BY s.k")
+    finally:
+        for temp in names.values():
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
     # Touch every card of the round too, so no card row keeps its own spending transaction.
     conn.execute(sa.update(Card).where(Card.round_id == round_id).values(spent=Card.spent))
 
 
-def _insert(conn: Connection, model, rows: list[dict], batch: int = 5000) -> None:
-    for start in range(0, len(rows), batch):
-        conn.execute(sa.insert(model), rows[start:start + batch])
+def _copy_back(conn: Connection, model, source: str) -> None:
+    columns = ", ".join(c.name for c in model.__table__.columns)
+    selected = ", ".join(f"s.{c.name}" for c in model.__table__.columns)
+    conn.exec_driver_sql(f"INSERT INTO {model.__tablename__} ({columns}) SELECT {selected} "
+                         + source)
 
 
 def vacuum(engine: sa.Engine) -> None:

@@ -7,10 +7,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from evalsvc import ratelimit
 from evalsvc.kinds import get_kind
+from evalsvc.extensions import csrf
+from evalsvc.models import RoundState
 from evalsvc.questionnaires import definition
-from evalsvc.models import Round, RoundState
 from evalsvc.services import ballots, codes, rounds
-from evalsvc.extensions import csrf, db
+from evalsvc.services.ballots import RoundView
 
 bp = Blueprint("respond", __name__)
 csrf.exempt(bp)  # no session here: the card code (or poster token) is the credential
@@ -92,7 +93,7 @@ def card(code: str):
 @bp.route("/P/<token>", methods=["GET", "POST"])
 def poster(token: str):
     """An open poster's ballot: one per device, within the cap."""
-    round_ = db.session.scalar(db.select(Round).where(Round.poster_token == token))
+    round_ = ballots.find_poster(token)
     if round_ is None:
         return _message(UNKNOWN, 404)
     if round_.state is not RoundState.OPEN:
@@ -108,7 +109,7 @@ def poster(token: str):
         round_.id, request.form["nonce"], rows))
 
 
-def _ballot_page(round_: Round, form=None, errors=None, status: int = 200):
+def _ballot_page(round_: RoundView, form=None, errors=None, status: int = 200):
     layout = rounds.layout(round_)
     kind = get_kind(round_.kind)
     form = form or kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
@@ -119,8 +120,10 @@ def _ballot_page(round_: Round, form=None, errors=None, status: int = 200):
                            or codes.new_nonce()), status
 
 
-def _submit(round_: Round, cast):
+def _submit(round_: RoundView, cast):
     """Validate, then store through ``cast``; answers are kept on any refusal."""
+    if round_.state is not RoundState.OPEN:  # cast checks again, inside its transaction
+        return _message(NOT_OPEN[round_.state], 409)
     layout = rounds.layout(round_)
     _refuse_malformed(layout)
     kind = get_kind(round_.kind)
@@ -139,7 +142,7 @@ def _submit(round_: Round, cast):
     return response
 
 
-def _thanks(round_: Round, receipt: str):
+def _thanks(round_: RoundView, receipt: str):
     return make_response(render_template("respond/thanks.html", round=round_,
                                          receipt=codes.display_receipt(receipt)))
 
@@ -157,7 +160,7 @@ def _refuse_malformed(layout) -> None:
             abort(400, "提交的内容中有重复的项目")
 
 
-def _device_cookie(round_: Round) -> str:
+def _device_cookie(round_: RoundView) -> str:
     return f"evalsvc_poster_{round_.id}"
 
 
@@ -165,7 +168,7 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="evalsvc-poster-device")
 
 
-def _device_receipt(round_: Round) -> str | None:
+def _device_receipt(round_: RoundView) -> str | None:
     """The receipt this device got for this poster round, if it has voted."""
     raw = request.cookies.get(_device_cookie(round_))
     if not raw:
@@ -177,7 +180,7 @@ def _device_receipt(round_: Round) -> str | None:
     return data.get("receipt") if data.get("round") == round_.id else None
 
 
-def _remember_device(response, round_: Round, receipt: str) -> None:
+def _remember_device(response, round_: RoundView, receipt: str) -> None:
     response.set_cookie(_device_cookie(round_),
                         _serializer().dumps({"round": round_.id, "receipt": receipt}),
                         max_age=180 * 24 * 3600, httponly=True, samesite="Lax",
