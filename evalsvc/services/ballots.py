@@ -108,6 +108,8 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> 
     """Spend the card and store its ballot, or say why not."""
     receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_id, code, nonce)
     with _write_transaction() as conn:
+        if conn.dialect.name == "postgresql":
+            return _cast_in_one_statement(conn, round_id, code, rows, receipt)
         # One statement checks the window, locks the round against closing and spends
         # the card; it hits one row or none.
         group_id = conn.execute(
@@ -121,6 +123,45 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> 
             _explain_refusal(conn, round_id, receipt)
             return Accepted(receipt, repeated=True)  # the same page, sent twice
         _store(conn, round_id, group_id, rows, receipt)
+    return Accepted(receipt)
+
+
+# PostgreSQL: spend the card and store ballot, answers and receipt in one round trip.
+# Each step feeds on the previous one, so nothing is written unless the card was spent.
+_CAST_SQL = """
+WITH spent AS (
+    UPDATE cards SET spent = true
+    WHERE code_hash = %(card)s AND round_id = %(round)s AND spent = false
+      AND round_id IN (SELECT id FROM rounds WHERE id = %(round)s AND state = 'open'
+                       FOR SHARE)
+    RETURNING group_id
+), ballot AS (
+    INSERT INTO ballots (id, round_id, group_id, day)
+    SELECT %(ballot)s, %(round)s, group_id, %(day)s FROM spent
+    RETURNING group_id
+), answer AS (
+    INSERT INTO answers (ballot_id, round_id, group_id, question, value, text)
+    SELECT %(ballot)s, %(round)s, ballot.group_id, a.q, a.v, a.t
+    FROM ballot, unnest(%(questions)s::text[], %(values)s::text[], %(texts)s::text[])
+         AS a(q, v, t)
+), receipt AS (
+    INSERT INTO receipts (code, round_id) SELECT %(receipt)s, %(round)s FROM ballot
+)
+SELECT group_id FROM ballot
+"""
+
+
+def _cast_in_one_statement(conn, round_id: int, code: str, rows: AnswerRows,
+                           receipt: str) -> Accepted:
+    rows = list(rows)
+    stored = conn.exec_driver_sql(_CAST_SQL, {
+        "card": codes.hash_code(code), "round": round_id, "ballot": secrets.token_hex(16),
+        "day": today(), "receipt": receipt, "questions": [q for q, _, _ in rows],
+        "values": [v for _, v, _ in rows], "texts": [t or None for _, _, t in rows],
+    }).scalar()
+    if stored is None:
+        _explain_refusal(conn, round_id, receipt)
+        return Accepted(receipt, repeated=True)
     return Accepted(receipt)
 
 
