@@ -73,7 +73,7 @@ def find_card(code: str) -> CardLookup | None:
     One statement on a short-lived connection: no read transaction stays open across the
     write (on SQLite it would stop the write-ahead log from being checkpointed).
     """
-    with db.engine.connect() as conn:
+    with _autocommit() as conn:
         row = conn.execute(
             sa.select(Card.spent, *ROUND_VIEW).join(Round, Round.id == Card.round_id)
             .where(Card.code_hash == codes.hash_code(code))).first()
@@ -84,9 +84,15 @@ def find_card(code: str) -> CardLookup | None:
 
 def find_poster(token: str) -> RoundView | None:
     """The round of a poster token, or None."""
-    with db.engine.connect() as conn:
+    with _autocommit() as conn:
         row = conn.execute(sa.select(*ROUND_VIEW).where(Round.poster_token == token)).first()
     return RoundView(*row) if row else None
+
+
+def _autocommit():
+    """A connection whose every statement is its own transaction: a lone read (or a lone
+    data-modifying statement) without BEGIN and ROLLBACK round trips."""
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager
@@ -107,9 +113,10 @@ def _open_round(round_id: int) -> sa.Select:
 def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> Accepted:
     """Spend the card and store its ballot, or say why not."""
     receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_id, code, nonce)
-    with _write_transaction() as conn:
-        if conn.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
+        with _autocommit() as conn:  # one statement: atomic and durable on its own
             return _cast_in_one_statement(conn, round_id, code, rows, receipt)
+    with _write_transaction() as conn:
         # One statement checks the window, locks the round against closing and spends
         # the card; it hits one row or none.
         group_id = conn.execute(
