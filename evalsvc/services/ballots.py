@@ -103,34 +103,37 @@ def _write_transaction():
             yield conn
 
 
-def _open_round(round_id: int) -> sa.Select:
-    """The round's id while it is open, share-locked on PostgreSQL: closing takes the row
-    for update, so it waits for every ballot already being written."""
-    return sa.select(Round.id).where(Round.id == round_id, Round.state == RoundState.OPEN) \
-        .with_for_update(read=True)
-
-
 def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> Accepted:
     """Spend the card and store its ballot, or say why not."""
     receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_id, code, nonce)
     if db.engine.dialect.name == "postgresql":
         with _autocommit() as conn:  # one statement: atomic and durable on its own
             return _cast_in_one_statement(conn, round_id, code, rows, receipt)
+    # SQLite has one writer at a time: everything is prepared before the write lock is
+    # taken, and the statements inside it are plain SQL.
+    card, ballot_id, day = codes.hash_code(code), secrets.token_hex(16), today().isoformat()
+    answers = [(q, v, t or None) for q, v, t in rows]
     with _write_transaction() as conn:
-        # One statement checks the window, locks the round against closing and spends
-        # the card; it hits one row or none.
-        group_id = conn.execute(
-            sa.update(Card)
-            .where(Card.code_hash == codes.hash_code(code), Card.round_id == round_id,
-                   Card.spent.is_(False), Card.round_id.in_(_open_round(round_id)))
-            .values(spent=True)
-            .returning(Card.group_id)
-        ).scalar()
+        # One statement checks the window and spends the card; it hits one row or none.
+        group_id = conn.exec_driver_sql(_SPEND_SQL, (card, round_id, round_id)).scalar()
         if group_id is None:
             _explain_refusal(conn, round_id, receipt)
             return Accepted(receipt, repeated=True)  # the same page, sent twice
-        _store(conn, round_id, group_id, rows, receipt)
+        conn.exec_driver_sql(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
+        if answers:
+            conn.exec_driver_sql(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
+                                               for q, v, t in answers])
+        conn.exec_driver_sql(_RECEIPT_SQL, (receipt, round_id))
     return Accepted(receipt)
+
+
+_SPEND_SQL = ("UPDATE cards SET spent = 1 WHERE code_hash = ? AND round_id = ? AND spent = 0"
+              " AND round_id IN (SELECT id FROM rounds WHERE id = ? AND state = 'open')"
+              " RETURNING group_id")
+_BALLOT_SQL = "INSERT INTO ballots (id, round_id, group_id, day) VALUES (?, ?, ?, ?)"
+_ANSWER_SQL = ("INSERT INTO answers (ballot_id, round_id, group_id, question, value, text)"
+               " VALUES (?, ?, ?, ?, ?, ?)")
+_RECEIPT_SQL = "INSERT INTO receipts (code, round_id) VALUES (?, ?)"
 
 
 # PostgreSQL: spend the card and store ballot, answers and receipt in one round trip.
