@@ -30,33 +30,54 @@ VERSION = "evalsvc-seal-v1"
 
 
 def digest_of(round_id: int) -> tuple[str, int, int]:
-    """(digest, ballots, receipts) computed from what is stored now."""
+    """(digest, ballots, receipts) computed from what is stored now.
+
+    Ballots and answers are read as two streams in ballot-id order and merged, so a round
+    of any size is sealed in constant memory.
+    """
     codes = dict(db.session.execute(
         sa.select(RespondentGroup.id, RespondentGroup.code)
         .where(RespondentGroup.round_id == round_id)).all())
-    answers: dict[str, list[str]] = {}
-    for ballot_id, group_id, question, value, text in db.session.execute(
-            sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value,
-                      Answer.text).where(Answer.round_id == round_id)):
-        group = getattr(codes.get(group_id), "value", str(group_id))
-        answers.setdefault(ballot_id, []).append(f"{group}={question}={value}={text or ''}")
+
+    def group_of(group_id: int) -> str:
+        return getattr(codes.get(group_id), "value", str(group_id))
+
+    answers = _stream(sa.select(Answer.ballot_id, Answer.group_id, Answer.question,
+                                Answer.value, Answer.text)
+                      .where(Answer.round_id == round_id).order_by(_ordered(Answer.ballot_id)))
+    pending = next(answers, None)
     chain = hashlib.sha256(f"{VERSION}|round|{round_id}".encode()).digest()
     ballots = 0
-    for ballot_id, group_id, day in db.session.execute(
+    for ballot_id, group_id, day in _stream(
             sa.select(Ballot.id, Ballot.group_id, Ballot.day)
-            .where(Ballot.round_id == round_id).order_by(Ballot.id)):
-        group = getattr(codes.get(group_id), "value", str(group_id))
-        record = f"ballot|{ballot_id}|{group}|{day.isoformat()}|" + \
-            "|".join(sorted(answers.get(ballot_id, ())))
+            .where(Ballot.round_id == round_id).order_by(_ordered(Ballot.id))):
+        mine = []
+        while pending is not None and pending.ballot_id <= ballot_id:
+            if pending.ballot_id == ballot_id:  # answers of no ballot are skipped
+                mine.append(f"{group_of(pending.group_id)}={pending.question}="
+                            f"{pending.value}={pending.text or ''}")
+            pending = next(answers, None)
+        record = f"ballot|{ballot_id}|{group_of(group_id)}|{day.isoformat()}|" + \
+            "|".join(sorted(mine))
         chain = hashlib.sha256(chain + record.encode()).digest()
         ballots += 1
     receipts = 0
     for (code,) in db.session.execute(sa.select(Receipt.code).where(
-            Receipt.round_id == round_id).order_by(Receipt.code)):
+            Receipt.round_id == round_id).order_by(_ordered(Receipt.code))):
         chain = hashlib.sha256(chain + f"receipt|{code}".encode()).digest()
         receipts += 1
     final = hashlib.sha256(chain + f"end|{ballots}|{receipts}".encode()).hexdigest()
     return final, ballots, receipts
+
+
+def _ordered(column):
+    """Byte order on every engine (PostgreSQL would otherwise sort by its locale)."""
+    return column.collate("C") if db.engine.dialect.name == "postgresql" else column
+
+
+def _stream(query):
+    """Rows in batches, not all at once."""
+    return iter(db.session.execute(query.execution_options(yield_per=2000)))
 
 
 class SealError(RuntimeError):
