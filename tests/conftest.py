@@ -1,4 +1,5 @@
 """Fixtures: an app on a fresh database per test (SQLite in tmp_path, or a PostgreSQL schema)."""
+import contextlib
 import os
 import re
 import secrets
@@ -37,21 +38,31 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A URL to an empty database that lives for one test."""
+@contextlib.contextmanager
+def fresh_database(directory):
+    """An empty database: SQLite in ``directory``, or a PostgreSQL schema of its own
+    (selected through the URL's search_path) dropped afterwards."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A URL to an empty database that lives for one test."""
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,19 +9,16 @@ A missing Chromium or axe-core skips these tests with the command that installs 
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import secrets
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from evalsvc.services.demo import ACCOUNTS
-from tests.conftest import PG_URL
+from tests.conftest import fresh_database
 from tests.server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,26 +170,6 @@ def shoot(request):
 # -- the server -------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _module_database(directory: Path):
-    """An empty database for one module: SQLite in ``directory``, or a PostgreSQL schema
-    (the same arrangement as the per-test ``database_url`` fixture of tests/conftest.py)."""
-    if not PG_URL:
-        yield f"sqlite:///{directory / 'test.sqlite3'}"
-        return
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def server(browser, tmp_path_factory):
     """gunicorn (2 workers) with the demo county and its rounds, shared by a test module.
@@ -200,7 +177,7 @@ def server(browser, tmp_path_factory):
     Requests ``browser`` first so a missing Chromium skips before any server starts.
     """
     directory = tmp_path_factory.mktemp("browser-server")
-    with _module_database(directory) as database_url:
+    with fresh_database(directory) as database_url:
         live = LiveServer(database_url, directory / "instance", workers=2)
         live.prepare()
         live.start()
