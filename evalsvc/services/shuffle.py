@@ -18,19 +18,19 @@ def reshuffle_round(conn: Connection, round_id: int) -> None:
     """Delete and re-insert the round's ballot rows in a random order, inside the database
     (no rows travel through Python: a 100,000-ballot round closes in seconds)."""
     names = {t: f"evalsvc_shuffle_{t}" for t in ("ballots", "answers", "receipts")}
-    try:
-        for table, temp in names.items():
-            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {temp} AS SELECT t.*, random() AS k"
-                                 f" FROM {table} t WHERE t.round_id = {int(round_id)}")
-        for model in (Answer, Ballot, Receipt):
-            conn.execute(sa.delete(model).where(model.round_id == round_id))
-        _copy_back(conn, Ballot, f"FROM {names['ballots']} s ORDER BY s.k")
-        _copy_back(conn, Answer, f"FROM {names['answers']} s JOIN {names['ballots']} b"
-                                 f" ON b.id = s.ballot_id ORDER BY b.k, s.question, s.value")
-        _copy_back(conn, Receipt, f"FROM {names['receipts']} s ORDER BY s.k")
-    finally:
-        for temp in names.values():
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
+    # The temporary tables are created in the closing transaction: a failure rolls them
+    # back with everything else.
+    for table, temp in names.items():
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {temp} AS SELECT t.*, random() AS k"
+                             f" FROM {table} t WHERE t.round_id = {int(round_id)}")
+    for model in (Answer, Ballot, Receipt):
+        conn.execute(sa.delete(model).where(model.round_id == round_id))
+    _copy_back(conn, Ballot, f"FROM {names['ballots']} s ORDER BY s.k")
+    _copy_back(conn, Answer, f"FROM {names['answers']} s JOIN {names['ballots']} b"
+                             f" ON b.id = s.ballot_id ORDER BY b.k, s.question, s.value")
+    _copy_back(conn, Receipt, f"FROM {names['receipts']} s ORDER BY s.k")
+    for temp in names.values():
+        conn.exec_driver_sql(f"DROP TABLE {temp}")
     # Touch every card of the round too, so no card row keeps its own spending transaction.
     conn.execute(sa.update(Card).where(Card.round_id == round_id).values(spent=Card.spent))
 
