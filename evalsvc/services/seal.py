@@ -129,20 +129,12 @@ def _count_differences(stored: RoundResult, recount: RoundResult) -> list[str]:
     found = []
     if stored.ballots != recount.ballots:
         found.append(f"ballots: sealed {stored.ballots}, recounted {recount.ballots}")
-    for old, new in zip(stored.items, recount.items):
-        for a, b in zip(old.options, new.options):
-            if a.count != b.count:
-                found.append(f"item {old.key!r} option {a.value!r}: sealed {a.count}, "
-                             f"recounted {b.count}")
+    found += _option_differences("", stored.items, recount.items)
     for old, new in zip(stored.groups, recount.groups):
         if old.ballots != new.ballots:
             found.append(f"group {old.code}: sealed {old.ballots} ballots, "
                          f"recounted {new.ballots}")
-        for old_item, new_item in zip(old.items, new.items):
-            for a, b in zip(old_item.options, new_item.options):
-                if a.count != b.count:
-                    found.append(f"group {old.code} item {old_item.key!r} option "
-                                 f"{a.value!r}: sealed {a.count}, recounted {b.count}")
+        found += _option_differences(f"group {old.code} ", old.items, new.items)
     for old, new in zip(stored.members, recount.members):
         if old.counts != new.counts:
             found.append(f"member {old.name}: sealed {old.counts}, recounted {new.counts}")
@@ -150,6 +142,14 @@ def _count_differences(stored: RoundResult, recount: RoundResult) -> list[str]:
         if sorted(stored.comments.get(key, [])) != sorted(recount.comments.get(key, [])):
             found.append(f"free text {key!r} differs")
     return found
+
+
+def _option_differences(where: str, sealed, recounted) -> list[str]:
+    """One line per option whose count changed, items paired in order."""
+    return [f"{where}item {old.key!r} option {a.value!r}: sealed {a.count}, "
+            f"recounted {b.count}"
+            for old, new in zip(sealed, recounted)
+            for a, b in zip(old.options, new.options) if a.count != b.count]
 
 
 @writes
