@@ -59,11 +59,41 @@ def begin_write() -> None:
     db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+_DEPTH = "evalsvc_unit_of_work_depth"
+
+
+def in_unit_of_work() -> bool:
+    """True while a ``@writes`` service is running in this session."""
+    return db.session().info.get(_DEPTH, 0) > 0
+
+
 def writes(service: Callable[P, R]) -> Callable[P, R]:
-    """Mark a service that writes: it runs in a fresh writer transaction (see begin_write)."""
+    """One unit of work per use case.
+
+    The outermost ``@writes`` call begins a writer transaction (see begin_write), commits
+    when the service returns and rolls back when it raises; a ``@writes`` service called
+    from inside another joins the caller's transaction and never commits half-way.
+    Service bodies therefore never call ``commit()`` or ``rollback()`` themselves.
+    """
     @functools.wraps(service)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        info = db.session().info
+        if info.get(_DEPTH, 0):
+            info[_DEPTH] += 1
+            try:
+                return service(*args, **kwargs)
+            finally:
+                info[_DEPTH] -= 1
         begin_write()
-        return service(*args, **kwargs)
+        info[_DEPTH] = 1
+        try:
+            result = service(*args, **kwargs)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            info[_DEPTH] = 0
 
     return wrapper

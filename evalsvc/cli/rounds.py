@@ -22,7 +22,6 @@ def round_group() -> None:
 
 
 def _fail(exc: Invalid) -> None:
-    db.session.rollback()
     raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
 
 

@@ -41,7 +41,6 @@ def add_user(username, role, branch_code, org_codes, display_name, password_file
     try:
         user = create_user(None, data, password)
     except Invalid as exc:
-        db.session.rollback()
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
     click.echo(f"created {user.role.value} {user.username}")
 

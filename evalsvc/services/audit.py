@@ -46,4 +46,3 @@ def _org_of(obj: object) -> int | None:
 def record_action(actor: User | None, action: str, obj: object, **detail: object) -> None:
     """Audit an action that changes no data but matters (printing cards, exporting)."""
     record(actor, action, obj, **detail)
-    db.session.commit()

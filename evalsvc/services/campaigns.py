@@ -26,7 +26,6 @@ def create_campaign(
     campaign.batches = [Batch(number=i, name=n) for i, n in enumerate(batch_names, start=1)]
     db.session.add(campaign)
     audit.record(actor, "campaign.create", campaign, name=name)
-    db.session.commit()
     return campaign
 
 

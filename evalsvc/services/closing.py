@@ -2,7 +2,7 @@
 tally and the proposed verdict, and raise the flags the rules call for: in one commit."""
 import sqlalchemy as sa
 
-from evalsvc.database import writes
+from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
 from evalsvc.services import audit, flags, results, seal
@@ -12,9 +12,17 @@ from evalsvc.services.shuffle import reshuffle_round, vacuum
 from evalsvc.services.today import today
 
 
-@writes
 def close_round(actor: User | None, round_: Round) -> Round:
-    """open → closed, after every ballot already being written has landed."""
+    """open → closed, after every ballot already being written has landed; then the old
+    row copies the rewrite left behind are dropped (outside the closing transaction)."""
+    _close_and_seal(actor, round_)
+    if not in_unit_of_work():
+        vacuum(db.engine)
+    return round_
+
+
+@writes
+def _close_and_seal(actor: User | None, round_: Round) -> None:
     require_manage(actor, round_)
     # Wait for in-flight ballots (they hold a share lock on the round row on PostgreSQL).
     db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
@@ -29,6 +37,3 @@ def close_round(actor: User | None, round_: Round) -> Round:
         flags.raise_for_round(round_, result)
     audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id),
                  verdict=result.verdict.get("summary"), digest=round_.digest)
-    db.session.commit()
-    vacuum(db.engine)
-    return round_

@@ -61,9 +61,22 @@ class DemoAlreadyLoaded(Exception):
     """The database already has organisations; the demo loads only into an empty one."""
 
 
-@writes
 def load_demo(seed: int = 2005, with_rounds: bool = False) -> list[tuple[str, str, Role]]:
-    """Create the demo campaign, tree, members and accounts; return the accounts."""
+    """Create the demo campaign, tree, members and accounts; return the accounts.
+
+    The tree is committed first: the demo rounds' ballots are cast the way a phone casts
+    them, on connections of their own.
+    """
+    _load_tree(seed)
+    if with_rounds:
+        from evalsvc.services.demo_rounds import load_demo_rounds
+
+        load_demo_rounds()
+    return [(u, p, r) for u, p, r, *_ in ACCOUNTS]
+
+
+@writes
+def _load_tree(seed: int) -> None:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         raise DemoAlreadyLoaded("the database already has organisations")
     rng = random.Random(seed)
@@ -79,15 +92,9 @@ def load_demo(seed: int = 2005, with_rounds: bool = False) -> list[tuple[str, st
         db.session.flush()
         ids[code] = org.id
         _add_members(org, members, rng)
-    db.session.commit()
     for username, password, role, display, branch, assigned in ACCOUNTS:
         create_user(None, UserData(username, role, display, ids.get(branch) if branch else None,
                                    tuple(ids[c] for c in assigned)), password)
-    if with_rounds:
-        from evalsvc.services.demo_rounds import load_demo_rounds
-
-        load_demo_rounds()
-    return [(u, p, r) for u, p, r, *_ in ACCOUNTS]
 
 
 def _set_stages(org: Organisation, states: dict[Stage, StageState]) -> None:

@@ -59,7 +59,6 @@ def confirm(actor: User, flag: Flag, reason: str = "") -> Flag:
         propose_yellow_card(flag.organisation, flag.stage, "需要补课")
     elif flag.kind is FlagKind.YELLOW_CARD:
         _propose_admonishment(flag)
-    db.session.commit()
     return flag
 
 
@@ -71,7 +70,6 @@ def override(actor: User, flag: Flag, reason: str) -> Flag:
     _decide(actor, flag, Decision.OVERRIDDEN, reason)
     if flag.kind is FlagKind.MAKE_UP:
         _sync_round_verdict(flag, passed=True)
-    db.session.commit()
     return flag
 
 
@@ -132,7 +130,6 @@ def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
         raise Invalid(errors)
     flag.make_up_note, flag.make_up_on = note.strip(), on
     audit.record(actor, "flag.make_up", flag, note=flag.make_up_note, on=on)
-    db.session.commit()
     return flag
 
 
@@ -145,7 +142,6 @@ def record_branch_decision(actor: User, flag: Flag, decision: BranchDecision,
         raise Invalid({"flag": "只能为初评不合格的党员登记处理决定"})
     flag.branch_decision, flag.branch_note = decision, note.strip()
     audit.record(actor, "flag.branch_decision", flag, decision=decision.value, note=note)
-    db.session.commit()
     return flag
 
 
@@ -188,7 +184,6 @@ def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
         raise Invalid({"verdict": "该结果已处理过，或规则未作判定（请选择推翻并写明理由）"})
     round_.verdict_status, round_.verdict_reason = "confirmed", reason.strip()
     audit.record(actor, "round.verdict.confirm", round_, passed=round_.passed, reason=reason)
-    db.session.commit()
 
 
 @writes
@@ -219,4 +214,3 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
         _decide(actor, flag, Decision.CONFIRMED, reason)
         propose_yellow_card(org, round_.stage, "需要补课")
     audit.record(actor, "round.verdict.override", round_, passed=target, reason=reason)
-    db.session.commit()

@@ -99,9 +99,7 @@ def import_organisations(path: Path) -> list[Organisation]:
         if org is not None:
             created.append(org)
     if errors:
-        db.session.rollback()
         raise ImportFailed(sorted(errors, key=lambda e: e.row))
-    db.session.commit()
     return created
 
 

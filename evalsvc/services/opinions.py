@@ -22,7 +22,6 @@ def write(actor: User, organisation_id: int, text: str, round_: Round | None = N
                       text=text.strip())
     db.session.add(opinion)
     audit.record(actor, "opinion.write", opinion)
-    db.session.commit()
     return opinion
 
 

@@ -77,7 +77,6 @@ def create_org(actor: User | None, data: OrgData) -> Organisation:
     if errors:
         raise Invalid(errors)
     org = build_org(actor, data, "org.create")
-    db.session.commit()
     return org
 
 
@@ -103,7 +102,6 @@ def update_org(actor: User, org: Organisation, data: OrgData) -> Organisation:
     for key, value in data.__dict__.items():
         setattr(org, key, value)
     audit.record(actor, "org.update", org, before=before)
-    db.session.commit()
     return org
 
 
@@ -130,7 +128,6 @@ def add_member(
     member = Member(organisation=org, name=name.strip(), status=status)
     db.session.add(member)
     audit.record(actor, "member.create", member, name=member.name)
-    db.session.commit()
     return member
 
 
@@ -146,5 +143,4 @@ def update_member(
     before = {"name": member.name, "status": member.status.value, "active": member.active}
     member.name, member.status, member.active = name.strip(), status, active
     audit.record(actor, "member.update", member, before=before)
-    db.session.commit()
     return member

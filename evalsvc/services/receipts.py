@@ -50,4 +50,3 @@ def publish(actor: User | None, round_: Round) -> None:
         raise Invalid({"state": "测评结束后才能公布回执码"})
     round_.receipts_published = True
     audit.record(actor, "round.publish_receipts", round_)
-    db.session.commit()

@@ -35,5 +35,4 @@ def purge(actor: User | None, round_: Round) -> int:
     db.session.flush()
     issue_cards(round_)
     audit.record(actor, "round.purge_rehearsal", round_, ballots=ballots)
-    db.session.commit()
     return ballots

@@ -79,7 +79,6 @@ def create_round(actor: User | None, data: RoundData) -> Round:
     audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
                  definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
                  poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal)
-    db.session.commit()
     return round_
 
 
@@ -180,7 +179,6 @@ def open_round(actor: User | None, round_: Round) -> Round:
     round_.layout_json = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
     round_.state, round_.opened_on = RoundState.OPEN, today()
     audit.record(actor, "round.open", round_)
-    db.session.commit()
     return round_
 
 

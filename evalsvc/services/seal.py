@@ -157,5 +157,4 @@ def verify_and_record(actor, round_: Round) -> Verification:
     """Verify, and write who checked and what they found to the audit log."""
     result = verify(round_)
     audit.record(actor, "round.verify", round_, ok=result.ok, differences=result.differences)
-    db.session.commit()
     return result

@@ -100,7 +100,6 @@ def apply(actor: User, org: Organisation, note: str = "") -> Transition:
     db.session.add(request)
     _progress(org, stage).state = StageState.AWAITING_REVIEW
     audit.record(actor, "transition.apply", request, stage=stage.value)
-    db.session.commit()
     return request
 
 
@@ -131,7 +130,6 @@ def review(actor: User, request: Transition, agree: bool, opinion: str) -> Trans
     request.opinion, request.reviewed_by, request.reviewed_on = opinion.strip(), \
         actor.username, today()
     audit.record(actor, "transition.review", request, agree=agree, opinion=request.opinion)
-    db.session.commit()
     return request
 
 
@@ -158,7 +156,6 @@ def decide(actor: User, request: Transition, approve: bool, note: str = "") -> T
         if _is_first_request(request):
             propose_yellow_card(org, request.stage, "首次转段未获批准")
     audit.record(actor, "transition.decide", request, approve=approve, note=note)
-    db.session.commit()
     return request
 
 

@@ -90,7 +90,6 @@ def create_user(actor: User | None, data: UserData, password: str) -> User:
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
     audit.record(actor, "user.create", user, username=user.username, role=user.role.value)
-    db.session.commit()
     return user
 
 
@@ -111,7 +110,6 @@ def update_user(
         user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     audit.record(actor, "user.update", user, username=user.username, role=user.role.value,
                  active=active, password_changed=bool(password))
-    db.session.commit()
     return user
 
 
@@ -136,4 +134,3 @@ def _dummy_hash() -> str:
 def record_session(user: User, action: str) -> None:
     """Audit a login or logout."""
     audit.record(user, action, user)
-    db.session.commit()

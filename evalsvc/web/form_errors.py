@@ -24,7 +24,6 @@ def attempt(action: Callable[[], object]) -> bool:
     try:
         action()
     except Invalid as exc:
-        db.session.rollback()
         for message in exc.errors.values():
             flash(message, "error")
         return False

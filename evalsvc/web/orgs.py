@@ -79,7 +79,6 @@ def edit(org_id: int):
         try:
             org_service.update_org(current_user, org, _org_data(form))
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             return redirect(url_for("orgs.detail", org_id=org.id))
@@ -140,7 +139,6 @@ def edit_member(member_id: int):
                 MemberStatus(form.status.data), form.active.data,
             )
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             return redirect(url_for("orgs.detail", org_id=member.organisation_id))

@@ -46,7 +46,6 @@ def create(org_id: int):
         try:
             round_ = rounds.create_round(current_user, _round_data(org.id, form))
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             return redirect(url_for("rounds.detail", round_id=round_.id))

@@ -38,7 +38,6 @@ def create():
             try:
                 user_service.create_user(current_user, _user_data(form), form.password.data)
             except Invalid as exc:
-                db.session.rollback()
                 attach_errors(form, exc)
             else:
                 return redirect(url_for("users.index"))
@@ -60,7 +59,6 @@ def edit(user_id: int):
                 current_user, user, _user_data(form), form.active.data, form.password.data or ""
             )
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             return redirect(url_for("users.index"))
