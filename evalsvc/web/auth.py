@@ -8,9 +8,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from evalsvc import ratelimit
-from evalsvc.extensions import db, login_manager
+from evalsvc.extensions import login_manager
 from evalsvc.models import User
-from evalsvc.services.users import authenticate, record_session
+from evalsvc.services import sessions
+from evalsvc.services.users import authenticate
 
 bp = Blueprint("auth", __name__)
 
@@ -28,15 +29,20 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    app.before_request(_load_session)
+
+
+def _load_session() -> None:
+    """Check the staff session first thing, before a view starts its own transaction."""
+    if sessions.SESSION_KEY in session:
+        current_user._get_current_object()
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_token != token or not user.active:
+def _load_user(user_id: str) -> User | None:
+    """The account of a live server-side session (ended, idle or too old: nobody)."""
+    user = sessions.user_of(session.get(sessions.SESSION_KEY))
+    if user is None or str(user.id) != user_id:
         return None
     return user
 
@@ -58,7 +64,7 @@ def login():
             ratelimit.counter().clear(f"login-account:{account}")
             session.clear()  # rotate: nothing from the anonymous session survives
             login_user(user)
-            record_session(user, "auth.login")
+            session[sessions.SESSION_KEY] = sessions.start(user)
             return redirect(_safe_next(request.args.get("next")))
         flash("用户名或密码错误", "error")
     return render_template("auth/login.html", form=form)
@@ -67,8 +73,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
-    record_session(current_user._get_current_object(), "auth.logout")
+    """End the session, on the server too: a copy of the cookie stops working."""
+    sessions.end(current_user._get_current_object(), session.get(sessions.SESSION_KEY))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
