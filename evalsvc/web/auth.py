@@ -14,6 +14,8 @@ from evalsvc.services import sessions
 from evalsvc.services.users import authenticate
 
 bp = Blueprint("auth", __name__)
+# Respondents' pages: they never read the staff session.
+PUBLIC_BLUEPRINTS = {"respond", "receipts"}
 
 
 class LoginForm(FlaskForm):
@@ -40,7 +42,13 @@ def _load_session() -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The account of a live server-side session (ended, idle or too old: nobody)."""
+    """The account of a live server-side session (ended, idle or too old: nobody).
+
+    Nobody on the respondents' pages: a ballot cast from a logged-in browser must not move
+    the session's last_seen_at, which would date the ballot to the minute.
+    """
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        return None
     user = sessions.user_of(session.get(sessions.SESSION_KEY))
     if user is None or str(user.id) != user_id:
         return None

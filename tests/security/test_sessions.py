@@ -107,6 +107,26 @@ def test_timeouts_are_settings(make_app, clock):
     assert not _signed_in(client)
 
 
+def test_a_ballot_cast_from_a_logged_in_browser_leaves_no_time_on_the_session(client, demo,
+                                                                             clock):
+    import re
+
+    from tests.helpers import ballot_for, counts, new_round
+
+    round_, codes = new_round()
+    login(client, "secretary")
+    clock.advance(minutes=10)
+    page = client.get(f"/C/{codes[0]}").get_data(as_text=True)
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    assert client.post(f"/C/{codes[0]}", data={**ballot_for(round_, "satisfied"),
+                                                "nonce": nonce}).status_code == 200
+    assert counts(round_.id) == (1, 1)
+    db.session.expire_all()
+    seen = db.session.scalar(sa.select(StaffSession.last_seen_at))
+    assert seen.replace(tzinfo=None) == datetime(2026, 11, 30, 8, 0)  # the login, not the ballot
+    assert _signed_in(client)  # the staff session itself is untouched
+
+
 def _edit(client, user: User, **changes):
     data = {"username": user.username, "display_name": user.display_name,
             "role": user.role.value, "branch_id": str(user.branch_id or ""),
