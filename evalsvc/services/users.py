@@ -121,6 +121,18 @@ def update_user(
     return user
 
 
+@writes
+def change_own_password(user: User, current: str, new: str, keep_session: str | None) -> None:
+    """A user changes their own password; their other sessions end, ``keep_session`` stays."""
+    errors = {} if user.check_password(current) else {"current": "当前密码不正确"}
+    errors |= {"new": message for message in check_password(new).values()}
+    if errors:
+        raise Invalid(errors)
+    user.set_password(new, current_app.config["PASSWORD_HASH_METHOD"])
+    ended = sessions.end_all(user, "password", keep=keep_session)
+    audit.record(user, "user.change_password", user, other_sessions_ended=ended)
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active account with these credentials, or None."""
     user = db.session.scalar(sa.select(User).where(User.username == username))

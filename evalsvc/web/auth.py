@@ -5,13 +5,15 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from evalsvc import ratelimit
 from evalsvc.extensions import login_manager
 from evalsvc.models import User
 from evalsvc.services import sessions
-from evalsvc.services.users import authenticate
+from evalsvc.services.errors import Invalid
+from evalsvc.services.users import authenticate, change_own_password
+from evalsvc.web.form_errors import attach_errors
 
 bp = Blueprint("auth", __name__)
 # Respondents' pages: they never read the staff session.
@@ -23,6 +25,15 @@ class LoginForm(FlaskForm):
 
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=60)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """A user's own password: the current one, and the new one twice."""
+
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码"), Length(max=200)])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=200)])
+    repeat = PasswordField("再次输入新密码", validators=[
+        DataRequired("请再次输入新密码"), EqualTo("new", "两次输入的新密码不一致")])
 
 
 def init_app(app: Flask) -> None:
@@ -86,6 +97,23 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session of the account ends, this one stays."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user._get_current_object(), form.current.data,
+                                form.new.data, session.get(sessions.SESSION_KEY))
+        except Invalid as exc:
+            attach_errors(form, exc)
+        else:
+            flash("密码已修改；此账号在其他设备上的登录已全部退出", "ok")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form)
 
 
 def _locked(account: str, address: str) -> bool:

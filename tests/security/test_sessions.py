@@ -168,3 +168,23 @@ def test_disabling_an_account_ends_its_sessions(app, client, demo):
     assert client.post(f"/users/{_user('secretary').id}/edit", data=data).status_code == 302
     assert not _signed_in(desk)
     assert _reasons("secretary") == ["disabled"]
+
+
+def test_a_secretary_changing_her_own_password_ends_her_other_sessions(app, client, demo):
+    other_desk = app.test_client()
+    login(other_desk, "secretary")
+    login(client, "secretary")
+    wrong = client.post("/account/password", data={
+        "current": "not-my-password", "new": "a-new-secret", "repeat": "a-new-secret"})
+    assert "当前密码不正确" in wrong.get_data(as_text=True)
+    short = client.post("/account/password", data={
+        "current": "demo-secretary-pass", "new": "short", "repeat": "short"})
+    assert "密码至少 8 位" in short.get_data(as_text=True)
+    assert _signed_in(other_desk) and _reasons("secretary") == [None, None]
+    response = client.post("/account/password", data={
+        "current": "demo-secretary-pass", "new": "a-new-secret", "repeat": "a-new-secret"})
+    assert response.status_code == 302
+    assert _signed_in(client) and not _signed_in(other_desk)
+    assert _reasons("secretary") == ["password", None]
+    client.post("/logout")
+    login(client, "secretary", "a-new-secret")
