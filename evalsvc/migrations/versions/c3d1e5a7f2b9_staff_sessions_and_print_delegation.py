@@ -43,6 +43,10 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_token', sa.String(length=32), nullable=False, server_default='0'))
+    # A random token per account, as the old code expects; no shared guessable value.
+    random_hex = ("lower(hex(randomblob(16)))" if op.get_bind().dialect.name == "sqlite"
+                  else "md5(random()::text || clock_timestamp()::text)")
+    op.execute(f"UPDATE users SET session_token = {random_hex}")
 
     with op.batch_alter_table('rounds', schema=None) as batch_op:
         batch_op.drop_column('print_delegated')
