@@ -40,8 +40,9 @@ def _not_found(_exc: Exception):
     return _render_error(404, None)
 
 
-def _forbidden(_exc: Exception):
-    return _render_error(403, None)
+def _forbidden(exc: Exception):
+    # A service's Chinese reason (e.g. who may print cards) is shown; English notes are not.
+    return _render_error(403, str(exc) if _CJK.search(str(exc)) else None)
 
 
 def _error_page(exc):
