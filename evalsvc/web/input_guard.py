@@ -1,16 +1,13 @@
 """One guard for every request: control characters in the path, a query or a form are refused.
 
-PostgreSQL cannot store a NUL in text (the driver raises, which was a 500), and the other C0
-controls have no business in a name, a title or an opinion: a spreadsheet or PDF drops or
-chokes on them later. Tab, carriage return and newline stay allowed, for multi-line text.
-Checking here, before any view runs, covers staff and respondent forms alike, and fields a
-view reads without WTForms.
+A NUL reaching PostgreSQL was a 500 (see ``evalsvc.control_characters`` for what is refused
+and why). Checking here, before any view runs, covers staff and respondent forms alike, and
+fields a view reads without WTForms.
 """
-import re
-
 from flask import Flask, abort, request
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from evalsvc.control_characters import has_control
+
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 REFUSED = "提交的内容含有不可见的控制字符（如 NUL），请删除后重新提交"
 
@@ -31,11 +28,6 @@ def refuse_control_characters() -> None:
         request.get_data(cache=True)
         if _any_control(request.form):
             abort(400, REFUSED)
-
-
-def has_control(text: str) -> bool:
-    """Whether ``text`` holds a control character that is refused."""
-    return CONTROL.search(text) is not None
 
 
 def _any_control(fields) -> bool:
