@@ -34,10 +34,11 @@ def _text_of(pdf: bytes) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def test_markup_in_organisation_names_is_printed_as_text_in_the_weekly_pdf(client, demo):
+def test_markup_in_organisation_names_is_printed_as_text_in_the_weekly_report(client, demo):
     load_demo_rounds()
     db.session.get(Organisation, demo["XW0101"]).name = LINK
     db.session.get(Organisation, demo["XW0102"]).name = IMAGE
+    db.session.get(Organisation, demo["XW0103"]).name = BROKEN_MATH  # in the report's chart
     db.session.commit()
     login(client, "supervisor")
     start, end = (today() - timedelta(days=6)).isoformat(), today().isoformat()
@@ -46,7 +47,13 @@ def test_markup_in_organisation_names_is_printed_as_text_in_the_weekly_pdf(clien
     pdf = response.data
     assert b"/Annot" not in pdf and b"/URI" not in pdf  # no live link
     text = _text_of(pdf)
-    assert re.sub(r"\s+", "", LINK) in text and re.sub(r"\s+", "", IMAGE) in text
+    for name in (LINK, IMAGE, BROKEN_MATH):
+        assert re.sub(r"\s+", "", name) in text
+    xlsx = client.get(f"/reports/weekly.xlsx?from={start}&to={end}")
+    assert xlsx.status_code == 200
+    names = {row[2] for row in load_workbook(io.BytesIO(xlsx.data))["周报"].iter_rows(
+        min_row=2, values_only=True)}
+    assert {LINK, IMAGE, BROKEN_MATH} <= names
 
 
 def _closed_review_with_members_named(client, names: list[str]):
