@@ -4,6 +4,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pypdfium2
 import pytest
@@ -88,6 +89,17 @@ def test_math_markup_in_member_names_is_drawn_literally(client, demo):
     names = [row[0] for row in load_workbook(io.BytesIO(xlsx.data))["党员"].iter_rows(
         min_row=2, values_only=True)]
     assert BROKEN_MATH in names and MATH in names
+
+
+def test_charts_cached_before_names_were_literal_are_drawn_again(client, demo, app):
+    round_ = _closed_review_with_members_named(client, [MATH])
+    directory = Path(app.instance_path) / "cache" / "charts"
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = directory / f"round-{round_.id}-{(round_.digest or 'unsealed')[:16]}-grades.svg"
+    stale.write_bytes(b"<svg>drawn with x squared</svg>")
+    login(client, "office")
+    svg = client.get(f"/rounds/{round_.id}/charts/grades.svg").get_data(as_text=True)
+    assert "x squared" not in svg and DOLLAR_GLYPH in svg
 
 
 def test_full_width_formula_prefixes_are_neutralised_in_xlsx_and_csv(client, demo):
