@@ -1,4 +1,5 @@
-"""One guard for every request: control characters in the path, a query or a form are refused.
+"""One guard for every request: control characters in the path, a query or a staff form are
+refused; a respondent's free text has them stripped instead (its answers are never lost).
 
 A NUL reaching PostgreSQL was a 500 (see ``evalsvc.control_characters`` for what is refused
 and why). Checking here, before any view runs, covers staff and respondent forms alike, and
@@ -26,6 +27,13 @@ def refuse_control_characters() -> None:
         # Keep the raw body: the respondent pages check its UTF-8 after this hook, and the
         # form is then parsed from this cached copy (bounded by MAX_CONTENT_LENGTH).
         request.get_data(cache=True)
+        if request.blueprint == "respond":
+            # A respondent loses nothing: a pasted vertical tab or NUL in a comment is
+            # stripped by the ballot's free-text field; a field name with one is unknown
+            # and refused by the ballot page's own check.
+            if any(has_control(key) for key in request.form):
+                abort(400, REFUSED)
+            return
         if _any_control(request.form):
             abort(400, REFUSED)
 
