@@ -119,6 +119,7 @@ def tally(round_id: int, as_json: bool) -> None:
             f"round {round_id} is {round_.state.value}: results exist only once it is closed "
             f"({rounds.ballot_count(round_id)} ballot(s) so far)")
     document = results.tally_document(round_, result)
+    audit.record_action(None, "round.tally", round_, format="json" if as_json else "text")
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=1))
         return
@@ -144,7 +145,8 @@ def cards(round_id: int, pdf: Path | None, urls: bool) -> None:
     round_ = _round(round_id)
     public = current_app.config["PUBLIC_URL"]
     all_cards = rounds.card_codes(round_)
-    if urls:
+    if urls:  # every credential of the round: audited before it is shown
+        audit.record_action(None, "round.list_card_urls", round_, cards=len(all_cards))
         for _group, code in all_cards:
             click.echo(codes.card_url(public, code))
     if pdf:
@@ -172,4 +174,5 @@ def poster(round_id: int, pdf: Path) -> None:
         poster_pdf(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"],
                                                   round_.poster_token), out,
                    note="本测评为开放式扫码参与，不是一人一票。每台手机限提交一次。")
+    audit.record_action(None, "round.print_poster", round_)
     click.echo(f"wrote poster to {pdf}", err=True)

@@ -7,6 +7,7 @@ import click
 
 from evalsvc.extensions import db
 from evalsvc.models import Role, Round, User
+from evalsvc.services import audit
 
 
 @click.command("verify")
@@ -56,4 +57,6 @@ def weekly(start, end, xlsx: Path | None, pdf: Path | None) -> None:
         if path:
             with path.open("wb") as out:
                 writer(report, out)
+            audit.record_export(None, "weekly_report", format=path.suffix.lstrip("."),
+                                start=start_day, end=end_day)
             click.echo(f"wrote {path}", err=True)

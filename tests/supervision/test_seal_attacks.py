@@ -4,23 +4,11 @@ line saying what differs. Run on SQLite, and on PostgreSQL with EVALSVC_TEST_DAT
 import json
 import secrets
 
-import sqlalchemy as sa
-
 from evalsvc.extensions import db
-from evalsvc.models import GroupCode, Round
-from evalsvc.services import ballots, closing, results, rounds, seal, seal_v1
-from tests.helpers import SATISFACTION, new_round
-
-
-def _closed_satisfaction(n=12, overall="satisfied"):
-    """A closed satisfaction round: n ballots, each with a free text (so comments show)."""
-    round_, cards = new_round(groups={GroupCode.MASSES: n + 2})
-    for i, code in enumerate(cards[:n]):
-        rows = [(k, overall if k == "overall" else v, "") for k, v in SATISFACTION.items()]
-        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16),
-                                 rows + [("advice", "", f"意见{i}")])
-    closing.close_round(None, round_)
-    return round_
+from evalsvc.models import GroupCode
+from evalsvc.services import ballots, closing, rounds, seal, seal_v1
+from tests.helpers import closed_satisfaction_round, new_round
+from tests.supervision.insider import column, reseal_as_insider, sql
 
 
 def _closed_member_review(n=6):
@@ -35,37 +23,13 @@ def _closed_member_review(n=6):
     return round_, grades[0].member_id, grades[1].member_id
 
 
-def _sql(statement: str, **params):
-    """Run one statement in its own transaction, outside the app's services."""
-    db.session.commit()  # end the test's read snapshot first
-    with db.engine.begin() as conn:
-        found = conn.execute(sa.text(statement), params)
-        rows = found.all() if found.returns_rows else None
-    db.session.expire_all()
-    return rows
-
-
-def _column(round_id: int, name: str):
-    return _sql(f"SELECT {name} FROM rounds WHERE id = :id", id=round_id)[0][0]
-
-
-def _reseal_as_insider(round_id: int) -> None:
-    """Recompute the stored result and the digest with the project's own code, and write
-    both into the round's row."""
-    round_ = db.session.get(Round, round_id)
-    document = json.dumps(results.compute(round_).to_data(), ensure_ascii=False)
-    _sql("UPDATE rounds SET result_json = :j WHERE id = :id", j=document, id=round_id)
-    digest = seal.digest_of(db.session.get(Round, round_id))[0]
-    _sql("UPDATE rounds SET digest = :d WHERE id = :id", d=digest, id=round_id)
-
-
 def _verify(runner, round_id: int, *extra: str):
     db.session.commit()
     return runner.invoke(args=["verify", str(round_id), *extra])
 
 
 def test_a_clean_round_verifies_and_a_saved_digest_is_checked(runner, demo):
-    round_ = _closed_satisfaction()
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
     result = _verify(runner, round_.id)
     assert result.exit_code == 0, result.output
     assert f"OK — digest {round_.digest} ({seal.VERSION})" in result.output
@@ -77,12 +41,12 @@ def test_a_clean_round_verifies_and_a_saved_digest_is_checked(runner, demo):
 
 
 def test_changing_the_stored_verdict_and_rate_fails(runner, demo):
-    round_ = _closed_satisfaction()
-    data = json.loads(_column(round_.id, "result_json"))
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    data = json.loads(column(round_.id, "result_json"))
     assert data["verdict"]["passed"] is True and data["rate"] == 1.0
     data["verdict"].update(passed=False, make_up=True)
     data["rate"] = 0.25
-    _sql("UPDATE rounds SET result_json = :j, passed = :p WHERE id = :id",
+    sql("UPDATE rounds SET result_json = :j, passed = :p WHERE id = :id",
          j=json.dumps(data, ensure_ascii=False), p=False, id=round_.id)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -93,11 +57,11 @@ def test_changing_the_stored_verdict_and_rate_fails(runner, demo):
 
 def test_swapping_two_members_names_in_the_frozen_list_fails(runner, demo):
     round_, first, second = _closed_member_review()
-    layout = json.loads(_column(round_.id, "layout_json"))
+    layout = json.loads(column(round_.id, "layout_json"))
     by_member = {q["member_id"]: q for q in layout if q["key"].startswith("grade_m")}
     a, b = by_member[first], by_member[second]
     a["text"], b["text"] = b["text"], a["text"]
-    _sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
+    sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
          j=json.dumps(layout, ensure_ascii=False), id=round_.id)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -107,13 +71,13 @@ def test_swapping_two_members_names_in_the_frozen_list_fails(runner, demo):
 
 
 def test_swapping_option_values_in_the_frozen_layout_fails(runner, demo):
-    round_ = _closed_satisfaction()
-    layout = json.loads(_column(round_.id, "layout_json"))
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    layout = json.loads(column(round_.id, "layout_json"))
     overall = next(q for q in layout if q["key"] == "overall")
     options = {o["value"]: o for o in overall["options"]}
     assert (options["satisfied"]["label"], options["dissatisfied"]["label"]) == ("满意", "不满意")
     options["satisfied"]["value"], options["dissatisfied"]["value"] = "dissatisfied", "satisfied"
-    _sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
+    sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
          j=json.dumps(layout, ensure_ascii=False), id=round_.id)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -123,17 +87,17 @@ def test_swapping_option_values_in_the_frozen_layout_fails(runner, demo):
 
 
 def test_folding_a_choice_answer_into_a_free_text_fails(runner, demo):
-    round_ = _closed_satisfaction()
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
     sealed, v1_before = round_.digest, seal_v1.digest_of(round_.id)
-    ballot_id, text = _sql("SELECT ballot_id, text FROM answers WHERE round_id = :r AND "
+    ballot_id, text = sql("SELECT ballot_id, text FROM answers WHERE round_id = :r AND "
                            "question = 'advice' ORDER BY ballot_id", r=round_.id)[0]
     # v1 joined a ballot's answers as "group=question=value=text" with "|": the text of
     # 'advice' can swallow the next answer, 'organisation', without changing the string.
-    _sql("DELETE FROM answers WHERE ballot_id = :b AND question = 'organisation'", b=ballot_id)
-    _sql("UPDATE answers SET text = :t WHERE ballot_id = :b AND question = 'advice'",
+    sql("DELETE FROM answers WHERE ballot_id = :b AND question = 'organisation'", b=ballot_id)
+    sql("UPDATE answers SET text = :t WHERE ballot_id = :b AND question = 'advice'",
          t=f"{text}|masses=organisation=fairly=", b=ballot_id)
-    _reseal_as_insider(round_.id)  # the recount now agrees with the stored result
-    _sql("UPDATE rounds SET digest = :d WHERE id = :id", d=sealed, id=round_.id)
+    reseal_as_insider(round_.id)  # the recount now agrees with the stored result
+    sql("UPDATE rounds SET digest = :d WHERE id = :id", d=sealed, id=round_.id)
     assert seal_v1.digest_of(round_.id) == v1_before  # the ambiguity the old seal had
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -142,16 +106,16 @@ def test_folding_a_choice_answer_into_a_free_text_fails(runner, demo):
 
 
 def test_answer_rows_of_another_rounds_ballots_fail(runner, demo):
-    round_ = _closed_satisfaction()
-    other = _closed_satisfaction()
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    other = closed_satisfaction_round(12, 14, with_text=True)
     group_id = round_.groups[0].id
-    foreign = _sql("SELECT id FROM ballots WHERE round_id = :r ORDER BY id LIMIT 3",
+    foreign = sql("SELECT id FROM ballots WHERE round_id = :r ORDER BY id LIMIT 3",
                    r=other.id)
     for (ballot_id,) in foreign:
-        _sql("INSERT INTO answers (ballot_id, question, value, round_id, group_id, text) "
+        sql("INSERT INTO answers (ballot_id, question, value, round_id, group_id, text) "
              "VALUES (:b, 'overall', 'dissatisfied', :r, :g, NULL)",
              b=ballot_id, r=round_.id, g=group_id)
-    _reseal_as_insider(round_.id)  # the stray rows are now in the stored result too
+    reseal_as_insider(round_.id)  # the stray rows are now in the stored result too
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
     assert "3 answer row(s) filed under the round belong to no ballot of it" in result.output
@@ -160,12 +124,12 @@ def test_answer_rows_of_another_rounds_ballots_fail(runner, demo):
 
 def test_changing_answers_and_recomputing_result_and_digest_fails_on_the_audit_log(
         runner, demo):
-    round_ = _closed_satisfaction()
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
     sealed = round_.digest
-    _sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
+    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
          "question = 'overall'", r=round_.id)
-    _reseal_as_insider(round_.id)
-    forged = _column(round_.id, "digest")
+    reseal_as_insider(round_.id)
+    forged = column(round_.id, "digest")
     assert forged != sealed
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -186,11 +150,11 @@ def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner
     with monkeypatch.context() as patch:
         patch.setattr(seal, "seal", seal_with_v1)
         patch.setattr(seal, "VERSION", seal_v1.VERSION)
-        round_ = _closed_satisfaction()
+        round_ = closed_satisfaction_round(12, 14, with_text=True)
     result = _verify(runner, round_.id)
     assert result.exit_code == 0, result.output
     assert f"({seal_v1.VERSION})" in result.output
-    _sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
+    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
          "question = 'overall'", r=round_.id)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
@@ -201,10 +165,10 @@ def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner
 def test_the_web_check_still_works_on_a_v2_seal(client, demo):
     from tests.conftest import login
 
-    round_ = _closed_satisfaction()
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
     login(client, "supervisor")
     assert "核验通过" in client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
-    _sql("UPDATE rounds SET title = :t WHERE id = :id", t="改过的标题", id=round_.id)
+    sql("UPDATE rounds SET title = :t WHERE id = :id", t="改过的标题", id=round_.id)
     page = client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
     assert "核验未通过" in page and "result.title" in page
 
