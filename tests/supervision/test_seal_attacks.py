@@ -3,11 +3,12 @@ someone with write access to the tables would): each one fails ``evalsvc verify`
 line saying what differs. Run on SQLite, and on PostgreSQL with EVALSVC_TEST_DATABASE_URL."""
 import json
 import secrets
+from datetime import datetime, timezone
 
 from evalsvc.extensions import db
 from evalsvc.models import GroupCode
 from evalsvc.services import ballots, closing, rounds, seal, seal_v1
-from tests.helpers import closed_satisfaction_round, new_round
+from tests.helpers import SATISFACTION, closed_satisfaction_round, new_round
 from tests.supervision.insider import column, reseal_as_insider, sql
 
 
@@ -139,6 +140,14 @@ def test_changing_answers_and_recomputing_result_and_digest_fails_on_the_audit_l
             f"recomputed {forged}") in result.output
     assert "result." not in result.output
     assert _verify(runner, round_.id, "--digest", sealed).exit_code == 1
+    # The log refuses updates, but anyone may append: a second close entry is refused too.
+    sql("INSERT INTO audit_log (at, actor, role, action, object_type, object_id, detail) "
+        "VALUES (:at, 'office', 'office', 'round.close', 'round', :id, :detail)",
+        at=datetime.now(timezone.utc), id=str(round_.id),
+        detail=json.dumps({"digest": forged, "seal": seal.VERSION}))
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "the audit log holds 2 round.close entries" in result.output
 
 
 def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner, demo,
@@ -172,3 +181,21 @@ def test_the_web_check_still_works_on_a_v2_seal(client, demo):
     page = client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
     assert "核验未通过" in page and "result.title" in page
 
+
+
+def test_the_anchor_is_the_close_since_a_rehearsal_was_purged(runner, demo):
+    from evalsvc.services import rehearsal
+
+    practice, cards = new_round(groups={GroupCode.MASSES: 6}, rehearsal=True)
+    for code in cards:
+        ballots.cast_card_ballot(practice.id, code, secrets.token_urlsafe(16),
+                                 [(k, v, "") for k, v in SATISFACTION.items()])
+    closing.close_round(None, practice)
+    rehearsal.purge(None, practice)
+    rounds.open_round(None, practice)
+    for _group, code in rounds.card_codes(practice)[:5]:
+        ballots.cast_card_ballot(practice.id, code, secrets.token_urlsafe(16),
+                                 [(k, v, "") for k, v in SATISFACTION.items()])
+    closing.close_round(None, practice)
+    result = _verify(runner, practice.id)
+    assert result.exit_code == 0, result.output
