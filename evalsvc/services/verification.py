@@ -47,13 +47,12 @@ def verify(round_: Round, expected: str | None = None) -> Verification:
     """Recompute and recount; name what differs. ``expected``: a digest from a saved copy."""
     if round_.state is not RoundState.CLOSED or not round_.digest:
         return Verification(round_.id, False, ["not closed and sealed"], round_.digest, None)
-    closes = close_entries(round_)
+    closes, found = anchor_entries(round_)
     version = closes[0].get("seal", seal_v1.VERSION) if closes else seal.VERSION
     if version == seal_v1.VERSION:
         digest, ballots, receipts = seal_v1.digest_of(round_.id)
     else:
         digest, ballots, receipts = seal.digest_of(round_)
-    found = []
     if digest != round_.digest:
         found.append(f"digest differs: stored {round_.digest}, recomputed {digest}")
     found += _anchor_differences(closes, digest)
@@ -65,22 +64,38 @@ def verify(round_: Round, expected: str | None = None) -> Verification:
     strays = seal.stray_answers(round_.id)
     if strays:
         found.append(f"{strays} answer row(s) filed under the round belong to no ballot of it")
-    found += result_differences(seal.stored_result(round_), compute(round_).to_data())
+    found += result_differences(seal.stored_result(round_), compute(round_).to_data(),
+                                stored_fields_only=version == seal_v1.VERSION)
     if version == seal_v1.VERSION and found:
         found.append(f"sealed with {version}: its digest covers ballots and receipts only")
     return Verification(round_.id, not found, found, round_.digest, digest, version)
 
 
-def close_entries(round_: Round) -> list[dict]:
-    """The details of the audit log's round.close entries since the round last started over
-    (a purged rehearsal starts over), oldest first."""
-    same = (AuditEntry.object_type == "round", AuditEntry.object_id == str(round_.id))
-    purged = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)).where(
-        *same, AuditEntry.action == "round.purge_rehearsal")) or 0
-    details = db.session.scalars(sa.select(AuditEntry.detail).where(
-        *same, AuditEntry.action == "round.close", AuditEntry.id > purged)
-        .order_by(AuditEntry.id)).all()
-    return [json.loads(d or "{}") for d in details]
+def anchor_entries(round_: Round) -> tuple[list[dict], list[str]]:
+    """The details of the audit log's round.close entries since the round last started
+    over, oldest first, and what is wrong with the log's story of the round.
+
+    Anyone may append to the log, so appended entries must not move the anchor: only a
+    round created as a rehearsal starts over, and only once (its purge makes it live).
+    """
+    rows = db.session.execute(sa.select(AuditEntry.id, AuditEntry.action, AuditEntry.detail)
+                              .where(AuditEntry.object_type == "round",
+                                     AuditEntry.object_id == str(round_.id),
+                                     AuditEntry.action.in_(("round.create", "round.close",
+                                                            "round.purge_rehearsal")))
+                              .order_by(AuditEntry.id)).all()
+    created = next((json.loads(d or "{}") for _, a, d in rows if a == "round.create"), {})
+    purges = [i for i, a, _ in rows if a == "round.purge_rehearsal"]
+    problems = []
+    if purges and not created.get("rehearsal"):
+        problems.append("the audit log has a rehearsal purge of a round not created as a "
+                        "rehearsal")
+    if len(purges) > 1:
+        problems.append(f"the audit log holds {len(purges)} rehearsal purges; a rehearsal "
+                        f"is purged once")
+    start = purges[0] if purges else 0
+    closes = [json.loads(d or "{}") for i, a, d in rows if a == "round.close" and i > start]
+    return closes, problems
 
 
 def _anchor_differences(closes: list[dict], digest: str) -> list[str]:
@@ -96,30 +111,38 @@ def _anchor_differences(closes: list[dict], digest: str) -> list[str]:
     return found
 
 
-def result_differences(stored: dict | None, recounted: dict) -> list[str]:
-    """One line per field of the stored result that the recount does not reproduce."""
+def result_differences(stored: dict | None, recounted: dict,
+                       stored_fields_only: bool = False) -> list[str]:
+    """One line per field of the stored result that the recount does not reproduce.
+
+    ``stored_fields_only``: fields a later version added to results are not asked of a
+    result stored before them (rounds sealed with v1, whose seal did not cover the result).
+    """
     if stored is None:
         return ["no stored result"]
     found = list(_diff("result", seal.normal_result(stored),
-                       seal.normal_result(json.loads(json.dumps(recounted)))))
+                       seal.normal_result(json.loads(json.dumps(recounted))),
+                       stored_fields_only))
     if len(found) > MAX_LINES:
         found = found[:MAX_LINES] + [f"… and {len(found) - MAX_LINES} more differences"]
     return found
 
 
-def _diff(path: str, stored, recounted):
+def _diff(path: str, stored, recounted, stored_fields_only: bool = False):
     """Paths where two plain-data values differ; list elements are named by their key."""
     if isinstance(stored, dict) and isinstance(recounted, dict):
-        for key in sorted(set(stored) | set(recounted), key=str):
+        keys = set(stored) if stored_fields_only else set(stored) | set(recounted)
+        for key in sorted(keys, key=str):
             if key not in recounted or key not in stored:
                 yield (f"{path}.{key}: stored {_show(stored.get(key))}, "
                        f"recounted {_show(recounted.get(key))}")
             else:
-                yield from _diff(f"{path}.{key}", stored[key], recounted[key])
+                yield from _diff(f"{path}.{key}", stored[key], recounted[key],
+                                 stored_fields_only)
     elif isinstance(stored, list) and isinstance(recounted, list) \
             and len(stored) == len(recounted):
         for i, (old, new) in enumerate(zip(stored, recounted)):
-            yield from _diff(f"{path}[{_name(old, i)}]", old, new)
+            yield from _diff(f"{path}[{_name(old, i)}]", old, new, stored_fields_only)
     elif stored != recounted or type(stored) is not type(recounted):
         yield f"{path}: stored {_show(stored)}, recounted {_show(recounted)}"
 

@@ -140,14 +140,24 @@ def test_changing_answers_and_recomputing_result_and_digest_fails_on_the_audit_l
             f"recomputed {forged}") in result.output
     assert "result." not in result.output
     assert _verify(runner, round_.id, "--digest", sealed).exit_code == 1
-    # The log refuses updates, but anyone may append: a second close entry is refused too.
-    sql("INSERT INTO audit_log (at, actor, role, action, object_type, object_id, detail) "
-        "VALUES (:at, 'office', 'office', 'round.close', 'round', :id, :detail)",
-        at=datetime.now(timezone.utc), id=str(round_.id),
-        detail=json.dumps({"digest": forged, "seal": seal.VERSION}))
+    # The log refuses updates, but anyone may append: neither a second close entry nor a
+    # forged purge before it (as if the round had started over) moves the anchor.
+    _append_entry("round.close", round_.id, digest=forged, seal=seal.VERSION)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
     assert "the audit log holds 2 round.close entries" in result.output
+    _append_entry("round.purge_rehearsal", round_.id, ballots=12)
+    _append_entry("round.close", round_.id, digest=forged, seal=seal.VERSION)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "rehearsal purge of a round not created as a rehearsal" in result.output
+
+
+def _append_entry(action: str, round_id: int, **detail) -> None:
+    sql("INSERT INTO audit_log (at, actor, role, action, object_type, object_id, detail) "
+        "VALUES (:at, 'office', 'office', :action, 'round', :id, :detail)",
+        at=datetime.now(timezone.utc), action=action, id=str(round_id),
+        detail=json.dumps(detail))
 
 
 def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner, demo,
@@ -160,6 +170,11 @@ def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner
         patch.setattr(seal, "seal", seal_with_v1)
         patch.setattr(seal, "VERSION", seal_v1.VERSION)
         round_ = closed_satisfaction_round(12, 14, with_text=True)
+    # A result stored by an older version lacks fields added since: not a difference.
+    stored = json.loads(column(round_.id, "result_json"))
+    del stored["question_labels"]
+    sql("UPDATE rounds SET result_json = :j WHERE id = :id",
+        j=json.dumps(stored, ensure_ascii=False), id=round_.id)
     result = _verify(runner, round_.id)
     assert result.exit_code == 0, result.output
     assert f"({seal_v1.VERSION})" in result.output
