@@ -52,3 +52,18 @@ def receipt_of(html: str) -> str | None:
     """The receipt code shown on a thank-you page."""
     match = re.search(r'class="receipt"[^>]*>([A-Z2-7-]+)<', html)
     return match.group(1) if match else None
+
+
+def closed_satisfaction_round(ballots_cast: int = 6, cards: int | None = None,
+                              with_text: bool = False):
+    """A closed satisfaction round of masses' ballots (answers as SATISFACTION, and a free
+    text each when asked)."""
+    from evalsvc.services import ballots, closing
+
+    round_, codes = new_round(groups={GroupCode.MASSES: cards or ballots_cast})
+    for i, code in enumerate(codes[:ballots_cast]):
+        rows = [(k, v, "") for k, v in SATISFACTION.items()]
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16),
+                                 rows + ([("advice", "", f"意见{i}")] if with_text else []))
+    closing.close_round(None, round_)
+    return round_

@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from evalsvc.models import Role, User
+from evalsvc.services import audit
 
 
 @click.group("export")
@@ -29,9 +30,11 @@ def campaign(xlsx: Path | None, csv_path: Path | None, batch: int | None) -> Non
         with xlsx.open("wb") as out:
             write_xlsx([Sheet("总览", OVERVIEW_HEADER, overview_rows(rows))], out,
                        notes=["比例单位为 %"])
+        audit.record_export(None, "overview", format="xlsx", batch=batch)
         click.echo(f"wrote {len(rows)} branch(es) to {xlsx}", err=True)
     if csv_path:
         with csv_path.open("w", encoding="utf-8", newline="") as out:
             for chunk in stream_csv(OVERVIEW_HEADER, overview_rows(rows)):
                 out.write(chunk)
+        audit.record_export(None, "overview", format="csv", batch=batch)
         click.echo(f"wrote {len(rows)} branch(es) to {csv_path}", err=True)

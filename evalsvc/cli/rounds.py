@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
-from evalsvc.services import closing, printing, results, rounds
+from evalsvc.services import audit, closing, printing, results, rounds
 from evalsvc.services.errors import Invalid, OutOfScope
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
@@ -117,6 +117,7 @@ def tally(round_id: int, as_json: bool) -> None:
             f"round {round_id} is {round_.state.value}: results exist only once it is closed "
             f"({rounds.ballot_count(round_id)} ballot(s) so far)")
     document = results.tally_document(round_, result)
+    audit.record_action(None, "round.tally", round_, format="json" if as_json else "text")
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=1))
         return

@@ -7,21 +7,26 @@ import click
 
 from evalsvc.extensions import db
 from evalsvc.models import Role, Round, User
+from evalsvc.services import audit
 
 
 @click.command("verify")
 @click.argument("round_id", type=int)
-def verify_command(round_id: int) -> None:
-    """Recount a closed round from its stored ballots and recompute its seal.
+@click.option("--digest", "expected", default=None, metavar="HEX",
+              help="The digest printed on a saved copy (export, receipt list) to check too.")
+def verify_command(round_id: int, expected: str | None) -> None:
+    """Recompute a closed round's seal, recount its result, and check the audit log's copy
+    of the digest (and, with --digest, a saved copy's).
 
-    Exits 0 when both match; otherwise exits 1 and names what differs.
+    Exits 0 when everything matches; otherwise exits 1 and names what differs. The check is
+    written to the audit log.
     """
-    from evalsvc.services.seal import verify
+    from evalsvc.services.verification import verify_and_record
 
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         raise click.ClickException(f"no round {round_id}")
-    outcome = verify(round_)
+    outcome = verify_and_record(None, round_, expected)
     click.echo(outcome.report(), err=not outcome.ok)
     sys.exit(0 if outcome.ok else 1)
 
@@ -52,4 +57,6 @@ def weekly(start, end, xlsx: Path | None, pdf: Path | None) -> None:
         if path:
             with path.open("wb") as out:
                 writer(report, out)
+            audit.record_export(None, "weekly_report", format=path.suffix.lstrip("."),
+                                start=start_day, end=end_day)
             click.echo(f"wrote {path}", err=True)

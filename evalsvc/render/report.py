@@ -11,6 +11,7 @@ from evalsvc.render.exports import Sheet, write_xlsx
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
 from evalsvc.services.report import WeeklyReport
 
+SEAL_HEADER = ("党支部", "测评编号", "测评", "封存摘要（SHA-256）")
 HEADER = ("批次", "编码", "党支部", "学习动员", "分析评议", "整改提高", "本期结束测评", "测评卡",
           "已提交", "参与率（%）", "满意率（%）", "新提规则建议", "本期确认", "转段申请", "本期变化")
 
@@ -28,6 +29,14 @@ def rows(report: WeeklyReport) -> Iterator[tuple]:
                    b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
 
 
+def seal_rows(report: WeeklyReport) -> Iterator[tuple]:
+    """The digest of every round held in the period, to check with ``evalsvc verify ID
+    --digest HEX``."""
+    for b in report.branches:
+        for round_id, title, digest in b.seals:
+            yield b.name, round_id, title, digest or "未封存"
+
+
 def _title(report: WeeklyReport) -> str:
     return f"督导工作周报（{report.start.isoformat()} 至 {report.end.isoformat()}）"
 
@@ -36,7 +45,8 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
     """The report as a workbook with its chart."""
     notes = [_title(report), f"党支部 {len(report.branches)} 个；本期结束测评 "
              f"{report.total('rounds_held')} 次，收回答卷 {report.total('ballots')} 份"]
-    write_xlsx([Sheet("周报", HEADER, rows(report))], out,
+    write_xlsx([Sheet("周报", HEADER, rows(report)),
+                Sheet("封存摘要", SEAL_HEADER, seal_rows(report))], out,
                images=[("本期参与率与满意率", chart_png(report))], notes=notes)
 
 
@@ -109,6 +119,9 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
     for b in report.branches:
         for change in b.changes:
             story.append(text(f"{b.name}：{change}", body))
+    story.append(text("本期结束测评的封存摘要（可用 evalsvc verify 编号 --digest 摘要 核验）", sub))
+    for name, round_id, title, digest in seal_rows(report):
+        story.append(text(f"{name} · {round_id} · {title}：{digest}", body))
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=_title(report))

@@ -1,5 +1,6 @@
 """Writing to the append-only audit log, inside the caller's transaction."""
 import json
+from dataclasses import dataclass
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
@@ -46,3 +47,18 @@ def _org_of(obj: object) -> int | None:
 def record_action(actor: User | None, action: str, obj: object, **detail: object) -> None:
     """Audit an action that changes no data but matters (printing cards, exporting)."""
     record(actor, action, obj, **detail)
+
+
+@dataclass(frozen=True)
+class Export:
+    """A document drawn from many objects (the overview, the audit log, the weekly report):
+    what reading it is recorded against (object type "export", object id its name)."""
+
+    id: str
+    organisation_id: int | None = None
+
+
+def record_export(actor: User | None, name: str, organisation_id: int | None = None,
+                  **detail: object) -> None:
+    """Audit reading a document of many objects, from the web or the command line."""
+    record_action(actor, f"export.{name}", Export(name, organisation_id), **detail)

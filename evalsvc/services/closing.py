@@ -36,4 +36,5 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     if not round_.rehearsal:
         flags.raise_for_round(round_, result)
     audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id),
-                 verdict=result.verdict.get("summary"), digest=round_.digest)
+                 verdict=result.verdict.get("summary"), digest=round_.digest,
+                 seal=seal.VERSION)

@@ -38,6 +38,7 @@ class BranchWeek:
     flags_confirmed: int = 0
     transitions: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    seals: list[tuple[int, str, str | None]] = field(default_factory=list)  # id, title, digest
 
     @property
     def participation(self) -> float | None:
@@ -100,6 +101,7 @@ def _rounds_held(rows, start, end) -> None:
     for round_ in held:
         row = rows[round_.organisation_id]
         row.rounds_held += 1
+        row.seals.append((round_.id, round_.title, round_.digest))
         row.cards += db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
             RespondentGroup.card_count), 0)).where(RespondentGroup.round_id == round_.id))
         row.ballots += db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)

@@ -137,4 +137,5 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
         "comments": result.comments, "comments_suppressed": result.comments_suppressed,
         "verdict": {**result.verdict, "status": round_.verdict_status,
                     "effective_passed": round_.passed, "reason": round_.verdict_reason},
+        "digest": round_.digest,
     }

@@ -1,76 +1,127 @@
-"""Sealing a closed round, and verifying the seal by recounting.
+"""Sealing a closed round: a digest over everything people read of it.
 
-The digest is a SHA-256 hash chain over a canonical form of the round's ballots and its
-receipt list:
+The digest (``evalsvc-seal-v2``) is a SHA-256 hash chain. Each link hashes the previous
+link and one record, a JSON array in canonical form (sorted keys, no whitespace, UTF-8,
+not ASCII-escaped), so no field can run into the next one:
 
-    h0 = SHA-256("evalsvc-seal-v1|round|<round id>")
-    for each ballot, in ballot-id order:
-        h = SHA-256(h || "ballot|<id>|<group code>|<day>|" || answers)
-        where answers are "<group code>=<question>=<value>=<text>" joined by "|", sorted
+    h = SHA-256(canonical(["evalsvc-seal-v2", round id, kind, title]))
+    h = SHA-256(h || canonical(["settings", the campaign's rule thresholds]))
+    h = SHA-256(h || canonical(["groups", [[group code, cards issued], ...]]))
+    h = SHA-256(h || canonical(["layout", the frozen layout: questions, options, members]))
+    for each ballot, in ballot-id order (byte order):
+        h = SHA-256(h || canonical(["ballot", id, group code, day,
+                                    [[group code, question, value, text], ...]]))
+        (the answers sorted by question and value; text is null for a choice)
     for each receipt code, sorted:
-        h = SHA-256(h || "receipt|<code>")
-    digest = hex(SHA-256(h || "end|<ballots>|<receipts>"))
+        h = SHA-256(h || canonical(["receipt", code]))
+    h = SHA-256(h || canonical(["result", the stored result, free texts sorted]))
+    digest = hex(SHA-256(h || canonical(["end", ballots, receipts])))
 
-Anyone with read access to the tables can recompute it (``evalsvc verify ID``).
+Ballots and answers are read as two ordered streams and merged, so a round of any size
+is sealed (and verified, see ``services.verification``) in constant memory.
 """
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict
 
 import sqlalchemy as sa
 
-from evalsvc.database import writes
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Receipt, RespondentGroup, Round, RoundState
-from evalsvc.services import audit
-from evalsvc.services.results import compute
-from evalsvc.tally import RoundResult
+from evalsvc.models import Answer, Ballot, Receipt, RespondentGroup, Round
+from evalsvc.services.results import settings_for
 
-VERSION = "evalsvc-seal-v1"
+VERSION = "evalsvc-seal-v2"
 
 
-def digest_of(round_id: int) -> tuple[str, int, int]:
-    """(digest, ballots, receipts) computed from what is stored now.
+def canonical(value: object) -> bytes:
+    """The one byte string a JSON value is sealed as."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
 
-    Ballots and answers are read as two streams in ballot-id order and merged, so a round
-    of any size is sealed in constant memory.
-    """
-    codes = dict(db.session.execute(
-        sa.select(RespondentGroup.id, RespondentGroup.code)
-        .where(RespondentGroup.round_id == round_id)).all())
 
-    def group_of(group_id: int) -> str:
-        return getattr(codes.get(group_id), "value", str(group_id))
+def normal_result(data: dict | None) -> dict | None:
+    """A result as sealed and compared: free texts are shown shuffled, so they are sorted."""
+    if data is None:
+        return None
+    return {**data, "comments": {k: sorted(v) for k, v in data.get("comments", {}).items()}}
 
-    answers = _stream(sa.select(Answer.ballot_id, Answer.group_id, Answer.question,
-                                Answer.value, Answer.text)
-                      .where(Answer.round_id == round_id).order_by(_ordered(Answer.ballot_id)))
-    pending = next(answers, None)
-    chain = hashlib.sha256(f"{VERSION}|round|{round_id}".encode()).digest()
+
+def stored_result(round_: Round) -> dict | None:
+    """The result stored with the round, as plain data."""
+    return json.loads(round_.result_json) if round_.result_json else None
+
+
+class _Chain:
+    """A SHA-256 hash chain over canonical records."""
+
+    def __init__(self, first: list):
+        self.state = hashlib.sha256(canonical(first)).digest()
+
+    def add(self, record: list) -> None:
+        """Link one more record."""
+        self.state = hashlib.sha256(self.state + canonical(record)).digest()
+
+    def final(self, record: list) -> str:
+        """The hex digest after the last record."""
+        return hashlib.sha256(self.state + canonical(record)).hexdigest()
+
+
+def digest_of(round_: Round) -> tuple[str, int, int]:
+    """(digest, ballots, receipts) computed from what is stored now."""
+    group_rows = db.session.execute(
+        sa.select(RespondentGroup.id, RespondentGroup.code, RespondentGroup.card_count)
+        .where(RespondentGroup.round_id == round_.id)).all()
+    codes = {group_id: code.value for group_id, code, _cards in group_rows}
+    chain = _Chain([VERSION, round_.id, round_.kind, round_.title])
+    chain.add(["settings", asdict(settings_for(round_))])
+    chain.add(["groups", sorted([code.value, cards] for _id, code, cards in group_rows)])
+    chain.add(["layout", json.loads(round_.layout_json) if round_.layout_json else None])
     ballots = 0
-    for ballot_id, group_id, day in _stream(
-            sa.select(Ballot.id, Ballot.group_id, Ballot.day)
-            .where(Ballot.round_id == round_id).order_by(_ordered(Ballot.id))):
-        mine = []
-        while pending is not None and pending.ballot_id <= ballot_id:
-            if pending.ballot_id == ballot_id:  # answers of no ballot are skipped
-                mine.append(f"{group_of(pending.group_id)}={pending.question}="
-                            f"{pending.value}={pending.text or ''}")
-            pending = next(answers, None)
-        record = f"ballot|{ballot_id}|{group_of(group_id)}|{day.isoformat()}|" + \
-            "|".join(sorted(mine))
-        chain = hashlib.sha256(chain + record.encode()).digest()
+    for record in _ballot_records(round_.id, codes):
+        chain.add(record)
         ballots += 1
     receipts = 0
-    for (code,) in db.session.execute(sa.select(Receipt.code).where(
-            Receipt.round_id == round_id).order_by(_ordered(Receipt.code))):
-        chain = hashlib.sha256(chain + f"receipt|{code}".encode()).digest()
+    for (code,) in _stream(sa.select(Receipt.code).where(Receipt.round_id == round_.id)
+                           .order_by(ordered(Receipt.code))):
+        chain.add(["receipt", code])
         receipts += 1
-    final = hashlib.sha256(chain + f"end|{ballots}|{receipts}".encode()).hexdigest()
-    return final, ballots, receipts
+    chain.add(["result", normal_result(stored_result(round_))])
+    return chain.final(["end", ballots, receipts]), ballots, receipts
 
 
-def _ordered(column):
+def _ballot_records(round_id: int, codes: dict[int, str]):
+    """["ballot", ...] records in ballot-id order, merging the ballot and answer streams.
+
+    An answer whose ballot is not among the round's is left out here; ``stray_answers``
+    counts those, and any of them fails verification.
+    """
+    answers = _stream(sa.select(Answer.ballot_id, Answer.group_id, Answer.question,
+                                Answer.value, Answer.text)
+                      .where(Answer.round_id == round_id)
+                      .order_by(ordered(Answer.ballot_id), ordered(Answer.question),
+                                ordered(Answer.value)))
+    pending = next(answers, None)
+    for ballot_id, group_id, day in _stream(
+            sa.select(Ballot.id, Ballot.group_id, Ballot.day)
+            .where(Ballot.round_id == round_id).order_by(ordered(Ballot.id))):
+        mine = []
+        while pending is not None and pending.ballot_id <= ballot_id:
+            if pending.ballot_id == ballot_id:
+                mine.append([codes.get(pending.group_id, pending.group_id), pending.question,
+                             pending.value, pending.text])
+            pending = next(answers, None)
+        yield ["ballot", ballot_id, codes.get(group_id, group_id), day.isoformat(), mine]
+
+
+def stray_answers(round_id: int) -> int:
+    """Answer rows filed under the round whose ballot is not one of the round's ballots."""
+    mine = sa.select(Ballot.id).where(Ballot.id == Answer.ballot_id,
+                                      Ballot.round_id == round_id)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Answer).where(
+        Answer.round_id == round_id, ~mine.exists()))
+
+
+def ordered(column):
     """Byte order on every engine (PostgreSQL would otherwise sort by its locale)."""
     return column.collate("C") if db.engine.dialect.name == "postgresql" else column
 
@@ -81,80 +132,16 @@ def _stream(query):
 
 
 class SealError(RuntimeError):
-    """The round's receipts and ballots disagree in number: it cannot be sealed."""
+    """The round's ballots, answers and receipts disagree: it cannot be sealed."""
 
 
 def seal(round_: Round) -> str:
-    """Store the digest with the round (inside the closing transaction)."""
-    digest, ballots, receipts = digest_of(round_.id)
+    """Store the digest with the round (inside the closing transaction, after the result)."""
+    digest, ballots, receipts = digest_of(round_)
     if ballots != receipts:
         raise SealError(f"round {round_.id}: {ballots} ballots but {receipts} receipts")
+    strays = stray_answers(round_.id)
+    if strays:
+        raise SealError(f"round {round_.id}: {strays} answer row(s) of no ballot of the round")
     round_.digest = digest
     return digest
-
-
-@dataclass(frozen=True)
-class Verification:
-    """What a recount found: ``ok`` when the digest and every count match."""
-
-    round_id: int
-    ok: bool
-    differences: list[str]
-    digest: str | None
-    recomputed: str | None
-
-    def report(self) -> str:
-        """One line per finding, naming the round."""
-        if self.ok:
-            return f"round {self.round_id}: OK — digest {self.digest} and the recount match"
-        return "\n".join(f"round {self.round_id}: {d}" for d in self.differences)
-
-
-def verify(round_: Round) -> Verification:
-    """Recount from the stored ballots and recompute the digest; name what differs."""
-    if round_.state is not RoundState.CLOSED or not round_.digest:
-        return Verification(round_.id, False, ["not closed and sealed"], round_.digest, None)
-    digest, ballots, receipts = digest_of(round_.id)
-    differences = []
-    if digest != round_.digest:
-        differences.append(f"digest differs: sealed {round_.digest}, recomputed {digest}")
-    if ballots != receipts:
-        differences.append(f"{ballots} ballots but {receipts} receipts")
-    stored = RoundResult.from_data(json.loads(round_.result_json))
-    differences += _count_differences(stored, compute(round_))
-    return Verification(round_.id, not differences, differences, round_.digest, digest)
-
-
-def _count_differences(stored: RoundResult, recount: RoundResult) -> list[str]:
-    found = []
-    if stored.ballots != recount.ballots:
-        found.append(f"ballots: sealed {stored.ballots}, recounted {recount.ballots}")
-    found += _option_differences("", stored.items, recount.items)
-    for old, new in zip(stored.groups, recount.groups):
-        if old.ballots != new.ballots:
-            found.append(f"group {old.code}: sealed {old.ballots} ballots, "
-                         f"recounted {new.ballots}")
-        found += _option_differences(f"group {old.code} ", old.items, new.items)
-    for old, new in zip(stored.members, recount.members):
-        if old.counts != new.counts:
-            found.append(f"member {old.name}: sealed {old.counts}, recounted {new.counts}")
-    for key in set(stored.comments) | set(recount.comments):
-        if sorted(stored.comments.get(key, [])) != sorted(recount.comments.get(key, [])):
-            found.append(f"free text {key!r} differs")
-    return found
-
-
-def _option_differences(where: str, sealed, recounted) -> list[str]:
-    """One line per option whose count changed, items paired in order."""
-    return [f"{where}item {old.key!r} option {a.value!r}: sealed {a.count}, "
-            f"recounted {b.count}"
-            for old, new in zip(sealed, recounted)
-            for a, b in zip(old.options, new.options) if a.count != b.count]
-
-
-@writes
-def verify_and_record(actor, round_: Round) -> Verification:
-    """Verify, and write who checked and what they found to the audit log."""
-    result = verify(round_)
-    audit.record(actor, "round.verify", round_, ok=result.ok, differences=result.differences)
-    return result

@@ -1,12 +1,13 @@
 """The audit log for the office and supervision: filter, read, export. Nothing edits it."""
 import tempfile
+from dataclasses import asdict
 from datetime import date
 
 from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from evalsvc.models import Role
-from evalsvc.services import audit_log
+from evalsvc.services import audit, audit_log
 from evalsvc.services.errors import OutOfScope
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -49,7 +50,10 @@ def export():
     from evalsvc.render.exports import Sheet, write_xlsx
 
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    rows = audit_log.entry_rows(current_user, _filters())
+    filters = _filters()
+    rows = audit_log.entry_rows(current_user, filters)
     write_xlsx([Sheet("审计日志", audit_log.AUDIT_HEADER, rows)], spool)
+    audit.record_export(current_user, "audit_log", filters.organisation_id, format="xlsx",
+                        filters=asdict(filters))
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, download_name="audit-log.xlsx", as_attachment=True)

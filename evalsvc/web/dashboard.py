@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, OrgType, Role
-from evalsvc.services import dashboard, flags, scope, stages
+from evalsvc.services import audit, dashboard, flags, scope, stages
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
@@ -43,8 +43,10 @@ def export(fmt: str):
     """The overview as CSV or XLSX (streamed)."""
     from evalsvc.web.exports import overview_response
 
-    rows = dashboard.overview(current_user, request.args.get("batch", type=int),
-                              request.args.get("parent", type=int))
-    return overview_response(rows, fmt)
+    batch, parent_id = request.args.get("batch", type=int), request.args.get("parent", type=int)
+    rows = dashboard.overview(current_user, batch, parent_id)
+    response = overview_response(rows, fmt)
+    audit.record_export(current_user, "overview", parent_id, format=fmt, batch=batch)
+    return response
 
 

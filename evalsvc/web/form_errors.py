@@ -4,7 +4,6 @@ from collections.abc import Callable
 from flask import flash
 from flask_wtf import FlaskForm
 
-from evalsvc.extensions import db
 
 from evalsvc.services.errors import Invalid
 

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from evalsvc.models import Role
-from evalsvc.services import report as report_service
+from evalsvc.services import audit, report as report_service
 from evalsvc.services.errors import OutOfScope
 from evalsvc.services.today import today
 
@@ -55,6 +55,7 @@ def weekly_file(fmt: str):
     report = report_service.weekly(current_user, start, end)
     buffer = io.BytesIO()
     (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, buffer)
+    audit.record_export(current_user, "weekly_report", format=fmt, start=start, end=end)
     buffer.seek(0)
     return send_file(buffer, mimetype=TYPES[fmt], as_attachment=True,
                      download_name=f"weekly-{start.isoformat()}-{end.isoformat()}.{fmt}")

@@ -34,6 +34,7 @@ def chart(round_id: int, name: str, fmt: str):
         data = cached_chart(chart_directory(), result, name, fmt, round_.digest or "unsealed")
     except ValueError:
         raise OutOfScope(f"chart {name}.{fmt}") from None
+    audit.record_action(current_user, "round.chart", round_, chart=name, format=fmt)
     response = Response(data, mimetype=MIMETYPES[fmt])
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

@@ -3,7 +3,7 @@ receipt lists."""
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from evalsvc.services import opinions, receipts, rehearsal, rounds, scope, seal
+from evalsvc.services import opinions, receipts, rehearsal, rounds, scope, verification
 from evalsvc.web.form_errors import attempt
 
 bp = Blueprint("supervision", __name__)
@@ -19,7 +19,7 @@ def _require_login() -> None:
 def verify(round_id: int):
     """Recount the stored ballots and recompute the seal (any staff in scope)."""
     round_ = rounds.get_round(current_user, round_id)
-    outcome = seal.verify_and_record(current_user, round_)
+    outcome = verification.verify_and_record(current_user, round_)
     return render_template("rounds/verify.html", round=round_, outcome=outcome)
 
 

@@ -23,7 +23,7 @@ def _closed_round(n=8):
 def test_closing_seals_with_a_digest_that_verifies(runner, demo):
     round_ = _closed_round()
     assert len(round_.digest) == 64
-    assert digest_of(round_.id) == (round_.digest, 8, 8)
+    assert digest_of(round_) == (round_.digest, 8, 8)
     result = runner.invoke(args=["verify", str(round_.id)])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and round_.digest in result.output
@@ -61,10 +61,10 @@ def _tamper(kind: str, round_id: int) -> None:
 
 
 @pytest.mark.parametrize("kind, named", [
-    ("edit", "item 'overall' option 'dissatisfied'"),
-    ("regroup", "group masses"),
-    ("delete", "ballots: sealed 8, recounted 7"),
-    ("add", "ballots: sealed 8, recounted 9"),
+    ("edit", "result.items['overall'].options['dissatisfied'].count: stored 0, recounted 1"),
+    ("regroup", "result.groups['masses'].items['overall']"),
+    ("delete", "result.ballots: stored 8, recounted 7"),
+    ("add", "result.ballots: stored 8, recounted 9"),
 ])
 def test_tampering_with_one_ballot_fails_verification_and_names_the_round(runner, demo, kind,
                                                                            named):

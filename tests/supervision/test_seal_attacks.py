@@ -1,0 +1,216 @@
+"""An insider's attacks on a sealed round, made directly in the database with SQL (as
+someone with write access to the tables would): each one fails ``evalsvc verify`` with a
+line saying what differs. Run on SQLite, and on PostgreSQL with EVALSVC_TEST_DATABASE_URL."""
+import json
+import secrets
+from datetime import datetime, timezone
+
+from evalsvc.extensions import db
+from evalsvc.models import GroupCode
+from evalsvc.services import ballots, closing, rounds, seal, seal_v1
+from tests.helpers import SATISFACTION, closed_satisfaction_round, new_round
+from tests.supervision.insider import column, reseal_as_insider, sql
+
+
+def _closed_member_review(n=6):
+    """A closed 民主评议 round where the first member gets 不合格 from everyone."""
+    round_, cards = new_round(kind="member_review", groups={GroupCode.MEMBER: n})
+    grades = [q for q in rounds.layout(round_) if q.member_id is not None and
+              q.type == "choice"]
+    for code in cards:
+        rows = [(q.key, "unqualified" if q is grades[0] else "excellent", "") for q in grades]
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16), rows)
+    closing.close_round(None, round_)
+    return round_, grades[0].member_id, grades[1].member_id
+
+
+def _verify(runner, round_id: int, *extra: str):
+    db.session.commit()
+    return runner.invoke(args=["verify", str(round_id), *extra])
+
+
+def test_a_clean_round_verifies_and_a_saved_digest_is_checked(runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 0, result.output
+    assert f"OK — digest {round_.digest} ({seal.VERSION})" in result.output
+    assert _verify(runner, round_.id, "--digest", round_.digest.upper()).exit_code == 0
+    other = "0" * 64
+    result = _verify(runner, round_.id, "--digest", other)
+    assert result.exit_code == 1
+    assert f"digest differs from the copy checked: given {other}" in result.output
+
+
+def test_changing_the_stored_verdict_and_rate_fails(runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    data = json.loads(column(round_.id, "result_json"))
+    assert data["verdict"]["passed"] is True and data["rate"] == 1.0
+    data["verdict"].update(passed=False, make_up=True)
+    data["rate"] = 0.25
+    sql("UPDATE rounds SET result_json = :j, passed = :p WHERE id = :id",
+         j=json.dumps(data, ensure_ascii=False), p=False, id=round_.id)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert f"round {round_.id}: digest differs: stored {round_.digest}" in result.output
+    assert "result.verdict.passed: stored false, recounted true" in result.output
+    assert "result.rate: stored 0.25, recounted 1.0" in result.output
+
+
+def test_swapping_two_members_names_in_the_frozen_list_fails(runner, demo):
+    round_, first, second = _closed_member_review()
+    layout = json.loads(column(round_.id, "layout_json"))
+    by_member = {q["member_id"]: q for q in layout if q["key"].startswith("grade_m")}
+    a, b = by_member[first], by_member[second]
+    a["text"], b["text"] = b["text"], a["text"]
+    sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
+         j=json.dumps(layout, ensure_ascii=False), id=round_.id)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "digest differs: stored" in result.output
+    assert (f"result.members[{first}].name: stored \"{b['text']}\", "
+            f"recounted \"{a['text']}\"") in result.output
+
+
+def test_swapping_option_values_in_the_frozen_layout_fails(runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    layout = json.loads(column(round_.id, "layout_json"))
+    overall = next(q for q in layout if q["key"] == "overall")
+    options = {o["value"]: o for o in overall["options"]}
+    assert (options["satisfied"]["label"], options["dissatisfied"]["label"]) == ("满意", "不满意")
+    options["satisfied"]["value"], options["dissatisfied"]["value"] = "dissatisfied", "satisfied"
+    sql("UPDATE rounds SET layout_json = :j WHERE id = :id",
+         j=json.dumps(layout, ensure_ascii=False), id=round_.id)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "digest differs: stored" in result.output
+    assert ("result.items['overall'].options['satisfied'].value: stored \"satisfied\", "
+            "recounted \"dissatisfied\"") in result.output
+
+
+def test_folding_a_choice_answer_into_a_free_text_fails(runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    sealed, v1_before = round_.digest, seal_v1.digest_of(round_.id)
+    ballot_id, text = sql("SELECT ballot_id, text FROM answers WHERE round_id = :r AND "
+                           "question = 'advice' ORDER BY ballot_id", r=round_.id)[0]
+    # v1 joined a ballot's answers as "group=question=value=text" with "|": the text of
+    # 'advice' can swallow the next answer, 'organisation', without changing the string.
+    sql("DELETE FROM answers WHERE ballot_id = :b AND question = 'organisation'", b=ballot_id)
+    sql("UPDATE answers SET text = :t WHERE ballot_id = :b AND question = 'advice'",
+         t=f"{text}|masses=organisation=fairly=", b=ballot_id)
+    reseal_as_insider(round_.id)  # the recount now agrees with the stored result
+    sql("UPDATE rounds SET digest = :d WHERE id = :id", d=sealed, id=round_.id)
+    assert seal_v1.digest_of(round_.id) == v1_before  # the ambiguity the old seal had
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert f"digest differs: stored {sealed}" in result.output
+    assert "result." not in result.output
+
+
+def test_answer_rows_of_another_rounds_ballots_fail(runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    other = closed_satisfaction_round(12, 14, with_text=True)
+    group_id = round_.groups[0].id
+    foreign = sql("SELECT id FROM ballots WHERE round_id = :r ORDER BY id LIMIT 3",
+                   r=other.id)
+    for (ballot_id,) in foreign:
+        sql("INSERT INTO answers (ballot_id, question, value, round_id, group_id, text) "
+             "VALUES (:b, 'overall', 'dissatisfied', :r, :g, NULL)",
+             b=ballot_id, r=round_.id, g=group_id)
+    reseal_as_insider(round_.id)  # the stray rows are now in the stored result too
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "3 answer row(s) filed under the round belong to no ballot of it" in result.output
+    assert "digest differs from the audit log" in result.output
+
+
+def test_changing_answers_and_recomputing_result_and_digest_fails_on_the_audit_log(
+        runner, demo):
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    sealed = round_.digest
+    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
+         "question = 'overall'", r=round_.id)
+    reseal_as_insider(round_.id)
+    forged = column(round_.id, "digest")
+    assert forged != sealed
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    # The row agrees with itself; only the anchor outside it remembers.
+    assert "digest differs: stored" not in result.output
+    assert (f"digest differs from the audit log: logged at close {sealed}, "
+            f"recomputed {forged}") in result.output
+    assert "result." not in result.output
+    assert _verify(runner, round_.id, "--digest", sealed).exit_code == 1
+    # The log refuses updates, but anyone may append: neither a second close entry nor a
+    # forged purge before it (as if the round had started over) moves the anchor.
+    _append_entry("round.close", round_.id, digest=forged, seal=seal.VERSION)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "the audit log holds 2 round.close entries" in result.output
+    _append_entry("round.purge_rehearsal", round_.id, ballots=12)
+    _append_entry("round.close", round_.id, digest=forged, seal=seal.VERSION)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "rehearsal purge of a round not created as a rehearsal" in result.output
+
+
+def _append_entry(action: str, round_id: int, **detail) -> None:
+    sql("INSERT INTO audit_log (at, actor, role, action, object_type, object_id, detail) "
+        "VALUES (:at, 'office', 'office', :action, 'round', :id, :detail)",
+        at=datetime.now(timezone.utc), action=action, id=str(round_id),
+        detail=json.dumps(detail))
+
+
+def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner, demo,
+                                                                          monkeypatch):
+    def seal_with_v1(round_):
+        round_.digest = seal_v1.digest_of(round_.id)[0]
+        return round_.digest
+
+    with monkeypatch.context() as patch:
+        patch.setattr(seal, "seal", seal_with_v1)
+        patch.setattr(seal, "VERSION", seal_v1.VERSION)
+        round_ = closed_satisfaction_round(12, 14, with_text=True)
+    # A result stored by an older version lacks fields added since: not a difference.
+    stored = json.loads(column(round_.id, "result_json"))
+    del stored["question_labels"]
+    sql("UPDATE rounds SET result_json = :j WHERE id = :id",
+        j=json.dumps(stored, ensure_ascii=False), id=round_.id)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 0, result.output
+    assert f"({seal_v1.VERSION})" in result.output
+    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
+         "question = 'overall'", r=round_.id)
+    result = _verify(runner, round_.id)
+    assert result.exit_code == 1
+    assert "digest differs: stored" in result.output
+    assert f"sealed with {seal_v1.VERSION}" in result.output
+
+
+def test_the_web_check_still_works_on_a_v2_seal(client, demo):
+    from tests.conftest import login
+
+    round_ = closed_satisfaction_round(12, 14, with_text=True)
+    login(client, "supervisor")
+    assert "核验通过" in client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
+    sql("UPDATE rounds SET title = :t WHERE id = :id", t="改过的标题", id=round_.id)
+    page = client.post(f"/rounds/{round_.id}/verify").get_data(as_text=True)
+    assert "核验未通过" in page and "result.title" in page
+
+
+
+def test_the_anchor_is_the_close_since_a_rehearsal_was_purged(runner, demo):
+    from evalsvc.services import rehearsal
+
+    practice, cards = new_round(groups={GroupCode.MASSES: 6}, rehearsal=True)
+    for code in cards:
+        ballots.cast_card_ballot(practice.id, code, secrets.token_urlsafe(16),
+                                 [(k, v, "") for k, v in SATISFACTION.items()])
+    closing.close_round(None, practice)
+    rehearsal.purge(None, practice)
+    rounds.open_round(None, practice)
+    for _group, code in rounds.card_codes(practice)[:5]:
+        ballots.cast_card_ballot(practice.id, code, secrets.token_urlsafe(16),
+                                 [(k, v, "") for k, v in SATISFACTION.items()])
+    closing.close_round(None, practice)
+    result = _verify(runner, practice.id)
+    assert result.exit_code == 0, result.output
