@@ -62,6 +62,9 @@ class Round(Base):
     # The seal: a SHA-256 hash chain over the ballots and receipts, taken at close.
     digest: Mapped[str | None] = mapped_column(sa.String(64))
     receipts_published: Mapped[bool] = mapped_column(default=False)
+    # Set by the close, cleared once the database files no longer pair cards with ballots
+    # (SQLite: the write-ahead log truncated; PostgreSQL: the tables rewritten).
+    traces_pending: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(
