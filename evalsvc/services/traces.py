@@ -97,7 +97,7 @@ _NEXT_XID = ("SELECT mod(pg_snapshot_xmax(pg_current_snapshot())::text::numeric,
 _OLDER_TRANSACTIONS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND backend_type = 'client backend'
+  AND coalesce(backend_type, 'client backend') = 'client backend'  -- hidden: other users
   AND (age(backend_xmin) >= age(CAST(:cutoff AS xid))
        OR age(backend_xid) >= age(CAST(:cutoff AS xid)))
 """
@@ -139,6 +139,23 @@ def keep_trying(app: Flask) -> None:
         return  # already running in this process
     threading.Thread(target=_retry_loop, args=(app,), name="evalsvc-traces",
                      daemon=True).start()
+
+
+def init_app(app: Flask) -> None:
+    """Resume clearing after a restart: the first request of each process starts the
+    background thread when some round is still pending (e.g. the last process died)."""
+    state = {"checked": False}
+
+    @app.before_request
+    def _resume_pending() -> None:
+        if state["checked"] or app.testing:
+            return
+        state["checked"] = True
+        try:
+            if pending_round_ids():
+                keep_trying(app)
+        except sa.exc.SQLAlchemyError:
+            log.exception("could not look for rounds with pending traces")
 
 
 def _retry_loop(app: Flask) -> None:

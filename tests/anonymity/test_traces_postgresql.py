@@ -80,3 +80,24 @@ def _expected_copies(relation, ballot_ids, receipts, hashes, answers_per_ballot)
     if relation.startswith("cards") or "code_hash" in relation:
         return [(h, 1) for h in hashes]
     return []
+
+
+def test_a_transaction_older_than_the_close_postpones_the_rewrite(app, demo):
+    """VACUUM FULL keeps what an older transaction may still see: the close says pending
+    instead of claiming the traces are gone, and the retry finishes once it has ended."""
+    round_, cards = new_round()
+    _cast(round_, cards, "satisfied")
+    db.session.commit()
+    with db.engine.connect() as older:
+        older.exec_driver_sql("SELECT pg_current_xact_id()")  # an open transaction
+        started = time.monotonic()
+        closing.close_round(None, round_)
+        assert time.monotonic() - started < 10
+        db.session.refresh(round_)
+        assert round_.traces_pending is True
+        db.session.commit()
+        assert traces.scrub_pending(attempts=1) is False
+        older.rollback()
+    _until_cleared()
+    db.session.refresh(round_)
+    assert round_.traces_pending is False
