@@ -1,5 +1,6 @@
 """Engine tuning: SQLite pragmas for durability and concurrency; writer transactions."""
 import functools
+import os
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -24,7 +25,21 @@ def init_app(app: Flask) -> None:
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     with app.app_context():
         engine = db.engine
+    _create_owner_only(engine.url.database)
     _install_pragmas(engine, synchronous, busy_ms)
+
+
+def _create_owner_only(path: str | None) -> None:
+    """Create the database file with mode 0600 before SQLite first opens it: SQLite gives
+    its -wal and -shm files the database file's mode, and all three hold ballots."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # SQLite will say so at connect
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps the mode its operator gave it
 
 
 def _install_pragmas(engine: Engine, synchronous: str, busy_ms: int) -> None:

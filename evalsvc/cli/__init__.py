@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register every command group on the app's CLI."""
     app.cli.add_command(admin.init_command)
     app.cli.add_command(admin.demo_command)
+    app.cli.add_command(admin.roles_command)
     app.cli.add_command(users.user_group)
     app.cli.add_command(orgs.org_group)
     app.cli.add_command(rounds.round_group)

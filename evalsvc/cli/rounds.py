@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
-from evalsvc.services import audit, closing, printing, results, rounds
+from evalsvc.services import audit, closing, printing, results, rounds, traces
 from evalsvc.services.errors import Invalid, OutOfScope
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
@@ -90,6 +90,19 @@ def close(round_id: int) -> None:
     except Invalid as exc:
         _fail(exc)
     click.echo(f"round {round_id} is closed with {rounds.ballot_count(round_.id)} ballot(s)")
+
+
+@round_group.command("scrub")
+@click.option("--attempts", type=int, default=20, show_default=True,
+              help="Tries before giving up (each waits briefly for readers).")
+def scrub(attempts: int) -> None:
+    """Clear the database traces closed rounds left behind (exit 1 while still pending)."""
+    pending = traces.pending_round_ids()
+    if not traces.scrub_pending(attempts=attempts):
+        raise click.ClickException(
+            f"traces of round(s) {', '.join(map(str, pending))} still pending: a reader"
+            " holds the database; try again later")
+    click.echo(f"traces cleared for {len(pending)} round(s)")
 
 
 @round_group.command("purge")

@@ -65,6 +65,9 @@ class Round(Base):
     # Only the office prints and lists cards and posters, unless it lets the branch do it
     # for this round (services/printing.py): whoever holds the cards can cast them.
     print_delegated: Mapped[bool] = mapped_column(default=False)
+    # Set by the close, cleared once the database files no longer pair cards with ballots
+    # (SQLite: the write-ahead log truncated; PostgreSQL: the tables rewritten).
+    traces_pending: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

@@ -5,19 +5,21 @@ import sqlalchemy as sa
 from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
-from evalsvc.services import audit, flags, results, seal
+from evalsvc.services import audit, flags, results, seal, traces
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import ballot_count, require_manage
-from evalsvc.services.shuffle import reshuffle_round, vacuum
+from evalsvc.services.shuffle import reshuffle_round
 from evalsvc.services.today import today
 
 
 def close_round(actor: User | None, round_: Round) -> Round:
     """open → closed, after every ballot already being written has landed; then the old
-    row copies the rewrite left behind are dropped (outside the closing transaction)."""
+    row copies the rewrite left behind are dropped (outside the closing transaction). If a
+    reader holds that up, the round shows it as pending and a background thread retries."""
+    round_id = round_.id  # read before the commit expires it
     _close_and_seal(actor, round_)
     if not in_unit_of_work():
-        vacuum(db.engine)
+        traces.after_close(round_id)
     return round_
 
 
@@ -30,6 +32,7 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     if round_.state is not RoundState.OPEN:
         raise Invalid({"state": "只有进行中的测评可以结束"})
     round_.state, round_.closed_on = RoundState.CLOSED, today()
+    round_.traces_pending = True  # until the old copies are gone from the files
     reshuffle_round(db.session.connection(), round_.id)
     result = results.store(round_)
     seal.seal(round_)

@@ -6,8 +6,6 @@ pair each ballot with the card update of the same transaction. Closing rewrites 
 round's ballots, answers and receipts in one transaction, in a random order, so every
 row carries the same transaction and no position that reflects arrival.
 """
-import time
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -41,29 +39,3 @@ def _copy_back(conn: Connection, model, source: str) -> None:
     conn.exec_driver_sql(f"INSERT INTO {model.__tablename__} ({columns}) SELECT {selected} "
                          + source)
 
-
-def vacuum(engine: sa.Engine) -> None:
-    """Drop the old copies the rewrite left behind.
-
-    SQLite: secure_delete zeroed them in the database file, but the write-ahead log still
-    holds every ballot's commit (card page and ballot together) until it is checkpointed
-    and truncated. PostgreSQL: VACUUM reclaims the dead rows.
-    """
-    if engine.dialect.name == "sqlite":
-        _truncate_wal(engine)
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("answers", "ballots", "receipts", "cards"):
-            conn.exec_driver_sql(f"VACUUM {table}")
-
-
-def _truncate_wal(engine: sa.Engine, attempts: int = 20) -> bool:
-    """Checkpoint the whole log into the database and truncate it; readers may hold it up
-    for a moment, so try a few times. Returns True once the log is empty."""
-    for attempt in range(attempts):
-        with engine.connect() as conn:
-            busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        if not busy:
-            return True
-        time.sleep(0.05 * (attempt + 1))
-    return False

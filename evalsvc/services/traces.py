@@ -1,0 +1,190 @@
+"""Clearing what the database files still tell once a round is closed.
+
+While a round is open the files pair each ballot with its card: SQLite's write-ahead log
+holds each ballot's commit beside its card's page; PostgreSQL's row versions carry the id
+of the transaction that spent the card and stored the ballot. The close rewrites the
+round's rows in one transaction; then the old copies must go: SQLite checkpoints and
+truncates its log, PostgreSQL rewrites the tables into new files (VACUUM FULL).
+
+A reader can hold this up. The close sets ``Round.traces_pending`` in its own commit, tries
+briefly, and reports the round as still pending if it could not finish; a background
+thread (and ``evalsvc round scrub``) keeps trying and clears the flag, audited, when done.
+"""
+import logging
+import threading
+import time
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import Round
+from evalsvc.services import audit
+
+log = logging.getLogger(__name__)
+
+TABLES = ("answers", "ballots", "receipts", "cards")
+QUICK_ATTEMPTS = 3  # what a web request can afford: well under a second on SQLite
+SQLITE_WAIT_MS = 100  # how long one checkpoint waits for readers
+PG_LOCK_TIMEOUT = "2s"  # how long one table rewrite waits for its lock
+BACKOFF_SECONDS = (1, 2, 5, 10, 30, 60)
+
+
+def pending_round_ids() -> list[int]:
+    """Rounds whose traces are not cleared yet (read outside the session, so no read
+    transaction stays open to hold up the checkpoint)."""
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.select(Round.id).where(Round.traces_pending)
+                                 .order_by(Round.id)).scalars())
+
+
+def scrub_pending(attempts: int = QUICK_ATTEMPTS, just_closed: int | None = None) -> bool:
+    """Clear the traces of every pending round; True when none is left pending. A round
+    cleared by its own close needs no audit entry of its own (``round.close`` says it)."""
+    ids = pending_round_ids()
+    if not ids:
+        return True
+    if not clear_traces(db.engine, attempts):
+        return False
+    _mark_cleared(ids, just_closed)
+    if db.engine.dialect.name == "sqlite":
+        _truncate_wal(db.engine, attempts)  # the flag's own commit: nothing to pair, tidy
+    return True
+
+
+@writes
+def _mark_cleared(round_ids: list[int], just_closed: int | None) -> None:
+    for round_id in round_ids:
+        cleared = db.session.execute(sa.update(Round).where(
+            Round.id == round_id, Round.traces_pending).values(traces_pending=False)).rowcount
+        if cleared and round_id != just_closed:  # another worker may have got there first
+            audit.record(None, "round.traces_cleared", db.session.get(Round, round_id),
+                         system="traces", engine=db.engine.dialect.name)
+
+
+def clear_traces(engine: sa.Engine, attempts: int) -> bool:
+    """Drop the old row copies: True once no file of the database pairs a card with a
+    ballot any more (short of PostgreSQL's own WAL; see the README)."""
+    if engine.dialect.name == "sqlite":
+        return _truncate_wal(engine, attempts)
+    return _rewrite_tables(engine, attempts)
+
+
+def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
+    """Checkpoint the whole log into the database and truncate it. Each attempt waits at
+    most SQLITE_WAIT_MS for readers (the configured busy timeout could be seconds)."""
+    for attempt in range(attempts):
+        with engine.connect() as conn:
+            configured = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+            try:
+                busy, _log, _done = conn.exec_driver_sql(
+                    "PRAGMA wal_checkpoint(TRUNCATE)").one()
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(configured)}")
+        if not busy:
+            return True
+        if attempt + 1 < attempts:
+            time.sleep(0.05 * (attempt + 1))
+    return False
+
+
+# Transactions that began before this one may still see the old row versions, and VACUUM
+# FULL keeps what they may see: wait until none is left (ballots take milliseconds).
+_NEXT_XID = ("SELECT mod(pg_snapshot_xmax(pg_current_snapshot())::text::numeric,"
+             " 4294967296)::text")
+_OLDER_TRANSACTIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND coalesce(backend_type, 'client backend') = 'client backend'  -- hidden: other users
+  AND (age(backend_xmin) >= age(CAST(:cutoff AS xid))
+       OR age(backend_xid) >= age(CAST(:cutoff AS xid)))
+"""
+
+
+def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
+    """VACUUM FULL the ballot tables: each is written into a new file holding only the live
+    rows (and new indexes); the old files, with every dead row version, are deleted."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        cutoff = conn.exec_driver_sql(_NEXT_XID).scalar()
+        conn.exec_driver_sql(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(0.2 * attempt)
+                if conn.execute(sa.text(_OLDER_TRANSACTIONS), {"cutoff": cutoff}).scalar():
+                    continue
+                try:
+                    for table in TABLES:
+                        conn.exec_driver_sql(f"VACUUM (FULL) {table}")
+                except sa.exc.OperationalError as exc:  # lock_timeout: busy, try again
+                    log.info("table rewrite postponed: %s", exc.orig)
+                    continue
+                return True
+            return False
+        finally:
+            conn.exec_driver_sql("RESET lock_timeout")
+
+
+_background = threading.Lock()
+
+
+def keep_trying(app: Flask) -> None:
+    """Start (once per process) a thread that retries with backoff until no round is
+    pending. Tests drive ``scrub_pending`` themselves instead."""
+    if app.config.get("TRACE_SCRUB_IN_BACKGROUND") is False or app.testing:
+        return
+    if not _background.acquire(blocking=False):
+        return  # already running in this process
+    threading.Thread(target=_retry_loop, args=(app,), name="evalsvc-traces",
+                     daemon=True).start()
+
+
+def init_app(app: Flask) -> None:
+    """Resume clearing after a restart: the first request of each process starts the
+    background thread when some round is still pending (e.g. the last process died)."""
+    state = {"checked": False}
+
+    @app.before_request
+    def _resume_pending() -> None:
+        if state["checked"] or app.testing:
+            return
+        state["checked"] = True
+        try:
+            if pending_round_ids():
+                keep_trying(app)
+        except sa.exc.SQLAlchemyError:
+            log.exception("could not look for rounds with pending traces")
+
+
+def _retry_loop(app: Flask) -> None:
+    try:
+        for delay in _delays():
+            with app.app_context():
+                try:
+                    if scrub_pending(attempts=1):
+                        return
+                except Exception:  # noqa: BLE001 - keep trying; say why in the log
+                    log.exception("clearing database traces failed; will retry")
+                finally:
+                    db.session.remove()
+            time.sleep(delay)
+    finally:
+        _background.release()
+
+
+def _delays():
+    """1 s, 2 s, 5 s … then every minute, for as long as it takes."""
+    yield from BACKOFF_SECONDS
+    while True:
+        yield BACKOFF_SECONDS[-1]
+
+
+def after_close(round_id: int) -> bool:
+    """Called once the close has committed: a few quick attempts, then the background."""
+    done = scrub_pending(just_closed=round_id)
+    if not done:
+        log.warning("database traces of a closed round are still pending; retrying")
+        keep_trying(current_app._get_current_object())
+    return done

@@ -1,0 +1,58 @@
+"""Reading PostgreSQL's table pages the way someone with a copy of the data files would:
+every line pointer (live or dead) with ``pageinspect``, and the raw bytes of every page,
+including the free space where pruned row versions may linger."""
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from tests.conftest import PG_URL
+
+BALLOT_TABLES = ("cards", "ballots", "answers", "receipts")
+
+
+def superuser_engine() -> sa.Engine:
+    """A connection to the test database as the superuser, with pageinspect installed in
+    ``public`` (the tests' own schemas come and go)."""
+    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.exec_driver_sql(
+                "SELECT 1 FROM pg_extension WHERE extname = 'pageinspect'").first():
+            try:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect SCHEMA public")
+            except sa.exc.IntegrityError:
+                pass  # another test created it at the same moment
+    return engine
+
+
+def relations(conn, schema: str) -> list[tuple[str, str]]:
+    """(name, kind) of the ballot tables and their indexes: kind 'heap' or 'btree'."""
+    rows = conn.execute(sa.text(
+        "SELECT c.relname, CASE c.relkind WHEN 'r' THEN 'heap' ELSE 'btree' END"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_index i ON i.indexrelid = c.oid"
+        " LEFT JOIN pg_class t ON t.oid = i.indrelid"
+        " WHERE n.nspname = :s AND (c.relname = ANY(:t) OR t.relname = ANY(:t))"),
+        {"s": schema, "t": list(BALLOT_TABLES)}).all()
+    return [(name, kind) for name, kind in rows]
+
+
+def raw_pages(conn, qualified: str) -> list[bytes]:
+    """Every page of a relation's main fork, byte for byte."""
+    blocks = conn.execute(sa.text("SELECT pg_relation_size(:r) / 8192"),
+                          {"r": qualified}).scalar()
+    return [bytes(conn.execute(sa.text("SELECT public.get_raw_page(:r, :n)"),
+                               {"r": qualified, "n": n}).scalar()) for n in range(blocks)]
+
+
+def tuple_xids(conn, qualified: str) -> set[int]:
+    """Every xmin and xmax in the heap's line pointers, dead versions included."""
+    xids: set[int] = set()
+    for page in raw_pages(conn, qualified):
+        for xmin, xmax in conn.execute(sa.text(
+                "SELECT t_xmin, t_xmax FROM public.heap_page_items(:p)"), {"p": page}):
+            xids.update(int(x) for x in (xmin, xmax) if x)
+    return xids
+
+
+def current_schema() -> str:
+    """The schema this test's tables live in."""
+    return db.session.execute(sa.text("SELECT current_schema()")).scalar()

@@ -1,0 +1,103 @@
+"""PostgreSQL: after close, no page of the ballot tables pairs a card or a receipt with a
+ballot, read from the pages themselves (pageinspect), not through the ORM."""
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import Answer, Ballot, Card, GroupCode, Receipt
+from evalsvc.services import closing, traces
+from tests.anonymity import pages
+from tests.anonymity.test_suppression import _cast
+from tests.helpers import new_round
+
+pytestmark = pytest.mark.skipif(not pages.PG_URL, reason="reads PostgreSQL pages")
+
+
+def _spending_xids(round_id: int) -> set[int]:
+    """What an insider notes while the round is open: each ballot's transaction id, which
+    is also the one that marked its card spent and stored its receipt."""
+    return {int(x) for x in db.session.execute(sa.text(
+        "SELECT xmin::text FROM ballots WHERE round_id = :r"), {"r": round_id}).scalars()}
+
+
+def test_after_close_no_page_pairs_a_card_or_receipt_with_a_ballot(app, demo):
+    round_, cards = new_round(groups={GroupCode.MASSES: 30})
+    _cast(round_, cards[:24], "satisfied")
+    db.session.commit()
+    spending = _spending_xids(round_.id)
+    assert len(spending) == 24  # the pairing is there while the round is open
+    closing.close_round(None, round_)
+    _until_cleared()
+    db.session.refresh(round_)
+    assert round_.traces_pending is False
+    ballot_ids = db.session.scalars(sa.select(Ballot.id)).all()
+    receipts = db.session.scalars(sa.select(Receipt.code)).all()
+    hashes = db.session.scalars(sa.select(Card.code_hash)).all()
+    answers_per_ballot = dict(db.session.execute(
+        sa.select(Answer.ballot_id, sa.func.count()).group_by(Answer.ballot_id)).all())
+    schema = pages.current_schema()
+    db.session.commit()
+    engine = pages.superuser_engine()
+    try:
+        with engine.connect() as conn:
+            paired, stale = set(), {}
+            for name, kind in pages.relations(conn, schema):
+                qualified = f"{schema}.{name}"
+                if kind == "heap":
+                    paired |= pages.tuple_xids(conn, qualified) & spending
+                data = b"".join(pages.raw_pages(conn, qualified))
+                # A value stored more often than live rows hold it is an old row version.
+                for value, live in _expected_copies(name, ballot_ids, receipts, hashes,
+                                                    answers_per_ballot):
+                    if data.count(value.encode()) > live:
+                        stale.setdefault(name, set()).add(value)
+    finally:
+        engine.dispose()
+    assert (len(paired), {name: len(v) for name, v in stale.items()}) == (0, {}), \
+        "spending transactions, and stale copies per relation, still in the pages"
+
+
+def _until_cleared(seconds: float = 60) -> None:
+    """Other sessions on the shared test server may hold old snapshots for a moment: retry
+    as the background thread would, deterministically."""
+    deadline = time.monotonic() + seconds
+    while not traces.scrub_pending(attempts=5):
+        assert time.monotonic() < deadline, "traces still pending"
+
+
+def _expected_copies(relation, ballot_ids, receipts, hashes, answers_per_ballot):
+    """(value, how many times live rows hold it) for the values a relation stores."""
+    if relation.startswith("ballots"):
+        return [(b, 1) for b in ballot_ids]
+    if relation.startswith("answers"):
+        if relation == "answers":
+            return [(b, answers_per_ballot.get(b, 0)) for b in ballot_ids]
+        return []
+    if relation.startswith("receipts"):
+        return [(r, 1) for r in receipts]
+    if relation.startswith("cards") or "code_hash" in relation:
+        return [(h, 1) for h in hashes]
+    return []
+
+
+def test_a_transaction_older_than_the_close_postpones_the_rewrite(app, demo):
+    """VACUUM FULL keeps what an older transaction may still see: the close says pending
+    instead of claiming the traces are gone, and the retry finishes once it has ended."""
+    round_, cards = new_round()
+    _cast(round_, cards, "satisfied")
+    db.session.commit()
+    with db.engine.connect() as older:
+        older.exec_driver_sql("SELECT pg_current_xact_id()")  # an open transaction
+        started = time.monotonic()
+        closing.close_round(None, round_)
+        assert time.monotonic() - started < 10
+        db.session.refresh(round_)
+        assert round_.traces_pending is True
+        db.session.commit()
+        assert traces.scrub_pending(attempts=1) is False
+        older.rollback()
+    _until_cleared()
+    db.session.refresh(round_)
+    assert round_.traces_pending is False

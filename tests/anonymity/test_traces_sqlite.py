@@ -1,0 +1,96 @@
+"""SQLite: a close that cannot truncate the write-ahead log (a reader holds it) returns at
+once, shows the round as pending, and the log is truncated by the retry once the reader is
+gone; the database, its log and shared-memory files are readable by their owner only."""
+import os
+import sqlite3
+import stat
+import time
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import AuditEntry, Ballot, Card, GroupCode, Round
+from evalsvc.services import closing, traces
+from tests.anonymity.test_suppression import _cast
+from tests.conftest import PG_URL, login
+from tests.helpers import new_round
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's files (WAL, SHM, modes)")
+
+PENDING = "正在清除数据库痕迹"
+
+
+def _paths() -> tuple[str, str, str]:
+    database = db.engine.url.database
+    return database, database + "-wal", database + "-shm"
+
+
+@contextmanager
+def _reader():
+    """Someone holding the database open in a read transaction (a backup, a report)."""
+    conn = sqlite3.connect(_paths()[0], isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM ballots").fetchone()
+        yield conn
+    finally:
+        conn.close()
+
+
+def _pairs_in_wal(round_id: int) -> int:
+    """Ballots whose id, and the code hash of a spent card, the raw log still holds."""
+    wal = _paths()[1]
+    data = open(wal, "rb").read() if os.path.exists(wal) else b""
+    db.session.commit()  # see the ballots cast since our last read
+    ids = db.session.scalars(sa.select(Ballot.id).where(Ballot.round_id == round_id)).all()
+    spent = db.session.scalars(sa.select(Card.code_hash).where(
+        Card.round_id == round_id, Card.spent)).all()
+    db.session.commit()  # and hold no read transaction open
+    return min(sum(i.encode() in data for i in ids), sum(h.encode() in data for h in spent))
+
+
+def test_a_web_close_held_up_by_a_reader_returns_at_once_and_clears_later(client, demo):
+    round_, cards = new_round(groups={GroupCode.MASSES: 12})
+    _cast(round_, cards, "satisfied")
+    assert _pairs_in_wal(round_.id) == 12  # what the attack read while the round was open
+    login(client, "secretary")
+    with _reader():
+        started = time.monotonic()
+        response = client.post(f"/rounds/{round_.id}/close")
+        assert time.monotonic() - started < 3
+        assert response.status_code == 302
+        page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+        assert PENDING in page and "已结束" in page
+        assert os.path.getsize(_paths()[1]) > 0
+        assert traces.scrub_pending(attempts=2) is False  # still held: still pending
+    assert traces.scrub_pending() is True  # what the background thread does
+    assert os.path.getsize(_paths()[1]) == 0
+    assert _pairs_in_wal(round_.id) == 0
+    assert db.session.get(Round, round_.id).traces_pending is False
+    assert PENDING not in client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    audited = db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_id == str(round_.id))).all()
+    assert "round.traces_cleared" in audited
+
+
+def test_the_scrub_command_fails_while_a_reader_holds_the_log(app, runner, demo):
+    round_, cards = new_round()
+    _cast(round_, cards, "satisfied")
+    with _reader():
+        closing.close_round(None, round_)
+        result = runner.invoke(args=["round", "scrub", "--attempts", "1"])
+        assert result.exit_code == 1 and "still pending" in result.output
+    result = runner.invoke(args=["round", "scrub"])
+    assert result.exit_code == 0, result.output
+    assert os.path.getsize(_paths()[1]) == 0
+    assert db.session.get(Round, round_.id).traces_pending is False
+
+
+def test_database_log_and_shared_memory_files_are_owner_only(app, demo):
+    round_, cards = new_round()
+    _cast(round_, cards[:2], "satisfied")  # the log and shared memory exist now
+    for path in _paths():
+        assert os.path.exists(path), path
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
