@@ -8,6 +8,9 @@ class SatisfactionKind(Kind):
     name = "satisfaction"
     label = "整改满意度测评"
     can_require_make_up = True
+    reports_rate = True
+    rate_label = "满意率"
+    required_in = ("rectify",)
 
     def threshold(self, settings: Settings) -> float:
         """The rate below which the round fails."""
