@@ -122,7 +122,7 @@ def review(actor: User, request: Transition, agree: bool, opinion: str) -> Trans
     if request.state not in OPEN_REQUESTS:
         raise Invalid({"state": "该申请已经审批"})
     if not agree and not opinion.strip():
-        raise Invalid({"opinion": "提出异议时必须填写督导意见"})
+        raise Invalid({"review_opinion": "提出异议时必须填写督导意见"})
     request.state = TransitionState.AGREED if agree else TransitionState.OBJECTED
     request.opinion, request.reviewed_by, request.reviewed_on = opinion.strip(), \
         actor.username, today()
