@@ -135,6 +135,17 @@ class Kind:
         """The verdict the rules propose for a closed round."""
         return Verdict(passed=True, summary="无需判定")
 
+    def rate_verdict(self, rate: float | None, threshold: float) -> Verdict:
+        """Passed when the round's rate reaches ``threshold``; below it, 补课."""
+        if rate is None:
+            return Verdict(passed=False, make_up=False, summary="没有有效票，无法判定",
+                           details={"threshold": threshold})
+        passed = rate >= threshold
+        summary = (f"{self.rate_label} {rate:.1%}，" +
+                   (f"达到 {threshold:.0%}" if passed else f"低于 {threshold:.0%}，需要补课"))
+        return Verdict(passed=passed, make_up=not passed, summary=summary,
+                       details={"rate": rate, "threshold": threshold})
+
 
 def _answer_rows(layout: tuple[Question, ...], form: BallotForm):
     for question in layout:
