@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Flag, FlagKind, Organisation, Role, Round, RoundState
-from evalsvc.services import rounds
+from evalsvc.services import rounds, seal
 from evalsvc.services.campaign_rules import set_kind_settings
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.users import UserData, create_user
@@ -77,6 +77,7 @@ def test_a_quiz_round_closes_into_scores_a_verdict_and_its_own_labels(client, de
     assert client.post(f"/rounds/{round_.id}/close").status_code == 302
     db.session.refresh(round_)
     assert round_.state is RoundState.CLOSED and round_.passed is False
+    assert seal.verify(round_).ok  # the recount from the sealed ballots gives the same scores
 
     page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
     assert "合格率 <strong>50.0%</strong>" in page and "满意率" not in page
@@ -114,3 +115,28 @@ def test_the_pass_marks_are_campaign_settings(client, demo):
     assert round_.passed is True
     assert "合格率 <strong>100.0%</strong>" in client.get(f"/rounds/{round_.id}").get_data(
         as_text=True)
+
+
+def test_scores_are_never_stored_beside_a_ballot_or_card(client, demo):
+    """An insider reading the raw tables finds the answers and the aggregate only: no score
+    row per ballot, no ballot id in the stored result."""
+    round_ = _create_and_open(client, _secretary(client))
+    codes = [code for _group, code in rounds.card_codes(round_)]
+    for i, code in enumerate(codes[:5]):
+        _vote(client, code, RIGHT if i % 2 else WRONG)
+    client.post(f"/rounds/{round_.id}/close")
+    raw = db.session.connection()
+    def picks(answers):
+        return sum(len(v) if isinstance(v, list) else 1 for v in answers.values())
+
+    assert raw.execute(sa.text("SELECT count(*) FROM answers WHERE round_id = :r"),
+                       {"r": round_.id}).scalar() == 2 * picks(RIGHT) + 3 * picks(WRONG)
+    questions = {row[0] for row in raw.execute(
+        sa.text("SELECT DISTINCT question FROM answers WHERE round_id = :r"), {"r": round_.id})}
+    assert questions == set(RIGHT)
+    stored = raw.execute(sa.text("SELECT result_json FROM rounds WHERE id = :r"),
+                         {"r": round_.id}).scalar()
+    ballot_ids = [row[0] for row in raw.execute(
+        sa.text("SELECT id FROM ballots WHERE round_id = :r"), {"r": round_.id})]
+    assert len(ballot_ids) == 5 and not any(b in stored for b in ballot_ids)
+    assert "成绩分布" in stored
