@@ -54,6 +54,7 @@ class AwarenessKind(Kind):
     rate_label = "知晓率"
     verdict_words = ("知晓率达标", "知晓率不达标，需要补课")
     required_in = ("study",)
+    stages = ("study",)
     settings = (Setting("floor", "知晓率下限", 0.7),)
 
     def propose(self, result, settings):
@@ -136,3 +137,9 @@ def test_a_new_kinds_setting_is_checked_and_stored_without_a_migration(app, demo
     db.session.expire_all()
     assert db.session.get(Campaign, campaign.id).kind_settings == \
         {"awareness_check": {"floor": pytest.approx(0.55)}}
+
+
+def test_a_kind_held_only_in_some_stages_is_refused_elsewhere(app, demo):
+    with pytest.raises(Invalid) as refused:
+        new_round("XW0101", "awareness_check", Stage.REVIEW, {GroupCode.MASSES: 6})
+    assert refused.value.errors["stage"] == "政策知晓度调查只能在学习动员阶段开展"
