@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
     from evalsvc.render import exports
     from evalsvc.services import results
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"}, instance_path=instance)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789abcdefgh"},
+                     instance_path=instance)
     with app.app_context():
         round_ = db.session.get(Round, round_id)
         result = results.result_of(round_)

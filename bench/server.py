@@ -18,7 +18,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "evalsvc-bench-secret-key"
+SECRET_KEY = "evalsvc-bench-secret-key-0123456789"
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # quick account creation; production uses scrypt
 CLI_TIMEOUT = 300  # seconds for one `evalsvc` command
 START_TIMEOUT = 30  # seconds for gunicorn to answer

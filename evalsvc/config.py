@@ -6,6 +6,13 @@ from pathlib import Path
 from flask import Flask
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
+class WeakSecretKey(RuntimeError):
+    """The configured SECRET_KEY is too short to derive card codes from."""
+
+
 class Defaults:
     """Settings every deployment starts from; nothing secret lives here."""
 
@@ -39,6 +46,10 @@ class Defaults:
     # Failed logins: per account (then it is locked for the window), and per address.
     LOGIN_ACCOUNT_LIMIT = "5/900"
     LOGIN_ADDRESS_LIMIT = "30/900"
+    # A staff session ends after this many minutes without a request, and in any case this
+    # many hours after login (services/sessions.py).
+    SESSION_IDLE_MINUTES = 30
+    SESSION_LIFETIME_HOURS = 12
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
@@ -63,13 +74,24 @@ def _apply_database_url(app: Flask) -> None:
 
 
 def _ensure_secret_key(app: Flask) -> None:
-    """Use the configured key, else one generated once into ``instance/secret_key``."""
-    if app.config.get("SECRET_KEY"):
-        return
-    key_file = Path(app.instance_path) / "secret_key"
-    if not key_file.exists():
-        _write_new_key(key_file)
-    app.config["SECRET_KEY"] = key_file.read_text().strip()
+    """Use the configured key, else one generated once into ``instance/secret_key``.
+
+    Outside tests a key shorter than MIN_SECRET_KEY_BYTES is refused: card codes, receipts
+    and sessions are derived from it.
+    """
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            _write_new_key(key_file)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    key = app.config["SECRET_KEY"]
+    length = len(key.encode() if isinstance(key, str) else key)
+    if length < MIN_SECRET_KEY_BYTES and not app.config.get("TESTING"):
+        raise WeakSecretKey(
+            f"SECRET_KEY is {length} bytes long; at least {MIN_SECRET_KEY_BYTES} are required "
+            "because card codes, receipts and sessions are derived from it. Unset "
+            "EVALSVC_SECRET_KEY to use the key generated in instance/secret_key, or set one "
+            "made with: python -c 'import secrets; print(secrets.token_hex(32))'")
 
 
 def _write_new_key(key_file: Path) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the deployment config lives there
-SECRET_KEY = "live-server-test-secret-key"
+SECRET_KEY = "live-server-test-secret-key-0123456789"
 # Fast hashing keeps account creation quick; production uses scrypt.
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

@@ -67,13 +67,13 @@ def test_bad_definition_names_the_file_and_field(tmp_path, change, field):
 def test_app_refuses_to_start_with_a_bad_definition(tmp_path):
     directory = _write(tmp_path, GOOD.replace('type = "choice"', 'type = "slider"'))
     with pytest.raises(DefinitionError, match="bad.toml: questions\\[0\\].type"):
-        create_app({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "FORMS_DIR": str(directory)},
+        create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://", "FORMS_DIR": str(directory)},
                    instance_path=str(tmp_path / "inst"))
 
 
 def test_county_can_reword_without_code(tmp_path):
     _write(tmp_path, GOOD)
-    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://",
+    app = create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://",
                       "FORMS_DIR": str(tmp_path)}, instance_path=str(tmp_path / "inst"))
     with app.app_context():
         from evalsvc.questionnaires import definitions

@@ -1,7 +1,10 @@
 """The app factory and the configuration chain."""
 import stat
 
+import pytest
+
 from evalsvc import create_app
+from evalsvc.config import WeakSecretKey
 
 
 def test_defaults_use_sqlite_in_instance_folder(tmp_path, monkeypatch):
@@ -17,6 +20,18 @@ def test_secret_key_is_generated_once_into_instance(tmp_path):
     assert len(first.config["SECRET_KEY"]) == 64
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_short_secret_key_is_refused_outside_tests(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALSVC_SECRET_KEY", "k" * 31)
+    with pytest.raises(WeakSecretKey, match="31 bytes long; at least 32"):
+        create_app(instance_path=str(tmp_path))
+    with pytest.raises(WeakSecretKey):
+        create_app({"SECRET_KEY": "短密钥" * 3}, instance_path=str(tmp_path))  # 27 bytes
+    assert create_app({"SECRET_KEY": "k" * 31, "TESTING": True},
+                      instance_path=str(tmp_path)).config["SECRET_KEY"] == "k" * 31
+    monkeypatch.setenv("EVALSVC_SECRET_KEY", "k" * 32)
+    assert create_app(instance_path=str(tmp_path)).config["SECRET_KEY"] == "k" * 32
 
 
 def test_secret_keys_differ_between_instances(tmp_path):

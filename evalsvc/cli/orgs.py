@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Organisation
-from evalsvc.services.importing import ImportFailed, import_organisations
+from evalsvc.services.importing import import_organisations
+from evalsvc.services.tabular import ImportFailed
 
 
 @click.group("org")

@@ -4,13 +4,11 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
-
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
-from evalsvc.services import audit, closing, codes, results, rounds
-from evalsvc.services.errors import Invalid
+from evalsvc.services import closing, printing, results, rounds
+from evalsvc.services.errors import Invalid, OutOfScope
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
                **{label(g): g for g in rounds.CARD_GROUPS}}
@@ -138,38 +136,41 @@ def tally(round_id: int, as_json: bool) -> None:
 @click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--urls", is_flag=True, help="Print one card URL a line.")
 def cards(round_id: int, pdf: Path | None, urls: bool) -> None:
-    """Print the round's cards as a PDF, or list their URLs."""
+    """Print the round's cards as a PDF, or list their URLs (both are audited)."""
     if not pdf and not urls:
         raise click.UsageError("give --pdf FILE or --urls")
     round_ = _round(round_id)
-    public = current_app.config["PUBLIC_URL"]
-    all_cards = rounds.card_codes(round_)
-    if urls:
-        for _group, code in all_cards:
-            click.echo(codes.card_url(public, code))
-    if pdf:
-        from evalsvc.render.cards import CardFace, cards_pdf
-
-        faces = [CardFace(codes.card_url(public, c), codes.display_code(c), label(g.code))
-                 for g, c in all_cards]
-        with pdf.open("wb") as out:
-            pages = cards_pdf(round_.title, faces, out, typed_url=f"{public.rstrip('/')}/c")
-        audit.record_action(None, "round.print_cards", round_, cards=len(faces))
-        click.echo(f"wrote {len(faces)} card(s) on {pages} page(s) to {pdf}", err=True)
+    try:
+        if urls:
+            for url in printing.card_urls(None, round_):
+                click.echo(url)
+        if pdf:
+            with pdf.open("wb") as out:
+                count, pages = printing.card_pdf(None, round_, out)
+            click.echo(f"wrote {count} card(s) on {pages} page(s) to {pdf}", err=True)
+    except OutOfScope:
+        raise click.ClickException(f"round {round_id} has no cards") from None
 
 
 @round_group.command("poster")
 @click.argument("round_id", type=int)
 @click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def poster(round_id: int, pdf: Path) -> None:
-    """Print the round's open poster as a PDF."""
-    from evalsvc.render.cards import poster_pdf
-
+    """Print the round's open poster as a PDF (audited)."""
     round_ = _round(round_id)
     if not round_.is_poster:
         raise click.ClickException(f"round {round_id} has no open poster")
     with pdf.open("wb") as out:
-        poster_pdf(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"],
-                                                  round_.poster_token), out,
-                   note="本测评为开放式扫码参与，不是一人一票。每台手机限提交一次。")
+        printing.poster_pdf(None, round_, out)
     click.echo(f"wrote poster to {pdf}", err=True)
+
+
+@round_group.command("delegate-printing")
+@click.argument("round_id", type=int)
+@click.option("--on/--off", "delegated", required=True,
+              help="Let the branch's secretary print this round's cards and poster, or not.")
+def delegate_printing(round_id: int, delegated: bool) -> None:
+    """Delegate printing of one round's cards and poster to its branch (audited)."""
+    printing.set_delegation(None, _round(round_id), delegated)
+    click.echo(f"round {round_id}: printing {'delegated to' if delegated else 'kept from'} "
+               "the branch")

@@ -62,6 +62,9 @@ class Round(Base):
     # The seal: a SHA-256 hash chain over the ballots and receipts, taken at close.
     digest: Mapped[str | None] = mapped_column(sa.String(64))
     receipts_published: Mapped[bool] = mapped_column(default=False)
+    # Only the office prints and lists cards and posters, unless it lets the branch do it
+    # for this round (services/printing.py): whoever holds the cards can cast them.
+    print_delegated: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

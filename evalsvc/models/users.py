@@ -1,6 +1,5 @@
 """Staff accounts and their scope."""
 import enum
-import secrets
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -31,10 +30,6 @@ supervisor_scope = sa.Table(
 )
 
 
-def _new_session_token() -> str:
-    return secrets.token_hex(16)
-
-
 class User(UserMixin, Base):
     """A staff account. Respondents never have one."""
 
@@ -47,8 +42,6 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     branch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    # Part of the login session id: changing it ends every session of the account.
-    session_token: Mapped[str] = mapped_column(sa.String(32), default=_new_session_token)
 
     branch: Mapped[Organisation | None] = relationship()
     assigned: Mapped[list[Organisation]] = relationship(
@@ -62,17 +55,12 @@ class User(UserMixin, Base):
     )
 
     def set_password(self, password: str, method: str = "scrypt") -> None:
-        """Store a salted hash, never the password, and end existing sessions."""
+        """Store a salted hash, never the password (services/users.py ends the sessions)."""
         self.password_hash = generate_password_hash(password, method=method)
-        self.session_token = _new_session_token()
 
     def check_password(self, password: str) -> bool:
         """True when the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
-
-    def get_id(self) -> str:
-        """Session identity: id plus a token that a password change rotates."""
-        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

@@ -6,6 +6,10 @@ from pathlib import Path
 from evalsvc.render.charts import available_charts, render_chart
 from evalsvc.tally import RoundResult
 
+# Bumped when charts are drawn differently, so files drawn before are never served again
+# (2: names drawn literally, where $...$ used to be read as math).
+DRAWING = 2
+
 
 def cached_chart(directory: Path, result: RoundResult, name: str, fmt: str,
                  version: str) -> bytes:
@@ -13,7 +17,7 @@ def cached_chart(directory: Path, result: RoundResult, name: str, fmt: str,
     round's seal) keeps a purged rehearsal's charts from standing in for the live run's."""
     if name not in available_charts(result) or fmt not in ("svg", "png"):
         raise ValueError(f"no chart {name}.{fmt} for round {result.round_id}")
-    path = directory / f"round-{result.round_id}-{version[:16]}-{name}.{fmt}"
+    path = directory / f"round-{result.round_id}-{version[:16]}-d{DRAWING}-{name}.{fmt}"
     if path.exists():
         return path.read_bytes()
     data = render_chart(result, name, fmt)

@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from evalsvc.render.fonts import matplotlib_font
+from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,8 +60,10 @@ def render_chart(result: RoundResult, name: str, fmt: str) -> bytes:
 
 
 def _rc_params() -> dict:
-    """The per-figure settings: the bundled CJK font, text as paths, stable SVG ids."""
+    """The per-figure settings: the bundled CJK font, literal text (no mathtext), text as
+    paths, stable SVG ids."""
     return {
+        **LITERAL_TEXT_RC,
         "font.family": matplotlib_font(),
         "axes.unicode_minus": False,  # the ASCII hyphen; U+2212 is not needed anywhere
         "svg.fonttype": "path",

@@ -11,13 +11,16 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from evalsvc.tally import ItemResult, ResultTable, RoundResult
 
-# Characters a spreadsheet may read as the start of a formula (OWASP CSV injection).
+# Characters a spreadsheet may read as the start of a formula (OWASP CSV injection). Their
+# full-width and small forms (＝＋－＠, ﹦﹢﹣﹫), which a Chinese input method types and an
+# office suite may fold to ASCII, count too: ``safe_cell`` folds the first character (NFKC).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUPPRESSED = "（不足{min_cell}份，不予显示）"
 COMMENTS_WITHHELD = "共{count}条（意见少于{min_text_cell}条，不予显示）"
@@ -47,7 +50,8 @@ def safe_cell(value):
 
     Numbers, None and dates pass unchanged, so a negative number stays a number.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and unicodedata.normalize("NFKC", value[:1]).startswith(
+            FORMULA_STARTS):
         return "'" + value
     return value
 

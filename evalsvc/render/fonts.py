@@ -15,6 +15,10 @@ SUBFONT_INDEX = 0
 REPORTLAB_NAME = "WenQuanYiMicroHei"
 MATPLOTLIB_FAMILY = "WenQuanYi Micro Hei"
 
+# matplotlib settings that draw every label as typed: a name such as ``$\frac$`` is text,
+# never mathtext (which drew it as a formula, or raised and broke the chart).
+LITERAL_TEXT_RC = {"text.parse_math": False}
+
 
 def cjk_font_path() -> pathlib.Path:
     """Return the path of the WenQuanYi Micro Hei collection, or raise if it is not installed."""

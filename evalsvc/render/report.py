@@ -1,10 +1,15 @@
-"""The weekly report as XLSX and as a printable PDF with a chart."""
+"""The weekly report as XLSX and as a printable PDF with a chart.
+
+Names and changes are user text: every Paragraph gets it escaped (reportlab reads ``<a>``,
+``<img>`` and ``&`` as markup), and the chart draws it without math parsing.
+"""
 from collections.abc import Iterator
 from typing import BinaryIO
+from xml.sax.saxutils import escape
 
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
-from evalsvc.render.fonts import matplotlib_font, reportlab_font
+from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
 from evalsvc.services.report import WeeklyReport
 
 PDF_LEAVES_OUT = ("批次", "测评卡", "本期变化")  # the PDF lists changes below the tables
@@ -55,7 +60,8 @@ def chart_png(report: WeeklyReport) -> bytes:
     from matplotlib.figure import Figure
 
     held = [b for b in report.branches if b.rounds_held] or report.branches[:1]
-    with matplotlib.rc_context({"font.family": matplotlib_font(), "axes.unicode_minus": False}):
+    with matplotlib.rc_context({"font.family": matplotlib_font(), "axes.unicode_minus": False,
+                                **LITERAL_TEXT_RC}):
         fig = Figure(figsize=(7.5, 0.45 * len(held) + 1.6))
         ax = fig.add_subplot()
         names = [b.name for b in held][::-1]
@@ -86,11 +92,15 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
     from reportlab.lib.units import mm
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+    def text(value, style) -> Paragraph:
+        """A paragraph showing ``value`` as it is: never read as reportlab markup."""
+        return Paragraph(escape(str(value)), style)
+
     font = reportlab_font()
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
     head = ParagraphStyle("head", parent=body, fontSize=15, leading=20, spaceAfter=6)
     sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=15, spaceBefore=8)
-    story = [Paragraph(_title(report), head), Paragraph(
+    story = [text(_title(report), head), text(
         f"党支部 {len(report.branches)} 个；本期结束测评 {report.total('rounds_held')} 次，"
         f"收回答卷 {report.total('ballots')} 份；新提规则建议 {report.total('flags_raised')} 项，"
         f"本期确认 {report.total('flags_confirmed')} 项。", body), Spacer(1, 4 * mm),
@@ -99,19 +109,19 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
     head = header()
     columns = [i for i, name in enumerate(head) if name not in PDF_LEAVES_OUT]
     for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
-        story.append(Paragraph(f"第{batch}批" if batch else "未分批", sub))
-        table = [[Paragraph(head[i], body) for i in columns]]
+        story.append(text(f"第{batch}批" if batch else "未分批", sub))
+        table = [[text(head[i], body) for i in columns]]
         for row in rows(WeeklyReport(report.start, report.end, branches)):
-            table.append([Paragraph(str(row[i]), body) for i in columns])
+            table.append([text(row[i], body) for i in columns])
         grid = Table(table, repeatRows=1)
         grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                                   ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(grid)
-    story.append(Paragraph("本期变化", sub))
+    story.append(text("本期变化", sub))
     for b in report.branches:
         for change in b.changes:
-            story.append(Paragraph(f"{b.name}：{change}", body))
+            story.append(text(f"{b.name}：{change}", body))
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=_title(report))

@@ -1,8 +1,4 @@
 """Importing the organisation tree from CSV or XLSX: all rows or none."""
-import csv
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from evalsvc.database import writes
@@ -11,86 +7,23 @@ from evalsvc.glossary import ORG_TYPE_NAMES
 from evalsvc.models import Organisation
 from evalsvc.services.campaigns import batch_by_number
 from evalsvc.services.organisations import OrgData, build_org, check_org
+from evalsvc.services.tabular import Columns, ImportFailed, RowError, read_table
 
 # Column → accepted header spellings (English or Chinese).
-COLUMNS = {
+ORG_COLUMNS = Columns(spellings={
     "code": ("code", "编码"),
     "name": ("name", "名称"),
     "type": ("type", "类型"),
     "parent_code": ("parent_code", "上级编码"),
     "unit": ("unit", "单位"),
     "batch": ("batch", "批次"),
-}
-REQUIRED = ("code", "name", "type")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A problem in one row of the file (row 1 is the header)."""
-
-    row: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, {self.field}: {self.message}"
-
-
-class ImportFailed(Exception):
-    """The file had errors; nothing was imported."""
-
-    def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} error(s)")
-        self.errors = errors
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a .csv or .xlsx file as (row number, column → text)."""
-    if path.suffix.lower() == ".xlsx":
-        table = _xlsx_table(path)
-    elif path.suffix.lower() == ".csv":
-        text = path.read_bytes().decode("utf-8-sig")
-        table = list(csv.reader(io.StringIO(text)))
-    else:
-        raise ImportFailed([RowError(0, "file", "only .csv and .xlsx files can be imported")])
-    if not table:
-        raise ImportFailed([RowError(1, "header", "the file is empty")])
-    header = _map_header(table[0])
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(str(c).strip() for c in cells):
-            continue
-        yield number, {
-            col: str(cells[i]).strip() if i < len(cells) and cells[i] is not None else ""
-            for col, i in header.items()
-        }
-
-
-def _xlsx_table(path: Path) -> list[list]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    rows = [list(r) for r in workbook.active.iter_rows(values_only=True)]
-    workbook.close()
-    return [[("" if c is None else c) for c in row] for row in rows]
-
-
-def _map_header(cells: list) -> dict[str, int]:
-    names = [str(c).strip().lower() for c in cells]
-    header: dict[str, int] = {}
-    for column, spellings in COLUMNS.items():
-        for i, name in enumerate(names):
-            if name in spellings:
-                header[column] = i
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportFailed([RowError(1, "header", f"missing column(s): {', '.join(missing)}")])
-    return header
+}, required=("code", "name", "type"))
 
 
 @writes
 def import_organisations(path: Path) -> list[Organisation]:
     """Create every organisation in the file, parents first, or raise ``ImportFailed``."""
-    rows = list(read_rows(path))
+    rows = read_table(path, ORG_COLUMNS)
     errors: list[RowError] = []
     created: list[Organisation] = []
     by_code = _index_rows(rows, errors)

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Organisation, OrgType, Role, User
-from evalsvc.services import audit
+from evalsvc.services import audit, sessions
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import require_office
 
@@ -95,9 +95,14 @@ def create_user(actor: User | None, data: UserData, password: str) -> User:
 
 @writes
 def update_user(
-    actor: User, user: User, data: UserData, active: bool, password: str = ""
+    actor: User, user: User, data: UserData, active: bool, password: str = "",
+    actor_session: str | None = None,
 ) -> User:
-    """Change an account's role, scope or state; a new password ends its sessions."""
+    """Change an account's role, scope or state.
+
+    A new password ends the account's sessions, except ``actor_session`` (the token of the
+    session making the change) when users change their own password; disabling ends them all.
+    """
     require_office(actor)
     errors = check_user(data, user) | (check_password(password) if password else {})
     if user.id == actor.id and (not active or data.role is not Role.OFFICE):
@@ -108,9 +113,24 @@ def update_user(
     user.active = active
     if password:
         user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+        sessions.end_all(user, "password", keep=actor_session if user.id == actor.id else None)
+    if not active:
+        sessions.end_all(user, "disabled")
     audit.record(actor, "user.update", user, username=user.username, role=user.role.value,
                  active=active, password_changed=bool(password))
     return user
+
+
+@writes
+def change_own_password(user: User, current: str, new: str, keep_session: str | None) -> None:
+    """A user changes their own password; their other sessions end, ``keep_session`` stays."""
+    errors = {} if user.check_password(current) else {"current": "当前密码不正确"}
+    errors |= {"new": message for message in check_password(new).values()}
+    if errors:
+        raise Invalid(errors)
+    user.set_password(new, current_app.config["PASSWORD_HASH_METHOD"])
+    ended = sessions.end_all(user, "password", keep=keep_session)
+    audit.record(user, "user.change_password", user, other_sessions_ended=ended)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -128,9 +148,3 @@ def authenticate(username: str, password: str) -> User | None:
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
-
-
-@writes
-def record_session(user: User, action: str) -> None:
-    """Audit a login or logout."""
-    audit.record(user, action, user)

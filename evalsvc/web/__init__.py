@@ -9,10 +9,11 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, orgs, receipts, reports, respond, results, rounds,
-        supervision, users,
+        audit, auth, dashboard, decisions, input_guard, orgs, receipts, reports, respond,
+        results, rounds, supervision, users,
     )
 
+    input_guard.init_app(app)
     auth.init_app(app)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(decisions.bp)
@@ -40,8 +41,9 @@ def _not_found(_exc: Exception):
     return _render_error(404, None)
 
 
-def _forbidden(_exc: Exception):
-    return _render_error(403, None)
+def _forbidden(exc: Exception):
+    # A service's Chinese reason (e.g. who may print cards) is shown; English notes are not.
+    return _render_error(403, str(exc) if _CJK.search(str(exc)) else None)
 
 
 def _error_page(exc):

@@ -1,7 +1,7 @@
 """Staff pages for rounds: create, open, close, print cards and posters, watch participation."""
 import io
 
-from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.definitions import Definition
@@ -10,9 +10,8 @@ from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Role, Stage
 from evalsvc.questionnaires import definition, definitions
 from evalsvc.render.charts import available_charts
-from evalsvc.services import audit, closing, codes, flags, opinions, results, rounds, scope
+from evalsvc.services import closing, codes, flags, opinions, printing, results, rounds, scope
 from evalsvc.services.errors import Invalid, OutOfScope
-from evalsvc.extensions import db
 from evalsvc.web.form_errors import attach_errors, attempt
 from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
 
@@ -76,6 +75,8 @@ def detail(round_id: int):
         flags=[f for f in flags.flags_for({round_.organisation_id}) if f.round_id == round_.id],
         round_opinions=opinions.for_round(round_.id),
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
+        may_print=printing.may_print(current_user, round_),
+        printings=printing.printings(round_),
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
         if round_.is_poster else None)
 
@@ -111,36 +112,29 @@ def _transition(round_id: int, action):
 @bp.get("/rounds/<int:round_id>/cards.pdf")
 def cards_pdf(round_id: int):
     """Every card of the round, in a fresh random order, as a printable A4 PDF."""
-    from evalsvc.glossary import label
-    from evalsvc.render.cards import CardFace, cards_pdf as render
-
-    round_ = _managed_round(round_id)
-    public = current_app.config["PUBLIC_URL"]
-    faces = [CardFace(url=codes.card_url(public, code), code=codes.display_code(code),
-                      group_label=label(group.code))
-             for group, code in rounds.card_codes(round_)]
-    if not faces:
-        raise OutOfScope("no cards")
+    round_ = rounds.get_round(current_user, round_id)
     buffer = io.BytesIO()
-    render(round_.title, faces, buffer, typed_url=f"{public.rstrip('/')}/c")
-    audit.record_action(current_user, "round.print_cards", round_, cards=len(faces))
+    printing.card_pdf(current_user, round_, buffer)
     return _pdf(buffer, f"round-{round_.id}-cards.pdf")
 
 
 @bp.get("/rounds/<int:round_id>/poster.pdf")
 def poster_pdf(round_id: int):
     """The open poster of the round as an A4 PDF."""
-    from evalsvc.render.cards import poster_pdf as render
-
-    round_ = _managed_round(round_id)
-    if not round_.is_poster:
-        raise OutOfScope("no poster")
+    round_ = rounds.get_round(current_user, round_id)
     buffer = io.BytesIO()
-    cap = f"，限 {round_.poster_cap} 票" if round_.poster_cap else ""
-    render(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token),
-           buffer, note=f"本测评为开放式扫码参与，不是一人一票{cap}。每台手机限提交一次。")
-    audit.record_action(current_user, "round.print_poster", round_)
+    printing.poster_pdf(current_user, round_, buffer)
     return _pdf(buffer, f"round-{round_.id}-poster.pdf")
+
+
+@bp.post("/rounds/<int:round_id>/print-delegation")
+def print_delegation(round_id: int):
+    """The office lets the branch print this round's cards and poster, or takes it back."""
+    round_ = rounds.get_round(current_user, round_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        printing.set_delegation(current_user, round_, request.form.get("delegated") == "1")
+    return redirect(url_for("rounds.detail", round_id=round_id))
 
 
 def _pdf(buffer: io.BytesIO, name: str):

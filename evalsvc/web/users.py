@@ -1,10 +1,10 @@
 """User management for the campaign office."""
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Organisation, OrgType, Role, User
-from evalsvc.services import scope
+from evalsvc.services import scope, sessions
 from evalsvc.services import users as user_service
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.web.form_errors import attach_errors
@@ -56,7 +56,8 @@ def edit(user_id: int):
     if form.validate_on_submit():
         try:
             user_service.update_user(
-                current_user, user, _user_data(form), form.active.data, form.password.data or ""
+                current_user, user, _user_data(form), form.active.data, form.password.data or "",
+                actor_session=session.get(sessions.SESSION_KEY),
             )
         except Invalid as exc:
             attach_errors(form, exc)

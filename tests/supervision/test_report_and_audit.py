@@ -115,7 +115,10 @@ def test_printing_cards_is_audited(client, demo):
     from evalsvc.models import AuditEntry
     from tests.helpers import new_round
 
+    from evalsvc.services.printing import set_delegation
+
     round_, _ = new_round()
+    set_delegation(None, round_, True)
     login(client, "secretary")
     client.get(f"/rounds/{round_.id}/cards.pdf")
     entry = db.session.scalar(sa.select(AuditEntry).where(

@@ -10,6 +10,8 @@ from tests.helpers import SATISFACTION, new_round
 
 
 def test_secretary_creates_opens_prints_and_watches_participation(client, demo):
+    from evalsvc.services.printing import set_delegation
+
     login(client, "secretary")
     response = client.post(f"/orgs/{demo['XW0101']}/rounds/new", data={
         "kind": "satisfaction", "stage": "review", "definition_name": "", "title": "",
@@ -17,6 +19,7 @@ def test_secretary_creates_opens_prints_and_watches_participation(client, demo):
     assert response.status_code == 302, response.get_data(as_text=True)
     round_id = int(response.headers["Location"].rsplit("/", 1)[1])
     assert client.post(f"/rounds/{round_id}/open").status_code == 302
+    set_delegation(None, db.session.get(Round, round_id), True)  # the office lets the branch
     pdf = client.get(f"/rounds/{round_id}/cards.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert pdf.headers["Cache-Control"] == "no-store"

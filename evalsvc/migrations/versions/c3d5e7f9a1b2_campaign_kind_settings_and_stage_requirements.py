@@ -1,7 +1,7 @@
 """campaign kind settings and stage requirements, as data
 
 Revision ID: c3d5e7f9a1b2
-Revises: a597b86f3859
+Revises: c3d1e5a7f2b9
 Create Date: 2026-11-30 14:20:00
 
 Each kind's settings live in one JSON column keyed by kind name, so a new kind or a new
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3d5e7f9a1b2'
-down_revision = 'a597b86f3859'
+down_revision = 'c3d1e5a7f2b9'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,139 @@
+"""Printing a round's credentials (card PDF, card URL list, poster): one path for web and CLI.
+
+Whoever holds a round's cards can cast them. So only the office prints and lists them,
+unless it delegates printing for one round to the branch (an audited switch), and every
+printing is recorded in the audit log and shown on the round's page. The command line
+is the operator's, with the office's rights; it is audited the same way (actor "cli").
+"""
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from flask import current_app
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.glossary import label
+from evalsvc.models import AuditEntry, Role, Round, User
+from evalsvc.services import audit, codes, rounds
+from evalsvc.services.errors import Forbidden, OutOfScope
+from evalsvc.services.scope import in_scope, require_office, require_writer
+
+# What each printing action hands out, as shown on the round's page.
+PRINT_ACTIONS = {
+    "round.print_cards": "测评卡（PDF）",
+    "round.list_card_urls": "测评卡链接清单",
+    "round.print_poster": "公开二维码海报（PDF）",
+}
+DELEGATE_ACTION = "round.delegate_printing"
+NOT_DELEGATED = ("测评卡和海报由先教办统一印制。如确需本支部自行印制，"
+                 "请先教办在本次测评页面开启“委托支部印制”。")
+
+
+@dataclass(frozen=True)
+class Printing:
+    """One line of a round's printing record."""
+
+    at: datetime
+    actor: str
+    role: str
+    what: str
+    cards: int | None
+
+
+def may_print(user: User | None, round_: Round) -> bool:
+    """True when ``user`` (None: the operator at the command line) may print this round."""
+    if user is None:
+        return True
+    if not in_scope(user, round_.organisation_id):
+        return False
+    return user.role is Role.OFFICE or (user.role is Role.SECRETARY and round_.print_delegated)
+
+
+def require_printer(user: User | None, round_: Round) -> None:
+    """Raise unless ``user`` may print: 404 outside the scope, 403 with the reason inside."""
+    if user is None:
+        return
+    require_writer(user, round_.organisation_id)
+    if not may_print(user, round_):
+        raise Forbidden(NOT_DELEGATED)
+
+
+def card_pdf(actor: User | None, round_: Round, out: BinaryIO) -> tuple[int, int]:
+    """Write every card of the round, freshly shuffled, as an A4 PDF; returns (cards, pages)."""
+    from evalsvc.render.cards import CardFace, cards_pdf
+
+    require_printer(actor, round_)
+    public = current_app.config["PUBLIC_URL"]
+    faces = [CardFace(codes.card_url(public, code), codes.display_code(code), label(group.code))
+             for group, code in _cards(round_)]
+    pages = cards_pdf(round_.title, faces, out, typed_url=f"{public.rstrip('/')}/c")
+    audit.record_action(actor, "round.print_cards", round_, cards=len(faces), pages=pages)
+    return len(faces), pages
+
+
+def card_urls(actor: User | None, round_: Round) -> list[str]:
+    """Every card URL of the round (every credential): audited like a printing."""
+    require_printer(actor, round_)
+    public = current_app.config["PUBLIC_URL"]
+    urls = [codes.card_url(public, code) for _group, code in _cards(round_)]
+    audit.record_action(actor, "round.list_card_urls", round_, cards=len(urls))
+    return urls
+
+
+def _cards(round_: Round):
+    cards = rounds.card_codes(round_)
+    if not cards:
+        raise OutOfScope(f"cards of round {round_.id}")
+    return cards
+
+
+def poster_note(round_: Round) -> str:
+    """The line printed under the poster's QR code, with the cap when there is one."""
+    cap = f"，限 {round_.poster_cap} 票" if round_.poster_cap else ""
+    return f"本测评为开放式扫码参与，不是一人一票{cap}。每台手机限提交一次。"
+
+
+def poster_pdf(actor: User | None, round_: Round, out: BinaryIO) -> None:
+    """Write the round's open poster as an A4 PDF."""
+    from evalsvc.render.cards import poster_pdf as render
+
+    require_printer(actor, round_)
+    if not round_.is_poster:
+        raise OutOfScope(f"poster of round {round_.id}")
+    render(round_.title, codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token),
+           out, note=poster_note(round_))
+    audit.record_action(actor, "round.print_poster", round_, cap=round_.poster_cap)
+
+
+@writes
+def set_delegation(actor: User | None, round_: Round, delegated: bool) -> None:
+    """The office lets the branch print this round's cards and poster, or takes it back."""
+    if actor is not None:
+        require_office(actor)
+    if round_.print_delegated != delegated:
+        round_.print_delegated = delegated
+        audit.record(actor, DELEGATE_ACTION, round_, delegated=delegated)
+
+
+def printings(round_: Round) -> list[Printing]:
+    """Who printed or listed this round's credentials, when, and how many cards, oldest first."""
+    entries = db.session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.object_type == "round", AuditEntry.object_id == str(round_.id),
+               AuditEntry.action.in_([*PRINT_ACTIONS, DELEGATE_ACTION]))
+        .order_by(AuditEntry.at, AuditEntry.id))
+    return [_printing(entry) for entry in entries]
+
+
+def _printing(entry: AuditEntry) -> Printing:
+    detail = json.loads(entry.detail or "{}")
+    if entry.action == DELEGATE_ACTION:
+        what = "开启委托支部印制" if detail.get("delegated") else "收回委托支部印制"
+    else:
+        what = PRINT_ACTIONS[entry.action]
+    role = label(Role(entry.role)) if entry.role in {r.value for r in Role} else "运维命令行"
+    return Printing(at=entry.at, actor=entry.actor, role=role, what=what,
+                    cards=detail.get("cards"))

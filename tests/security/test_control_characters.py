@@ -1,0 +1,96 @@
+"""NUL and other control characters in any form field or query are refused with a 400,
+never a 500 (PostgreSQL cannot store a NUL), and nothing is stored; tab and newline pass."""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import Ballot, GroupCode, Member, Opinion, Round
+from tests.conftest import login
+from tests.helpers import counts, new_round
+
+REFUSED = ["\x00", "\x01", "\x1b", "\x7f"]
+
+
+def _count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("char", REFUSED)
+def test_login_username_with_a_control_character_is_refused(client, demo, char):
+    response = client.post("/login", data={"username": f"office{char}",
+                                           "password": "demo-office-pass"})
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08"])
+def test_member_name_with_a_control_character_is_refused(client, demo, char):
+    login(client, "office")
+    before = _count(Member)
+    response = client.post(f"/orgs/{demo['XW0101']}/members/new",
+                           data={"name": f"张{char}三", "status": "full"})
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
+    assert _count(Member) == before
+
+
+def test_round_title_with_a_nul_is_refused(client, demo):
+    login(client, "office")
+    before = _count(Round)
+    response = client.post(f"/orgs/{demo['XW0101']}/rounds/new", data={
+        "kind": "satisfaction", "stage": "review", "definition_name": "",
+        "title": "第一次\x00测评", "masses_cards": "6", "member_cards": "0",
+        "service_cards": "0"})
+    assert response.status_code == 400
+    assert _count(Round) == before
+
+
+def test_supervision_opinion_with_a_nul_is_refused(client, demo):
+    login(client, "supervisor")
+    before = _count(Opinion)
+    response = client.post(f"/orgs/{demo['XW0101']}/opinions", data={"text": "意见\x00内容"})
+    assert response.status_code == 400
+    assert _count(Opinion) == before
+
+
+def _ballot_form(client, code: str) -> dict:
+    page = client.get(f"/C/{code}").get_data(as_text=True)
+    return {"nonce": re.search(r'name="nonce" value="([^"]+)"', page).group(1)}
+
+
+def test_respondent_opinion_with_a_nul_is_refused_and_the_card_stays_unused(client, demo):
+    round_, cards = new_round(kind="opinion", groups={GroupCode.MASSES: 6})
+    data = _ballot_form(client, cards[0])
+    response = client.post(f"/C/{cards[0]}", data={**data, "comment": "食堂\x00太贵"})
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
+    assert counts(round_.id) == (0, 0)
+    response = client.post(f"/C/{cards[0]}", data={**data, "comment": "食堂太贵"})
+    assert response.status_code == 200
+    assert counts(round_.id) == (1, 1)
+
+
+def test_tab_and_newlines_in_free_text_are_kept(client, demo):
+    round_, cards = new_round(kind="opinion", groups={GroupCode.MASSES: 6})
+    data = _ballot_form(client, cards[0])
+    response = client.post(f"/C/{cards[0]}",
+                           data={**data, "comment": "第一条\r\n第二条\t完"})
+    assert response.status_code == 200
+    assert counts(round_.id) == (1, 1)
+
+
+@pytest.mark.parametrize("url", ["/audit/?actor=x%00y", "/C/AAAA%00BBBB",
+                                 "/reports/weekly?from=2026-11-01%00"])
+def test_a_nul_in_a_query_or_path_is_refused(client, demo, url):
+    login(client, "office")
+    assert client.get(url).status_code == 400
+
+
+def test_a_nul_in_a_field_name_is_refused(client, demo):
+    round_, cards = new_round()
+    response = client.post(f"/C/{cards[0]}", data={"nonce": "n" * 22, "x\x00": "1"})
+    assert response.status_code == 400
+    assert counts(round_.id) == (0, 0)
+    assert _count(Ballot) == 0
