@@ -101,7 +101,7 @@ def test_a_county_file_rewords_a_plugin_kinds_definition(tmp_path):
     kind = type("Plugged", (Kind,), {"name": "plugged", "label": "插件", "definitions_dir": shipped})()
     register(kind)
     try:
-        app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://",
+        app = create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://",
                           "FORMS_DIR": str(county)}, instance_path=str(tmp_path / "inst"))
         with app.app_context():
             from evalsvc.questionnaires import definitions
