@@ -110,14 +110,17 @@ def _scales(raw: list, source: str) -> dict[str, tuple[Option, ...]]:
     for i, scale in enumerate(raw):
         where = f"scales[{i}]."
         key = _text(scale, "key", source, where)
-        options = scale.get("options")
-        if not isinstance(options, list) or len(options) < 2:
-            raise DefinitionError(source, where + "options", "at least two options")
-        parsed = tuple(_option(o, source, f"{where}options[{j}].") for j, o in enumerate(options))
-        if len({o.value for o in parsed}) != len(parsed):
-            raise DefinitionError(source, where + "options", "option values must be unique")
-        scales[key] = parsed
+        scales[key] = _option_list(scale.get("options"), source, where)
     return scales
+
+
+def _option_list(options, source: str, where: str) -> tuple[Option, ...]:
+    if not isinstance(options, list) or len(options) < 2:
+        raise DefinitionError(source, where + "options", "at least two options")
+    parsed = tuple(_option(o, source, f"{where}options[{j}].") for j, o in enumerate(options))
+    if len({o.value for o in parsed}) != len(parsed):
+        raise DefinitionError(source, where + "options", "option values must be unique")
+    return parsed
 
 
 def _option(raw: dict, source: str, where: str) -> Option:
@@ -150,7 +153,9 @@ def _question(raw: dict, i: int, scales, source) -> Question:
                               f"unknown type {qtype!r}; known: {', '.join(QUESTION_TYPES)}")
     scale = raw.get("scale")
     options: tuple[Option, ...] = ()
-    if qtype != "text":
+    if qtype != "text" and "options" in raw:  # options of this question alone
+        options = _option_list(raw["options"], source, where)
+    elif qtype != "text":
         if scale not in scales:
             raise DefinitionError(source, where + "scale", f"unknown scale {scale!r}")
         options = scales[scale]

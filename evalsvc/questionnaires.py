@@ -11,9 +11,16 @@ EXTENSION_KEY = "evalsvc.definitions"
 
 
 def init_app(app: Flask) -> None:
-    """Load ``FORMS_DIR`` (default: the project's ``forms/``); a bad file stops start-up."""
+    """Load each kind's own definitions, then ``FORMS_DIR`` (default: the project's
+    ``forms/``), whose files win by name so a county can reword a plugin's questionnaire.
+    A bad file stops start-up."""
+    loaded: dict[str, Definition] = {}
+    for kind in registry().values():
+        if kind.definitions_dir is not None:
+            loaded.update(load_directory(Path(kind.definitions_dir), {kind.name}))
     directory = Path(app.config.get("FORMS_DIR") or PROJECT_ROOT / "forms")
-    app.extensions[EXTENSION_KEY] = load_directory(directory, set(registry()))
+    loaded.update(load_directory(directory, set(registry())))
+    app.extensions[EXTENSION_KEY] = loaded
 
 
 def definitions() -> dict[str, Definition]:

@@ -35,6 +35,9 @@ class TallyInput:
     ballots: dict[int, int]  # ballots per group id
     answered: Counts  # (group, question, "") → ballots answering a multi question
     texts: dict[str, list[str]]  # free-text question → answers
+    # Each ballot's answers as (group id, question → values picked), in no particular
+    # order and without ballot ids; read only for kinds that set ``reads_ballots``.
+    ballot_answers: list[tuple[int, dict[str, frozenset[str]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +86,18 @@ class MemberResult:
     counts: dict[str, int]
     valid: int
     flagged: bool = False  # preliminary 不合格 proposed
+    extra: dict[str, float | None] = field(default_factory=dict)  # the kind's shares, by label
+
+
+@dataclass
+class ResultTable:
+    """A table a kind adds to its results (e.g. a score distribution): shown on the
+    results page and exported as its own sheet. ``shares`` are the proportion columns."""
+
+    title: str
+    header: list[str]
+    rows: list[list]
+    shares: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +119,11 @@ class RoundResult:
     grade_labels: dict[str, str] = field(default_factory=dict)
     verdict: dict = field(default_factory=dict)
     question_labels: dict[str, str] = field(default_factory=dict)  # free-text key → wording
+    # Set by the kind: what its rates are called, what its verdict means, its own tables.
+    rate_label: str = ""
+    item_rate_label: str = ""
+    verdict_words: list[str] = field(default_factory=list)
+    tables: list[ResultTable] = field(default_factory=list)
 
     def to_data(self) -> dict:
         """Plain data, for storing with the closed round and for JSON output."""
@@ -121,6 +141,7 @@ class RoundResult:
             "groups": [GroupResult(**{**g, "items": [item(i) for i in g["items"]]})
                        for g in data["groups"]],
             "members": [MemberResult(**m) for m in data["members"]],
+            "tables": [ResultTable(**t) for t in data.get("tables", [])],
         })
 
 

@@ -78,7 +78,37 @@ def test_county_can_reword_without_code(tmp_path):
     with app.app_context():
         from evalsvc.questionnaires import definitions
 
-        assert list(definitions()) == ["mini"]
+        # The county's directory replaces the built-in forms; a plugin kind's own
+        # definitions (shipped in its package) still load beside it.
+        from_forms_dir = [d.name for d in definitions().values() if d.source == "bad.toml"]
+        assert from_forms_dir == ["mini"]
+        assert all(d.kind not in {"satisfaction", "member_review", "opinion", "stage_review"}
+                   for d in definitions().values() if d.name != "mini")
+
+
+def test_a_county_file_rewords_a_plugin_kinds_definition(tmp_path):
+    """FORMS_DIR wins over a kind's own directory for a definition of the same name."""
+    from evalsvc.kinds import register, unregister
+    from evalsvc.kinds.base import Kind
+
+    shipped, county = tmp_path / "shipped", tmp_path / "county"
+    shipped.mkdir()
+    county.mkdir()
+    plugin_form = GOOD.replace('kind = "satisfaction"', 'kind = "plugged"')
+    (shipped / "mini.toml").write_text(plugin_form, encoding="utf-8")
+    (county / "mini.toml").write_text(plugin_form.replace("title = ", 'title = "县里改写" #'),
+                                      encoding="utf-8")
+    kind = type("Plugged", (Kind,), {"name": "plugged", "label": "插件", "definitions_dir": shipped})()
+    register(kind)
+    try:
+        app = create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://",
+                          "FORMS_DIR": str(county)}, instance_path=str(tmp_path / "inst"))
+        with app.app_context():
+            from evalsvc.questionnaires import definitions
+
+            assert definitions()["mini"].title == "县里改写"
+    finally:
+        unregister("plugged")
 
 
 def test_layout_survives_a_round_trip_through_plain_data():

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from evalsvc.cli import admin, exports, orgs, rounds, supervision, users
+from evalsvc.cli import admin, campaigns, exports, orgs, rounds, supervision, users
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users.user_group)
     app.cli.add_command(orgs.org_group)
     app.cli.add_command(rounds.round_group)
+    app.cli.add_command(campaigns.campaign_group)
     app.cli.add_command(exports.export_group)
     app.cli.add_command(supervision.verify_command)
     app.cli.add_command(supervision.report_group)

@@ -20,7 +20,7 @@ def campaign(xlsx: Path | None, csv_path: Path | None, batch: int | None) -> Non
     """Every branch × stage: state, participation, satisfaction rate and flags."""
     from evalsvc.render.exports import Sheet, stream_csv, write_xlsx
     from evalsvc.services.dashboard import overview
-    from evalsvc.render.overview import OVERVIEW_HEADER, overview_rows
+    from evalsvc.render.overview import overview_header, overview_rows
 
     if not xlsx and not csv_path:
         raise click.UsageError("give --xlsx FILE and/or --csv FILE")
@@ -28,13 +28,13 @@ def campaign(xlsx: Path | None, csv_path: Path | None, batch: int | None) -> Non
     rows = overview(everyone, batch)
     if xlsx:
         with xlsx.open("wb") as out:
-            write_xlsx([Sheet("总览", OVERVIEW_HEADER, overview_rows(rows))], out,
+            write_xlsx([Sheet("总览", overview_header(), overview_rows(rows))], out,
                        notes=["比例单位为 %"])
         audit.record_export(None, "overview", format="xlsx", batch=batch)
         click.echo(f"wrote {len(rows)} branch(es) to {xlsx}", err=True)
     if csv_path:
         with csv_path.open("w", encoding="utf-8", newline="") as out:
-            for chunk in stream_csv(OVERVIEW_HEADER, overview_rows(rows)):
+            for chunk in stream_csv(overview_header(), overview_rows(rows)):
                 out.write(chunk)
         audit.record_export(None, "overview", format="csv", batch=batch)
         click.echo(f"wrote {len(rows)} branch(es) to {csv_path}", err=True)

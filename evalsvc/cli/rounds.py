@@ -37,7 +37,7 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
 
 @round_group.command("create")
 @click.option("--org", "org_code", required=True, help="Code of the branch.")
-@click.option("--kind", required=True, help="opinion, member_review, satisfaction, stage_review")
+@click.option("--kind", required=True, help="A registered questionnaire kind (see the README).")
 @click.option("--stage", type=click.Choice([s.value for s in Stage]), required=True)
 @click.option("--group", "groups", multiple=True, help="NAME=COUNT cards; repeat per group.")
 @click.option("--definition", "definition_name", default=None, help="Definition name in forms/.")

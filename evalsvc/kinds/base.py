@@ -1,11 +1,13 @@
 """The interface every questionnaire kind implements, and what flows through it."""
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
 
 from evalsvc.definitions import Definition, Question
 from evalsvc.kinds.forms import BallotForm, build_form
+from evalsvc.kinds.settings import Setting, resolve
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Settings:
     excellent_cap: float = 1 / 3
     min_cell: int = 5
     min_text_cell: int = 10
+    # The round's kind's own settings (``Kind.settings``), resolved for the campaign.
+    kind: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,8 @@ class Kind:
     """A questionnaire kind: lays out, validates, tallies and proposes a verdict.
 
     Subclasses set ``name`` and ``label`` and override what differs; a third party
-    registers its own under the ``evalsvc.kinds`` entry-point group.
+    registers its own under the ``evalsvc.kinds`` entry-point group. Everything that is
+    particular to a kind is declared here; core code reads it and never names a kind.
     """
 
     name: str = ""
@@ -66,6 +71,32 @@ class Kind:
     lists_members: bool = False
     # True when closing this kind can raise 补课.
     can_require_make_up: bool = False
+    # True when the round's rate is a headline figure (dashboard, weekly report).
+    reports_rate: bool = False
+    rate_label: str = "比率"  # the round's rate, e.g. 满意率, 合格率
+    item_rate_label: str = ""  # each item's rate, e.g. 正确率; defaults to rate_label
+    verdict_words: tuple[str, str] = ("通过", "未通过，需要补课")  # passed, not passed
+    # Where the kind's own TOML definitions live (None: only the app's forms directory).
+    definitions_dir: Path | None = None
+    # Stages whose transition needs a passed round of this kind (the campaign's default).
+    required_in: tuple[str, ...] = ()
+    # Stages in which a round of this kind may be held (None: any stage).
+    stages: tuple[str, ...] | None = None
+    # True when the tally needs each ballot's answers, not only the counts.
+    reads_ballots: bool = False
+    # The kind's own settings, stored per campaign (see ``evalsvc.kinds.settings``).
+    settings: tuple[Setting, ...] = ()
+
+    def resolve_settings(self, stored: Mapping | None) -> dict[str, float]:
+        """This kind's settings for a campaign: stored values over the defaults."""
+        return resolve(self.settings, stored)
+
+    def report_cells(self, result) -> tuple[tuple[str, float], ...]:
+        """(label, proportion) figures the dashboard and the weekly report show for a
+        closed round of this kind."""
+        if self.reports_rate and result.rate is not None:
+            return ((self.rate_label, result.rate),)
+        return ()
 
     def layout(self, definition: Definition, members: Sequence[MemberRef] = ()) \
             -> tuple[Question, ...]:
@@ -91,11 +122,29 @@ class Kind:
         suppressed unless ``suppress`` is False (the rules see everything)."""
         from evalsvc.tally import build_result
 
-        return build_result(data, settings, suppress)
+        return self.labelled(build_result(data, settings, suppress))
+
+    def labelled(self, result):
+        """The result carrying this kind's rate labels (pages and exports read them)."""
+        result.rate_label = self.rate_label
+        result.item_rate_label = self.item_rate_label or self.rate_label
+        result.verdict_words = list(self.verdict_words)
+        return result
 
     def propose(self, result, settings: Settings) -> Verdict:
         """The verdict the rules propose for a closed round."""
         return Verdict(passed=True, summary="无需判定")
+
+    def rate_verdict(self, rate: float | None, threshold: float) -> Verdict:
+        """Passed when the round's rate reaches ``threshold``; below it, 补课."""
+        if rate is None:
+            return Verdict(passed=False, make_up=False, summary="没有有效票，无法判定",
+                           details={"threshold": threshold})
+        passed = rate >= threshold
+        summary = (f"{self.rate_label} {rate:.1%}，" +
+                   (f"达到 {threshold:.0%}" if passed else f"低于 {threshold:.0%}，需要补课"))
+        return Verdict(passed=passed, make_up=not passed, summary=summary,
+                       details={"rate": rate, "threshold": threshold})
 
 
 def _answer_rows(layout: tuple[Question, ...], form: BallotForm):

@@ -13,6 +13,7 @@ class MemberReviewKind(Kind):
     name = "member_review"
     label = "民主评议党员"
     lists_members = True
+    required_in = ("review",)
 
     def layout(self, definition: Definition, members: Sequence[MemberRef] = ()) \
             -> tuple[Question, ...]:
@@ -20,6 +21,14 @@ class MemberReviewKind(Kind):
         templates = [q for q in definition.questions if q.per_member]
         per_member = tuple(t.for_member(m.id, m.name) for m in members for t in templates)
         return per_member + super().layout(definition, members)
+
+    def tally(self, data, settings: Settings, suppress: bool = True):
+        """The common tally, with each member's 不合格 share for the exports."""
+        result = super().tally(data, settings, suppress)
+        for member in result.members:
+            member.extra = {"不合格比例": member.counts.get(UNQUALIFIED, 0) / member.valid
+                            if member.valid else None}
+        return result
 
     def propose(self, result, settings: Settings) -> Verdict:
         """Members whose 不合格 share exceeds the threshold are flagged for the branch."""

@@ -8,6 +8,9 @@ class SatisfactionKind(Kind):
     name = "satisfaction"
     label = "整改满意度测评"
     can_require_make_up = True
+    reports_rate = True
+    rate_label = "满意率"
+    required_in = ("rectify",)
 
     def threshold(self, settings: Settings) -> float:
         """The rate below which the round fails."""
@@ -15,13 +18,4 @@ class SatisfactionKind(Kind):
 
     def propose(self, result, settings: Settings) -> Verdict:
         """Below the threshold → not passed and 补课."""
-        rate = result.rate
-        threshold = self.threshold(settings)
-        if rate is None:
-            return Verdict(passed=False, make_up=False, summary="没有有效票，无法判定",
-                           details={"threshold": threshold})
-        passed = rate >= threshold
-        summary = (f"满意率 {rate:.1%}，" +
-                   (f"达到 {threshold:.0%}" if passed else f"低于 {threshold:.0%}，需要补课"))
-        return Verdict(passed=passed, make_up=not passed, summary=summary,
-                       details={"rate": rate, "threshold": threshold})
+        return self.rate_verdict(result.rate, self.threshold(settings))

@@ -8,6 +8,7 @@ class StageReviewKind(SatisfactionKind):
 
     name = "stage_review"
     label = "转段测评"
+    required_in = ("study", "review", "rectify")
 
     def threshold(self, settings: Settings) -> float:
         """The pass rate a stage transition needs."""

@@ -47,6 +47,12 @@ class Campaign(Base):
     min_cell: Mapped[int] = mapped_column(default=5)  # smallest breakdown shown
     min_text_cell: Mapped[int] = mapped_column(default=10)  # smallest free-text list shown
     admonish_after_cards: Mapped[int] = mapped_column(default=2)  # yellow cards → 集体诫勉
+    # Each kind's own settings, keyed by kind name (see evalsvc.kinds.settings): data, so
+    # a new kind's threshold needs no migration. NULL until the office sets one.
+    kind_settings: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Stage → the kinds whose latest round must have passed before the stage is left.
+    # NULL: what the installed kinds declare (``Kind.required_in``).
+    stage_requirements: Mapped[dict | None] = mapped_column(sa.JSON)
 
     batches: Mapped[list["Batch"]] = relationship(
         back_populates="campaign", order_by="Batch.number"

@@ -171,10 +171,11 @@ def _items(result: RoundResult) -> Figure:
     """Answer distributions: stacked shares for rating items, counts for multi-choice."""
     choice = [i for i in result.items if i.type == "choice" and _shown(i)]
     multi = [i for i in result.items if i.type == "multi" and _shown(i)]
+    rate_label = result.item_rate_label or result.rate_label or "比率"
     if result.suppressed or not (choice or multi):
-        return _insufficient("各项满意度")  # "satisfaction by item"
+        return _insufficient(f"各项{rate_label}")  # e.g. 各项满意率: "satisfaction by item"
     if choice:
-        return _choice_items(choice)
+        return _choice_items(choice, rate_label)
     return _multi_items(multi)
 
 
@@ -183,7 +184,7 @@ def _shown(item: ItemResult) -> bool:
     return any(o.count is not None for o in item.options)
 
 
-def _choice_items(items: list[ItemResult]) -> Figure:
+def _choice_items(items: list[ItemResult], rate_label: str) -> Figure:
     """100%-stacked horizontal bars, one per item, with the item's rate at the right."""
     labels = [_wrap(i.text) for i in items]
     lines = sum(label.count("\n") + 1 for label in labels)
@@ -200,10 +201,10 @@ def _choice_items(items: list[ItemResult]) -> Figure:
         left = [a + b for a, b in zip(left, shares)]
     for row, item in zip(rows, items):
         if item.rate is not None:
-            ax.text(1.02, row, f"满意率\n{item.rate:.1%}", va="center", fontsize=8)
+            ax.text(1.02, row, f"{rate_label}\n{item.rate:.1%}", va="center", fontsize=8)
     _share_axis(ax, labels)
     fig.legend(loc="outside lower center", ncols=len(options), frameon=False)
-    ax.set_title("各项满意度")  # "satisfaction by item"
+    ax.set_title(f"各项{rate_label}")
     return fig
 
 

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from evalsvc.kinds.member_review import UNQUALIFIED
-from evalsvc.tally import ItemResult, RoundResult
+from evalsvc.tally import ItemResult, ResultTable, RoundResult
 
 # Characters a spreadsheet may read as the start of a formula (OWASP CSV injection). Their
 # full-width and small forms (＝＋－＠, ﹦﹢﹣﹫), which a Chinese input method types and an
@@ -179,14 +178,16 @@ def round_sheets(result: RoundResult, *, min_cell: int = 5,
     already decided what is hidden.
     """
     hidden = SUPPRESSED.format(min_cell=min_cell)
-    items = list(_item_rows(result.items, hidden))
+    items = list(_item_rows(result.items, hidden, label=_item_rate(result)))
     if result.rate is not None:
-        items.append(("全部题目", "综合满意率", None, Share(result.rate)))
+        items.append(("全部题目", f"综合{result.rate_label}", None, Share(result.rate)))
     sheets = [Sheet("结果", ("题目", "选项", "票数", "占有效票比例"), items)]
+    sheets += [Sheet(t.title, t.header, list(_table_rows(t))) for t in result.tables]
     if result.groups:
         sheets.append(Sheet("分组", _group_header(result), list(_group_rows(result, hidden))))
     if result.members:
-        header = ("姓名", *result.grade_labels.values(), "有效票", "不合格比例", "初评")
+        header = ("姓名", *result.grade_labels.values(), "有效票", *_member_extras(result),
+                  "初评")
         sheets.append(Sheet("党员", header, list(_member_rows(result))))
     if result.comments or result.comments_suppressed:
         sheets.append(Sheet("意见", ("题目", "意见"),
@@ -194,9 +195,21 @@ def round_sheets(result: RoundResult, *, min_cell: int = 5,
     return sheets
 
 
-def _item_rows(items: Sequence[ItemResult], hidden: str,
-               suppressed: bool = False) -> Iterator[tuple]:
-    """(题目, 选项, 票数, 比例) per option, then the item's 满意率 when it has one."""
+def _item_rate(result: RoundResult) -> str:
+    """What the kind calls an item's rate (满意率, 正确率…)."""
+    return result.item_rate_label or result.rate_label
+
+
+def _table_rows(table: ResultTable) -> Iterator[list]:
+    """A kind's table, its proportion columns as ``Share``."""
+    for row in table.rows:
+        yield [Share(v) if i in table.shares and v is not None else v
+               for i, v in enumerate(row)]
+
+
+def _item_rows(items: Sequence[ItemResult], hidden: str, suppressed: bool = False, *,
+               label: str) -> Iterator[tuple]:
+    """(题目, 选项, 票数, 比例) per option, then the item's rate (named ``label``)."""
     for item in items:
         for option in item.options:
             count = None if suppressed else option.count
@@ -206,13 +219,14 @@ def _item_rows(items: Sequence[ItemResult], hidden: str,
                 share = None if option.share is None else Share(option.share)
                 yield item.text, option.label, count, share
         if item.rate is not None and not suppressed:
-            yield item.text, "满意率", None, Share(item.rate)
+            yield item.text, label, None, Share(item.rate)
 
 
 def _group_header(result: RoundResult) -> tuple:
-    """参评对象, cards, ballots, one column per item and option, and 满意率 if groups have one."""
+    """参评对象, cards, ballots, one column per item and option, and the rate if groups
+    have one."""
     options = [f"{item.text}：{option.label}" for item in result.items for option in item.options]
-    rated = ("满意率",) if any(g.rate is not None for g in result.groups) else ()
+    rated = (result.rate_label,) if any(g.rate is not None for g in result.groups) else ()
     return ("参评对象", "测评卡", "已提交", *options, *rated)
 
 
@@ -233,16 +247,19 @@ def _group_rows(result: RoundResult, hidden: str) -> Iterator[tuple]:
         yield (group.label, group.cards, group.ballots, *cells)
 
 
-def _unqualified_share(member) -> Share | None:
-    """The share of a member's valid votes that were 不合格 (None without valid votes)."""
-    return Share(member.counts.get(UNQUALIFIED, 0) / member.valid) if member.valid else None
+def _member_extras(result: RoundResult) -> list[str]:
+    """The kind's own per-member shares (e.g. 不合格比例), in first-seen order."""
+    return list(dict.fromkeys(k for m in result.members for k in m.extra))
 
 
 def _member_rows(result: RoundResult) -> Iterator[tuple]:
-    """姓名, the count of each grade in order, valid votes, 不合格 share, preliminary flag."""
+    """姓名, the count of each grade in order, valid votes, the kind's shares, the flag."""
+    extras = _member_extras(result)
     for member in result.members:
         grades = (member.counts.get(value, 0) for value in result.grade_labels)
-        yield (member.name, *grades, member.valid, _unqualified_share(member),
+        shares = (None if member.extra.get(k) is None else Share(member.extra[k])
+                  for k in extras)
+        yield (member.name, *grades, member.valid, *shares,
                "不合格" if member.flagged else None)
 
 
@@ -266,20 +283,26 @@ def round_csv(result: RoundResult, *, min_cell: int = 5,
 def _csv_rows(result: RoundResult, min_cell: int, min_text_cell: int) -> Iterator[tuple]:
     """Every part of the round, each row labelled with the part it belongs to."""
     hidden = SUPPRESSED.format(min_cell=min_cell)
-    for row in _item_rows(result.items, hidden):
+    rate_label = _item_rate(result)
+    for row in _item_rows(result.items, hidden, label=rate_label):
         yield ("结果", *row)
     if result.rate is not None:
-        yield "结果", "全部题目", "综合满意率", None, Share(result.rate)
+        yield "结果", "全部题目", f"综合{result.rate_label}", None, Share(result.rate)
+    for table in result.tables:  # one CSV row per cell: (table, row name, column, n, share)
+        for first, *rest in _table_rows(table):
+            for name, value in zip(table.header[1:], rest):
+                share = isinstance(value, Share)
+                yield table.title, first, name, None if share else value, value if share else None
     for group in result.groups:
         part = f"分组：{group.label}"
         yield part, "测评卡", None, group.cards, None
         yield part, "已提交", None, group.ballots, None
         # A suppressed group may carry no items: lay it out like the round, all hidden.
         items = result.items if group.suppressed else group.items
-        for row in _item_rows(items, hidden, suppressed=group.suppressed):
+        for row in _item_rows(items, hidden, suppressed=group.suppressed, label=rate_label):
             yield (part, *row)
         if group.rate is not None and not group.suppressed:
-            yield part, "全部题目", "满意率", None, Share(group.rate)
+            yield part, "全部题目", result.rate_label, None, Share(group.rate)
     for member in result.members:
         for value, label in result.grade_labels.items():
             count = member.counts.get(value, 0)
@@ -290,3 +313,4 @@ def _csv_rows(result: RoundResult, min_cell: int, min_text_cell: int) -> Iterato
             yield "党员", member.name, "初评：不合格", None, None
     for question, text in _comment_rows(result, min_text_cell):
         yield "意见", question, text, None, None
+

@@ -2,21 +2,27 @@
 from collections.abc import Sequence
 
 from evalsvc.glossary import label
+from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Stage
 from evalsvc.services.dashboard import BranchRow
 
-OVERVIEW_HEADER = ("编码", "党支部", "上级组织", "批次", *(
-    f"{label(s)}{what}" for s in Stage for what in ("状态", "参与率", "满意率", "补课", "黄牌")),
-    "集体诫勉", "初评不合格党员")
+def overview_header() -> tuple[str, ...]:
+    """The columns: per stage, one for each headline figure the kinds report (满意率…)."""
+    per_stage = ("状态", "参与率", *reported_rate_labels(), "补课", "黄牌")
+    return ("编码", "党支部", "上级组织", "批次",
+            *(f"{label(s)}{what}" for s in Stage for what in per_stage),
+            "集体诫勉", "初评不合格党员")
 
 
 def overview_rows(rows: Sequence[BranchRow]):
-    """One row a branch, in the order of OVERVIEW_HEADER."""
+    """One row a branch, in the order of ``overview_header()``."""
+    figures = reported_rate_labels()
     for row in rows:
         cells = []
         for stage in Stage:
             cell = row.cells[stage]
-            cells += [label(cell.state), _pct(cell.participation), _pct(cell.rate),
+            cells += [label(cell.state), _pct(cell.participation),
+                      *(_pct(cell.figures.get(f)) for f in figures),
                       "需补课" if cell.make_up else "",
                       label(cell.yellow_card) if cell.yellow_card else ""]
         yield (row.org.code, row.org.name, row.org.parent.name if row.org.parent else "",

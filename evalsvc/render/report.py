@@ -7,13 +7,24 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
+from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
 from evalsvc.services.report import WeeklyReport
 
 SEAL_HEADER = ("党支部", "测评编号", "测评", "封存摘要（SHA-256）")
-HEADER = ("批次", "编码", "党支部", "学习动员", "分析评议", "整改提高", "本期结束测评", "测评卡",
-          "已提交", "参与率（%）", "满意率（%）", "新提规则建议", "本期确认", "转段申请", "本期变化")
+PDF_LEAVES_OUT = ("批次", "测评卡", "本期变化")  # the PDF lists changes below the tables
+
+
+def header() -> tuple[str, ...]:
+    """The columns: one per headline figure the installed kinds report (满意率, 合格率…)."""
+    return ("批次", "编码", "党支部", "学习动员", "分析评议", "整改提高", "本期结束测评", "测评卡",
+            "已提交", "参与率（%）", *(f"{f}（%）" for f in reported_rate_labels()),
+            "新提规则建议", "本期确认", "转段申请", "本期变化")
+
+
+def _figures_label() -> str:
+    return "/".join(reported_rate_labels()) or "比率"
 
 
 def _pct(value):
@@ -25,7 +36,8 @@ def rows(report: WeeklyReport) -> Iterator[tuple]:
     for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
         for b in branches:
             yield (batch or "", b.code, b.name, *b.stages.values(), b.rounds_held, b.cards,
-                   b.ballots, _pct(b.participation), _pct(b.rate), b.flags_raised,
+                   b.ballots, _pct(b.participation),
+                   *(_pct(b.lowest(f)) for f in reported_rate_labels()), b.flags_raised,
                    b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
 
 
@@ -45,13 +57,13 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
     """The report as a workbook with its chart."""
     notes = [_title(report), f"党支部 {len(report.branches)} 个；本期结束测评 "
              f"{report.total('rounds_held')} 次，收回答卷 {report.total('ballots')} 份"]
-    write_xlsx([Sheet("周报", HEADER, rows(report)),
+    write_xlsx([Sheet("周报", header(), rows(report)),
                 Sheet("封存摘要", SEAL_HEADER, seal_rows(report))], out,
-               images=[("本期参与率与满意率", chart_png(report))], notes=notes)
+               images=[(f"本期参与率与{_figures_label()}", chart_png(report))], notes=notes)
 
 
 def chart_png(report: WeeklyReport) -> bytes:
-    """Participation and satisfaction of the branches that held rounds this period."""
+    """Participation and the lowest headline figure of the branches that held rounds."""
     import io
 
     import matplotlib
@@ -67,12 +79,12 @@ def chart_png(report: WeeklyReport) -> bytes:
                 [_pct(b.participation) or 0 for b in held][::-1], 0.4, label="参与率",
                 color="#6baed6")
         ax.barh([i - 0.2 for i in range(len(held))], [_pct(b.rate) or 0 for b in held][::-1],
-                0.4, label="满意率", color="#238b45")
+                0.4, label=_figures_label(), color="#238b45")
         ax.set_yticks(range(len(held)), names)
         ax.set_xlim(0, 100)
         ax.set_xlabel("%")
         ax.axvline(60, color="#b3261e", linestyle="--", linewidth=1)
-        ax.set_title("本期参与率与满意率（虚线：60%）")
+        ax.set_title(f"本期参与率与{_figures_label()}（虚线：60%）")
         ax.legend(loc="lower right")
         fig.tight_layout()
         buffer = io.BytesIO()
@@ -104,10 +116,11 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
         f"本期确认 {report.total('flags_confirmed')} 项。", body), Spacer(1, 4 * mm),
         Image(io.BytesIO(chart_png(report)), width=170 * mm,
               height=170 * mm * _aspect(report))]
-    columns = (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13)
+    head = header()
+    columns = [i for i, name in enumerate(head) if name not in PDF_LEAVES_OUT]
     for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
         story.append(text(f"第{batch}批" if batch else "未分批", sub))
-        table = [[text(HEADER[i], body) for i in columns]]
+        table = [[text(head[i], body) for i in columns]]
         for row in rows(WeeklyReport(report.start, report.end, branches)):
             table.append([text(row[i], body) for i in columns])
         grid = Table(table, repeatRows=1)

@@ -7,6 +7,7 @@ from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Campaign, User
 from evalsvc.services import audit
+from evalsvc.services.campaign_rules import default_requirements
 
 DEFAULT_BATCHES = ("党政机关", "城镇基层和乡镇机关", "农村")
 
@@ -21,8 +22,10 @@ def create_campaign(
     actor: User | None, name: str, start_year: int, end_year: int,
     batch_names: tuple[str, ...] = DEFAULT_BATCHES,
 ) -> Campaign:
-    """A campaign with its batches and the default rule settings."""
-    campaign = Campaign(name=name, start_year=start_year, end_year=end_year)
+    """A campaign with its batches, the default rule settings and stage requirements."""
+    # Which kinds each stage requires is the campaign's own data, seeded from the kinds.
+    campaign = Campaign(name=name, start_year=start_year, end_year=end_year,
+                        stage_requirements=default_requirements())
     campaign.batches = [Batch(number=i, name=n) for i, n in enumerate(batch_names, start=1)]
     db.session.add(campaign)
     audit.record(actor, "campaign.create", campaign, name=name)

@@ -1,18 +1,17 @@
 """The campaign overview: branches × stages with state, participation, rates and flags."""
-import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from evalsvc.extensions import db
+from evalsvc.kinds import registry
 from evalsvc.models import (
     Ballot, Decision, Flag, FlagKind, Organisation, OrgType, RespondentGroup, Round,
     RoundState, Stage, StageState, User,
 )
+from evalsvc.services.results import result_of
 from evalsvc.services.scope import descendants_of, visible_org_ids
-
-RATED_KINDS = ("satisfaction", "stage_review")
 
 
 @dataclass
@@ -23,7 +22,8 @@ class StageCell:
     rounds: int = 0
     cards: int = 0
     ballots: int = 0
-    rate: float | None = None  # latest closed satisfaction / stage_review round
+    # The kinds' headline figures (label → proportion) from the latest closed rounds.
+    figures: dict[str, float] = field(default_factory=dict)
     make_up: str | None = None  # "proposed" or "confirmed" while make-up is outstanding
     yellow_card: Decision | None = None
 
@@ -96,9 +96,7 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
         cell.rounds += 1
         cell.cards += cards
         cell.ballots += ballots
-        if round_.kind in RATED_KINDS and round_.state is RoundState.CLOSED:
-            rate = _stored_rate(round_)
-            cell.rate = rate if rate is not None else cell.rate
+        cell.figures.update(round_figures(round_))
     row = BranchRow(org, cells, flags=flags)
     for flag in flags:
         if flag.kind is FlagKind.MAKE_UP and flag.stage and flag.make_up_on is None:
@@ -112,7 +110,10 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
     return row
 
 
-def _stored_rate(round_: Round) -> float | None:
-    if not round_.result_json:
-        return None
-    return json.loads(round_.result_json).get("rate")
+def round_figures(round_: Round) -> dict[str, float]:
+    """What a closed round's kind reports on the dashboard and in the weekly report."""
+    kind = registry().get(round_.kind)
+    if kind is None or round_.state is not RoundState.CLOSED:
+        return {}
+    result = result_of(round_)
+    return dict(kind.report_cells(result)) if result is not None else {}

@@ -1,39 +1,40 @@
 """Demo rounds with ballots, so a newcomer finds results, flags and a yellow card to click."""
 import random
 import secrets
+import tomllib
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
+from evalsvc.kinds import registry
 from evalsvc.models import Flag, FlagKind, GroupCode, Organisation, Round, Stage, User
 from evalsvc.services import ballots, closing, flags, rounds
 
-# (branch, kind, stage, cards per group, share of cards used, how favourable, close?)
-PLAN = [
-    ("XW0101", "member_review", Stage.REVIEW, {GroupCode.MEMBER: 18}, 0.9, 0.85, True),
-    ("XW0101", "opinion", Stage.REVIEW, {GroupCode.MASSES: 30, GroupCode.SERVICE: 10}, 0.5,
-     0.5, False),
-    ("XW0102", "stage_review", Stage.REVIEW, {GroupCode.MEMBER: 14, GroupCode.MASSES: 10},
-     0.95, 0.9, True),
-    ("XW0103", "stage_review", Stage.REVIEW, {GroupCode.MEMBER: 10, GroupCode.MASSES: 12},
-     0.9, 0.35, True),
-    ("XW020101", "stage_review", Stage.REVIEW, {GroupCode.MEMBER: 26, GroupCode.MASSES: 14},
-     0.9, 0.3, True),
-]
+PLAN_FILE = Path(__file__).with_name("demo_rounds.toml")
+
+
+def plan() -> list[dict]:
+    """The demo's rounds (``demo_rounds.toml``) whose kinds are installed."""
+    rows = tomllib.loads(PLAN_FILE.read_text(encoding="utf-8"))["rounds"]
+    return [row for row in rows if row["kind"] in registry()]
 
 
 def load_demo_rounds(seed: int = 2006) -> None:
     """Run the planned rounds, then let the office confirm one branch's 补课 and yellow card."""
     rng = random.Random(seed)
     by_code = dict(db.session.execute(sa.select(Organisation.code, Organisation.id)).all())
-    for code, kind, stage, groups, used, favour, close in PLAN:
-        round_ = rounds.create_round(None, rounds.RoundData(by_code[code], kind, stage, groups))
+    for row in plan():
+        code, used, favour = row["branch"], row["used"], row["favour"]
+        groups = {GroupCode(group): n for group, n in row["cards"].items()}
+        round_ = rounds.create_round(None, rounds.RoundData(
+            by_code[code], row["kind"], Stage(row["stage"]), groups))
         rounds.open_round(None, round_)
         cards = rounds.card_codes(round_)
         for _group, card in cards[:round(len(cards) * used)]:
             ballots.cast_card_ballot(round_.id, card, secrets.token_urlsafe(16),
                                      _answers(round_, rng, favour))
-        if close:
+        if row["close"]:
             closing.close_round(None, round_)
     _office_confirms(by_code["XW020101"])
 

@@ -1,5 +1,4 @@
 """The weekly supervision report (每周四督导报告): per batch and branch, for a period."""
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -11,6 +10,7 @@ from evalsvc.models import (
     AuditEntry, Ballot, Decision, Flag, Organisation, OrgType, RespondentGroup, Round, Stage,
     StageState, Transition, User,
 )
+from evalsvc.services.dashboard import round_figures
 from evalsvc.services.scope import visible_org_ids
 
 CHANGE_WORDS = {
@@ -33,7 +33,8 @@ class BranchWeek:
     rounds_held: int = 0  # rounds closed in the period
     cards: int = 0
     ballots: int = 0  # ballots of rounds held
-    rates: list[float] = field(default_factory=list)  # rates of rated rounds held
+    # The kinds' headline figures of the rounds held: label (满意率, 合格率…) → values.
+    figures: dict[str, list[float]] = field(default_factory=dict)
     flags_raised: int = 0
     flags_confirmed: int = 0
     transitions: list[str] = field(default_factory=list)
@@ -45,10 +46,16 @@ class BranchWeek:
         """Ballots over cards of the rounds held."""
         return self.ballots / self.cards if self.cards else None
 
+    def lowest(self, figure: str) -> float | None:
+        """The lowest value of one figure among the rounds held (the one that matters)."""
+        values = self.figures.get(figure)
+        return min(values) if values else None
+
     @property
     def rate(self) -> float | None:
-        """The lowest satisfaction rate among the rounds held (the one that matters)."""
-        return min(self.rates) if self.rates else None
+        """The lowest figure of any kind among the rounds held."""
+        values = [v for vs in self.figures.values() for v in vs]
+        return min(values) if values else None
 
 
 @dataclass
@@ -106,9 +113,8 @@ def _rounds_held(rows, start, end) -> None:
             RespondentGroup.card_count), 0)).where(RespondentGroup.round_id == round_.id))
         row.ballots += db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)
                                          .where(Ballot.round_id == round_.id))
-        rate = json.loads(round_.result_json or "{}").get("rate")
-        if rate is not None and round_.kind in ("satisfaction", "stage_review"):
-            row.rates.append(rate)
+        for figure, value in round_figures(round_).items():
+            row.figures.setdefault(figure, []).append(value)
 
 
 def _flags(rows, start, end) -> None:

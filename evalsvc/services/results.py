@@ -10,15 +10,17 @@ from evalsvc.glossary import label
 from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import Settings
 from evalsvc.models import Answer, Ballot, Campaign, Round, RoundState
+from evalsvc.services.campaign_rules import kind_settings
 from evalsvc.services.rounds import layout
 from evalsvc.tally import ALL, Counts, RoundResult, TallyInput
 
 
 def settings_for(round_: Round) -> Settings:
-    """The campaign's rule thresholds."""
+    """The campaign's rule thresholds, with the round's kind's own settings."""
     c = db.session.get(Campaign, round_.campaign_id)
     return Settings(c.satisfaction_threshold, c.stage_pass_threshold, c.unqualified_threshold,
-                    c.excellent_cap, c.min_cell, c.min_text_cell)
+                    c.excellent_cap, c.min_cell, c.min_text_cell,
+                    kind=kind_settings(c, round_.kind))
 
 
 def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str]):
@@ -54,6 +56,23 @@ def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str]):
     return counts, ballots, answered, texts
 
 
+def read_ballot_answers(round_id: int) -> list[tuple[int, dict[str, frozenset[str]]]]:
+    """Each ballot's picked options, for kinds that score ballots one by one. The ballot
+    ids only group the rows here; they are dropped, and the list is in id (random) order."""
+    picked: dict[str, tuple[int, dict[str, set[str]]]] = {}
+    for ballot_id, group_id, question, value in db.session.execute(
+            sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value)
+            .where(Answer.round_id == round_id, Answer.value != "")
+            .order_by(Answer.ballot_id)):
+        picked.setdefault(ballot_id, (group_id, defaultdict(set)))[1][question].add(value)
+    # Ballots without a picked option still count (they scored nothing).
+    for ballot_id, group_id in db.session.execute(
+            sa.select(Ballot.id, Ballot.group_id).where(Ballot.round_id == round_id)):
+        picked.setdefault(ballot_id, (group_id, defaultdict(set)))
+    return [(group_id, {q: frozenset(v) for q, v in answers.items()})
+            for group_id, answers in picked.values()]
+
+
 def compute(round_: Round) -> RoundResult:
     """The round's result with suppression applied and the verdict proposed."""
     questions = layout(round_)
@@ -63,7 +82,8 @@ def compute(round_: Round) -> RoundResult:
     counts, ballots, answered, texts = read_counts(round_.id, multi, text_keys)
     kind = get_kind(round_.kind)
     tallied = TallyInput(round_.id, round_.title, round_.kind, round_.is_poster,
-                         _groups(round_), questions, counts, ballots, answered, texts)
+                         _groups(round_), questions, counts, ballots, answered, texts,
+                         read_ballot_answers(round_.id) if kind.reads_ballots else [])
     full = kind.tally(tallied, settings, suppress=False)
     verdict = _verdict(kind, full, settings)
     shown = kind.tally(tallied, settings, suppress=True)
@@ -105,7 +125,10 @@ def result_of(round_: Round) -> RoundResult | None:
     """A closed round's stored result; None while it is open (participation only)."""
     if round_.state is not RoundState.CLOSED or round_.result_json is None:
         return None
-    return RoundResult.from_data(json.loads(round_.result_json))
+    result = RoundResult.from_data(json.loads(round_.result_json))
+    if not result.rate_label:  # stored before kinds labelled their results
+        get_kind(round_.kind).labelled(result)
+    return result
 
 
 def tally_document(round_: Round, result: RoundResult) -> dict:
@@ -122,7 +145,7 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
                  "valid": i.valid, "rate": i.rate, "suppressed": i.valid is None,
                  "options": options(i)} for i in values]
 
-    has_rate = get_kind(round_.kind).can_require_make_up
+    has_rate = get_kind(round_.kind).reports_rate
     return {
         "round": round_.id, "kind": round_.kind, "title": round_.title,
         "stage": round_.stage.value, "attempt": round_.attempt, "ballots": result.ballots,
@@ -134,6 +157,8 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
         "members": [{"id": m.member_id, "name": m.name, "counts": m.counts, "valid": m.valid,
                      "flagged": m.flagged} for m in result.members],
         "satisfaction_rate": result.rate if has_rate else None,
+        "rate": result.rate if has_rate else None, "rate_label": result.rate_label,
+        "tables": [asdict(t) for t in result.tables],
         "comments": result.comments, "comments_suppressed": result.comments_suppressed,
         "verdict": {**result.verdict, "status": round_.verdict_status,
                     "effective_passed": round_.passed, "reason": round_.verdict_reason},

@@ -10,6 +10,7 @@ from flask import current_app
 from evalsvc.database import writes
 from evalsvc.definitions import Question, layout_from_data, layout_to_data
 from evalsvc.extensions import db
+from evalsvc.glossary import label
 from evalsvc.kinds import UnknownKind, get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import (
@@ -88,10 +89,13 @@ def _check_round(org: Organisation, data: RoundData):
         errors["organisation"] = "只有党支部可以开展测评"
     chosen = None
     try:
-        get_kind(data.kind)
+        kind = get_kind(data.kind)
     except UnknownKind:
         errors["kind"] = f"未知的测评类型 {data.kind!r}（可选：{'、'.join(sorted(registry()))}）"
     else:
+        if kind.stages is not None and data.stage.value not in kind.stages:
+            allowed = "、".join(label(Stage(s)) for s in kind.stages)
+            errors["stage"] = f"{kind.label}只能在{allowed}阶段开展"
         chosen = (definition(data.definition_name) if data.definition_name
                   else default_definition(data.kind, data.stage.value))
         if chosen is None or chosen.kind != data.kind:

@@ -1,31 +1,28 @@
 """The stage gate: a branch leaves a stage only when its required rounds have passed,
 supervision has reviewed the request, and the office has approved it.
 
-Required closed-and-passed rounds per stage (the latest attempt of each kind counts):
-study → stage_review; review → member_review and stage_review;
-rectify → satisfaction and stage_review.
+Which kinds need a closed-and-passed round in a stage (the latest attempt of each kind
+counts) is the campaign's data (``campaign_rules.requirements``), seeded from what each
+kind declares in ``Kind.required_in``.
 """
 import sqlalchemy as sa
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
-from evalsvc.kinds import get_kind
+from evalsvc.kinds import registry
 from evalsvc.models import (
     Organisation, Role, Round, RoundState, Stage, StageProgress, StageState, Transition,
     TransitionState, User,
 )
 from evalsvc.services import audit
+from evalsvc.services.campaign_rules import requirements
+from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.flags import propose_yellow_card
 from evalsvc.services.scope import in_scope, require_office, require_writer
 from evalsvc.services.today import today
 
-REQUIRED_KINDS = {
-    Stage.STUDY: ("stage_review",),
-    Stage.REVIEW: ("member_review", "stage_review"),
-    Stage.RECTIFY: ("satisfaction", "stage_review"),
-}
 OPEN_REQUESTS = (TransitionState.APPLIED, TransitionState.AGREED, TransitionState.OBJECTED)
 
 
@@ -68,12 +65,12 @@ def mark_started(org: Organisation, stage: Stage) -> None:
 def missing_for(org: Organisation, stage: Stage) -> list[str]:
     """What the stage still lacks before a transition may be requested (in Chinese)."""
     missing = []
-    for kind in REQUIRED_KINDS[stage]:
+    for kind in requirements(current_campaign()).get(stage.value, ()):
         latest = db.session.scalar(sa.select(Round).where(
             Round.organisation_id == org.id, Round.stage == stage, Round.kind == kind,
             Round.rehearsal.is_(False)).order_by(Round.attempt.desc(), Round.id.desc())
             .limit(1))
-        name = get_kind(kind).label
+        name = registry()[kind].label if kind in registry() else kind
         if latest is None:
             missing.append(f"尚无已结束的{name}")
         elif latest.state is not RoundState.CLOSED:
@@ -125,7 +122,7 @@ def review(actor: User, request: Transition, agree: bool, opinion: str) -> Trans
     if request.state not in OPEN_REQUESTS:
         raise Invalid({"state": "该申请已经审批"})
     if not agree and not opinion.strip():
-        raise Invalid({"opinion": "提出异议时必须填写督导意见"})
+        raise Invalid({"review_opinion": "提出异议时必须填写督导意见"})
     request.state = TransitionState.AGREED if agree else TransitionState.OBJECTED
     request.opinion, request.reviewed_by, request.reviewed_on = opinion.strip(), \
         actor.username, today()

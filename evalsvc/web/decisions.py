@@ -110,7 +110,7 @@ def review_transition(transition_id: int):
     item = stages.get_transition(current_user, transition_id)
     agree = request.form.get("agree") == "1"
     return _attempt(lambda: stages.review(current_user, item, agree,
-                                          request.form.get("opinion", "")),
+                                          request.form.get("review_opinion", "")),
                     url_for("orgs.detail", org_id=item.organisation_id))
 
 

@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 
 from evalsvc.models import Round
 from evalsvc.render.exports import Sheet, round_csv, round_sheets, stream_csv, write_xlsx
-from evalsvc.render.overview import OVERVIEW_HEADER, overview_rows
+from evalsvc.render.overview import overview_header, overview_rows
 from evalsvc.services.dashboard import BranchRow
 from evalsvc.services.results import settings_for
 from evalsvc.tally import RoundResult
@@ -72,10 +72,10 @@ def overview_response(rows: Sequence[BranchRow], fmt: str) -> Response:
     # One row a branch: small, and read now, while the database session is still open.
     table = list(overview_rows(rows))
     if fmt == "csv":
-        return _csv(stream_csv(OVERVIEW_HEADER, table), "campaign-overview.csv")
+        return _csv(stream_csv(overview_header(), table), "campaign-overview.csv")
     if fmt != "xlsx":
         raise NotFound()
-    return _xlsx([Sheet("总览", OVERVIEW_HEADER, table)],
+    return _xlsx([Sheet("总览", overview_header(), table)],
                  "campaign-overview.xlsx", notes=["比例单位为 %", "状态按阶段列出"])
 
 

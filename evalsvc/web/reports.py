@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
 
+from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Role
 from evalsvc.services import audit, report as report_service
 from evalsvc.services.errors import OutOfScope
@@ -41,7 +42,8 @@ def weekly():
     """The report for the period, on screen."""
     start, end = _period()
     report = report_service.weekly(current_user, start, end)
-    return render_template("reports/weekly.html", report=report)
+    return render_template("reports/weekly.html", report=report,
+                           figures=reported_rate_labels())
 
 
 @bp.get("/weekly.<fmt>")

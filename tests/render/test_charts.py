@@ -46,7 +46,8 @@ def round_result(kind: str, items=(), members=(), suppressed=False) -> RoundResu
     return RoundResult(
         round_id=1, kind=kind, title="测评", ballots=71, suppressed=suppressed, poster=True,
         items=list(items), groups=groups(), members=list(members), comments={},
-        comments_suppressed={}, rate=None, grade_labels=GRADES if members else {})
+        comments_suppressed={}, rate=None, grade_labels=GRADES if members else {},
+        rate_label="满意率")  # the kind names its rate; the chart shows that name
 
 
 def stage_review() -> RoundResult:
@@ -136,7 +137,7 @@ def test_matplotlib_resolves_the_bundled_font():
 
 @pytest.mark.parametrize("case, chars", [
     ("grades", "优秀合格基本不张伟"), ("participation", "参与情况测评卡已提交党员群众"),
-    ("items", "各项满意度比较不了解"), ("items-opinion", "意见分布理想信念干群关系"),
+    ("items", "各项满意率比较不了解"), ("items-opinion", "意见分布理想信念干群关系"),
 ])
 def test_chinese_labels_are_real_glyph_outlines(case, chars):
     """With text as paths, every Chinese label character is a WenQuanYi outline in <defs>."""
@@ -168,7 +169,7 @@ def test_items_show_wrapped_questions_shares_and_rates():
     """Long questions wrap at 12 characters; each bar shows shares and the satisfaction rate."""
     texts = drawn_texts(render_quietly(stage_review(), "items", "svg"))
     assert "学习动员是否广泛深入，党" in texts and "员参学率是否达到要求" in texts
-    assert {"各项满意度", "满意率", "56%", "95.5%", *(label for _, label in SATISFACTION)} <= set(texts)
+    assert {"各项满意率", "满意率", "56%", "95.5%", *(label for _, label in SATISFACTION)} <= set(texts)
 
 
 def test_suppressed_items_are_omitted_and_an_empty_chart_says_why():

@@ -45,11 +45,12 @@ def make_result(suppressed: bool = False) -> RoundResult:
                 GroupResult("service", "服务对象", 10, 3, True),
                 GroupResult("masses", "群众代表", 15, 7, True)],
         members=[MemberResult(1, "张三", {"excellent": 5, "qualified": 10, "basic": 2,
-                                        "unqualified": 3}, 20),
-                 MemberResult(2, "李四", {"qualified": 8, "unqualified": 12}, 20, flagged=True)],
+                                        "unqualified": 3}, 20, extra={"不合格比例": 0.15}),
+                 MemberResult(2, "李四", {"qualified": 8, "unqualified": 12}, 20, flagged=True,
+                              extra={"不合格比例": 0.6})],
         comments={} if suppressed else {"advice": ["加强理论学习", '=HYPERLINK("http://x")']},
         comments_suppressed={"advice": 3} if suppressed else {},
-        rate=None if suppressed else 17 / 20, grade_labels=GRADES,
+        rate=None if suppressed else 17 / 20, grade_labels=GRADES, rate_label="满意率",
     )
 
 

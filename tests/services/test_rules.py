@@ -221,7 +221,7 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
 
     with pytest.raises(Invalid) as info:
         stages.review(supervisor, request, agree=False, opinion="  ")
-    assert "opinion" in info.value.errors
+    assert "review_opinion" in info.value.errors
     db.session.rollback()
     assert request.state is TransitionState.APPLIED
     stages.review(supervisor, request, agree=False, opinion="第一次转段测评未通过，建议加强整改")
