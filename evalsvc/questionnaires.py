@@ -3,7 +3,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from evalsvc import PROJECT_ROOT
+from evalsvc import shipped
 from evalsvc.definitions import Definition, load_directory
 from evalsvc.kinds import registry
 
@@ -11,8 +11,8 @@ EXTENSION_KEY = "evalsvc.definitions"
 
 
 def init_app(app: Flask) -> None:
-    """Load ``FORMS_DIR`` (default: the project's ``forms/``); a bad file stops start-up."""
-    directory = Path(app.config.get("FORMS_DIR") or PROJECT_ROOT / "forms")
+    """Load ``FORMS_DIR`` (default: the built-in ``forms/``); a bad file stops start-up."""
+    directory = Path(app.config.get("FORMS_DIR") or shipped("forms"))
     app.extensions[EXTENSION_KEY] = load_directory(directory, set(registry()))
 
 
