@@ -4,7 +4,18 @@ from pathlib import Path
 
 from flask import Flask
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A wheel carries copies of the checkout's top-level templates/, static/ and forms/ here
+# (see setup.py); an editable install or a bare checkout reads the top-level folders.
+BUNDLED_DIR = PACKAGE_DIR / "bundled"
+
+
+def shipped(folder: str) -> Path:
+    """One of the folders evalsvc ships (``templates``, ``static``, ``forms``): the copy
+    inside the installed package, else the checkout's own."""
+    bundled = BUNDLED_DIR / folder
+    return bundled if bundled.is_dir() else PROJECT_ROOT / folder
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -13,8 +24,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         __name__,
         instance_path=instance_path or os.environ.get("EVALSVC_INSTANCE_PATH"),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(shipped("templates")),
+        static_folder=str(shipped("static")),
     )
     from evalsvc import config
 
@@ -40,7 +51,7 @@ def register_extensions(app: Flask) -> None:
     traces.init_app(app)
     ratelimit.init_app(app)
     migrate.init_app(
-        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+        app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from evalsvc import PROJECT_ROOT
+from evalsvc import shipped
 from evalsvc.definitions import Definition, load_directory
 from evalsvc.kinds import registry
 
@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     for kind in registry().values():
         if kind.definitions_dir is not None:
             loaded.update(load_directory(Path(kind.definitions_dir), {kind.name}))
-    directory = Path(app.config.get("FORMS_DIR") or PROJECT_ROOT / "forms")
+    directory = Path(app.config.get("FORMS_DIR") or shipped("forms"))
     loaded.update(load_directory(directory, set(registry())))
     app.extensions[EXTENSION_KEY] = loaded
 

@@ -1,8 +1,8 @@
-"""Fixtures: an app on a fresh database per test (SQLite in tmp_path, or a PostgreSQL schema)."""
-import contextlib
+"""Fixtures: an app on a fresh, migrated database per test (an SQLite file in tmp_path, or a
+PostgreSQL database of its own), copied from a template migrated once per run."""
+import functools
 import os
-import re
-import secrets
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +12,8 @@ from flask_migrate import upgrade
 
 from evalsvc import create_app
 from evalsvc.extensions import db
+from tests.databases import open_databases
+from tests.server import LiveServer
 
 PG_URL = os.environ.get("EVALSVC_TEST_DATABASE_URL")
 
@@ -38,36 +40,44 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-@contextlib.contextmanager
-def fresh_database(directory):
-    """An empty database: SQLite in ``directory``, or a PostgreSQL schema of its own
-    (selected through the URL's search_path) dropped afterwards."""
-    if not PG_URL:
-        yield f"sqlite:///{directory / 'test.sqlite3'}"
-        return
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def migrate(url: str, instance_path: Path, with_demo: bool = False) -> None:
+    """Run the migrations into the empty database at ``url``; then load the demo county
+    (what the ``demo`` fixture provides) if asked."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
+    with app.app_context():
+        upgrade()
+        if with_demo:
+            from evalsvc.services.demo import load_demo
+
+            load_demo()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """Fresh databases for tests: copies of templates migrated once per run
+    (``databases.fresh(directory, template)``), or empty ones (``databases.empty(directory)``).
+    """
+    found = open_databases(PG_URL, tmp_path_factory.mktemp("templates"),
+                           {"migrated": migrate,
+                            "demo": functools.partial(migrate, with_demo=True)})
+    yield found
+    found.close()
 
 
 @pytest.fixture
-def database_url(tmp_path):
-    """A URL to an empty database that lives for one test."""
-    with fresh_database(tmp_path) as url:
+def database_url(databases, tmp_path, request):
+    """A URL to a migrated database that lives for one test (the demo county already
+    loaded when the test asks for ``demo``)."""
+    template = "demo" if "demo" in request.fixturenames else "migrated"
+    with databases.fresh(tmp_path, template) as url:
         yield url
 
 
 @pytest.fixture
 def make_app(database_url, tmp_path):
-    """Build an app on this test's database, with extra config; the schema is migrated."""
+    """Build an app on this test's (migrated) database, with extra config."""
     apps = []
 
     def build(**config):
@@ -75,9 +85,6 @@ def make_app(database_url, tmp_path):
             {**TEST_CONFIG, "DATABASE_URL": database_url, **config},
             instance_path=str(tmp_path / "instance"),
         )
-        with app.app_context():
-            if not apps:
-                upgrade()
         app.test_client_class = FreshContextClient
         apps.append(app)
         return app
@@ -111,28 +118,27 @@ def runner(app):
 
 @pytest.fixture
 def demo(app):
-    """The demo county loaded; returns a dict of organisation code → id."""
+    """The demo county (copied in with the database); returns a dict of organisation
+    code → id."""
     from evalsvc.models import Organisation
-    from evalsvc.services.demo import load_demo
 
-    load_demo()
     return dict(db.session.execute(sa.select(Organisation.code, Organisation.id)).all())
 
 
-def login(client, username: str, password: str | None = None):
-    """Log a client in as a demo account (password defaults to the demo one)."""
-    from evalsvc.services.demo import ACCOUNTS
+@pytest.fixture
+def live_server(database_url, tmp_path, request):
+    """A started gunicorn (4 sync workers) on this test's database, with the demo loaded.
 
-    password = password or next(p for u, p, *_ in ACCOUNTS if u == username)
-    response = client.post("/login", data={"username": username, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token embedded in a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)
+    Pick another worker count with ``@pytest.mark.parametrize("live_server",
+    [{"workers": 2}], indirect=True)``. The server's log is printed at teardown, so a
+    failing test shows gunicorn's output (tracebacks included).
+    """
+    options = getattr(request, "param", None) or {}
+    server = LiveServer(database_url, tmp_path / "instance", workers=options.get("workers", 4))
+    server.prepare()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill_hard()  # the test is over: a graceful stop would only cost seconds
+        print(f"----- gunicorn log ({server.log_path}) -----\n{server.log()}")

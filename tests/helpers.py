@@ -1,4 +1,5 @@
-"""Helpers shared by tests: rounds with cards, and complete ballots for each kind."""
+"""Helpers shared by tests: logging in, CSRF tokens, rounds with cards, and complete ballots
+for each kind."""
 import re
 import secrets
 
@@ -67,3 +68,22 @@ def closed_satisfaction_round(ballots_cast: int = 6, cards: int | None = None,
                                  rows + ([("advice", "", f"意见{i}")] if with_text else []))
     closing.close_round(None, round_)
     return round_
+
+
+def login(client, username: str, password: str | None = None):
+    """Log a client in as a demo account (password defaults to the demo one)."""
+    from evalsvc.services.demo import ACCOUNTS
+
+    password = password or next(p for u, p, *_ in ACCOUNTS if u == username)
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token embedded in a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)

@@ -11,11 +11,15 @@ Used by the reliability tests, and meant for browser tests and benchmarks too::
     server.restart()
     server.stop()                    # SIGTERM, then SIGKILL if it lingers
 
-Everything is bounded in time: a command or a start-up that hangs fails the test.
+The operator commands run in the test's own process (Click's runner, the same commands and
+configuration as the console script, whose start-up is tested in tests/cli): starting a Python
+process per command cost seconds each. gunicorn is a real process. Everything is bounded in
+time: a start-up that hangs fails the test.
 """
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -31,7 +35,6 @@ SECRET_KEY = "live-server-test-secret-key-0123456789"
 # Fast hashing keeps account creation quick; production uses scrypt.
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
-CLI_TIMEOUT = 120  # seconds for one `evalsvc` command (init on a cold machine included)
 START_TIMEOUT = 30  # seconds for gunicorn to answer GET /login
 STOP_TIMEOUT = 15  # seconds for a graceful stop before SIGKILL
 
@@ -51,6 +54,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _parsed(value: str):
+    """An environment value as Flask's ``from_prefixed_env`` reads it (JSON, else text)."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 class ServerError(RuntimeError):
     """The server or a command failed; the message carries its output."""
 
@@ -68,7 +79,12 @@ class LiveServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.instance_path / "gunicorn.log"
         self.process: subprocess.Popen | None = None
+        self.app = None  # built for the first command
         self.env = self._environment(extra_env or {})
+        # The same settings for the in-process commands (the environment's, without prefix).
+        self.config = {key.removeprefix("EVALSVC_"): _parsed(value)
+                       for key, value in self.env.items()
+                       if key.startswith("EVALSVC_") and key != "EVALSVC_INSTANCE_PATH"}
 
     def _environment(self, extra: dict[str, str]) -> dict[str, str]:
         # Start from a clean EVALSVC_* slate so the developer's own settings cannot leak in.
@@ -86,18 +102,22 @@ class LiveServer:
 
     # -- the operator CLI ---------------------------------------------------------------
 
-    def cli(self, *args: str, timeout: float = CLI_TIMEOUT) -> str:
-        """Run ``evalsvc ARGS…`` against this deployment; its stdout, or ServerError."""
-        try:
-            done = subprocess.run([str(BIN / "evalsvc"), *args], env=self.env,
-                                  cwd=self.instance_path, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ServerError(f"evalsvc {' '.join(args)} took over {timeout} s") from exc
-        if done.returncode != 0:
-            raise ServerError(f"evalsvc {' '.join(args)} exited {done.returncode}:\n"
-                              f"{done.stdout}\n{done.stderr}")
-        return done.stdout
+    def cli(self, *args: str) -> str:
+        """Run the operator command ``evalsvc ARGS…`` on this deployment; its output, or
+        ServerError."""
+        from evalsvc import create_app
+        from evalsvc.extensions import db
+
+        if self.app is None:
+            self.app = create_app(self.config, instance_path=str(self.instance_path))
+        with self.app.app_context():  # as the console script runs a command
+            result = self.app.test_cli_runner().invoke(args=list(args))
+            db.session.remove()
+            db.engine.dispose()  # hold no connection while gunicorn serves
+        if result.exit_code != 0:
+            raise ServerError(f"evalsvc {' '.join(args)} exited {result.exit_code}:\n"
+                              f"{result.output}") from result.exception
+        return result.stdout
 
     def prepare(self) -> None:
         """Create the schema and load the demo county."""
@@ -122,6 +142,10 @@ class LiveServer:
                 [str(BIN / "gunicorn"), "-c", str(PROJECT_ROOT / "gunicorn.conf.py"),
                  "-w", str(self.workers), "-k", "sync",
                  "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
+                 # Build the app once in the master and fork the workers from it: starting
+                 # cost seconds per worker otherwise. create_app opens no connection, so no
+                 # worker inherits one.
+                 "--preload",
                  *_gunicorn_options(), "evalsvc:create_app()"],
                 env=self.env, cwd=self.instance_path, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,11 +1,37 @@
-"""Migrations build the schema the models describe, on the engine under test."""
+"""Migrations build the schema the models describe, on the engine under test.
+
+These tests run the migrations themselves, on an empty database: the other tests get copies
+of a database the same migrations built once per run (tests/databases.py).
+"""
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import upgrade
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Base
+
+
+@pytest.fixture
+def database_url(databases, tmp_path):
+    """An empty database, not a copy of the migrated template."""
+    with databases.empty(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def app(make_app):
+    """The app, its empty database migrated by this test's own ``upgrade``."""
+    app = make_app()
+    with app.app_context():
+        upgrade()
+        yield app
+
+
+def test_upgrade_starts_from_an_empty_database(database_url, make_app):
+    with make_app().app_context():
+        assert sa.inspect(db.engine).get_table_names() == []
 
 
 def test_migrated_schema_matches_models(app):

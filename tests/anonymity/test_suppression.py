@@ -8,8 +8,7 @@ from openpyxl import load_workbook
 
 from evalsvc.models import GroupCode
 from evalsvc.services import ballots, closing
-from tests.conftest import login
-from tests.helpers import new_round
+from tests.helpers import login, new_round
 
 
 def _cast(round_, codes, overall):

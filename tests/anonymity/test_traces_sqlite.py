@@ -14,7 +14,8 @@ from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Ballot, Card, GroupCode, Round
 from evalsvc.services import closing, traces
 from tests.anonymity.test_suppression import _cast
-from tests.conftest import PG_URL, login
+from tests.conftest import PG_URL
+from tests.helpers import login
 from tests.helpers import new_round
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's files (WAL, SHM, modes)")

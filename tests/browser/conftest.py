@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from evalsvc.services.demo import ACCOUNTS
-from tests.conftest import fresh_database
 from tests.server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,20 +169,20 @@ def shoot(request):
 
 
 @pytest.fixture(scope="module")
-def server(browser, tmp_path_factory):
+def server(browser, databases, tmp_path_factory):
     """gunicorn (2 workers) with the demo county and its rounds, shared by a test module.
 
     Requests ``browser`` first so a missing Chromium skips before any server starts.
     """
     directory = tmp_path_factory.mktemp("browser-server")
-    with fresh_database(directory) as database_url:
+    with databases.fresh(directory) as database_url:
         live = LiveServer(database_url, directory / "instance", workers=2)
         live.prepare()
         live.start()
         try:
             yield live
         finally:
-            live.stop()
+            live.kill_hard()  # the module is over: a graceful stop would only cost seconds
             print(f"----- gunicorn log ({live.log_path}) -----\n{live.log()}")
 
 
@@ -198,13 +196,8 @@ def new_round(server: LiveServer, org: str, kind: str, *options: str, open_: boo
 
 
 def new_rounds(server: LiveServer, plans: dict[str, tuple]) -> dict[str, int]:
-    """``new_round`` for each plan (name → arguments) at once: each is its own process.
-
-    The plans must not compete for an attempt number (one kind per branch).
-    """
-    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
-        futures = {name: pool.submit(new_round, server, *args) for name, args in plans.items()}
-        return {name: future.result() for name, future in futures.items()}
+    """``new_round`` for each plan (name → arguments)."""
+    return {name: new_round(server, *args) for name, args in plans.items()}
 
 
 def card_urls(server: LiveServer, round_id: int) -> list[str]:
@@ -214,7 +207,5 @@ def card_urls(server: LiveServer, round_id: int) -> list[str]:
 
 
 def cards_of(server: LiveServer, rounds: dict[str, int]) -> dict[str, list[str]]:
-    """``card_urls`` of several rounds (name → id) at once."""
-    with ThreadPoolExecutor(max_workers=len(rounds)) as pool:
-        urls = pool.map(lambda round_id: card_urls(server, round_id), rounds.values())
-        return dict(zip(rounds, urls))
+    """``card_urls`` of several rounds (name → id)."""
+    return {name: card_urls(server, round_id) for name, round_id in rounds.items()}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, GroupCode, Member, Opinion, Round
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import counts, new_round
 
 REFUSED = ["\x00", "\x01", "\x1b", "\x7f"]

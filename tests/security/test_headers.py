@@ -1,8 +1,7 @@
 """Every response carries the security headers, on every route the app has."""
 import pytest
 
-from tests.conftest import login
-from tests.helpers import new_round
+from tests.helpers import csrf_token, login, new_round
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",
@@ -40,16 +39,13 @@ def test_headers_on_every_get_route_for_every_role(app, client, demo, role):
 
 
 def test_staff_forms_refuse_a_missing_or_stale_csrf_token(make_app):
-    import re
-
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         from evalsvc.services.demo import load_demo
 
         load_demo()
     client = app.test_client()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      client.get("/login").get_data(as_text=True)).group(1)
+    token = csrf_token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"username": "office", "password": "demo-office-pass",
                                 "csrf_token": token})
     response = client.post("/orgs/new", data={"code": "X1", "name": "新", "type": "committee",

@@ -11,8 +11,7 @@ from openpyxl import load_workbook
 from evalsvc.extensions import db
 from evalsvc.models import GroupCode, Member, Organisation
 from evalsvc.services import closing
-from tests.conftest import login
-from tests.helpers import new_round
+from tests.helpers import login, new_round
 
 SCRIPT = '<script>alert("x")</script>'
 ATTRIBUTE = '" onmouseover="alert(1)" x="'

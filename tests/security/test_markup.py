@@ -17,7 +17,7 @@ from evalsvc.render.exports import safe_cell
 from evalsvc.services import closing
 from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import new_round
 
 LINK = '<a href="http://x">点我</a>'

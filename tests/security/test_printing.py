@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, GroupCode, Round
 from evalsvc.services import printing
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import new_round
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Flag, Member, Organisation, Round, Transition, User
-from tests.conftest import login
+from tests.helpers import login
 
 PUBLIC_ENDPOINTS = {"static", "auth.login"}
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import StaffSession, User
 from evalsvc.services import sessions
-from tests.conftest import login
+from tests.helpers import login
 
 
 class Clock:

@@ -11,8 +11,7 @@ from evalsvc.extensions import db
 from evalsvc.models import Campaign, Flag, FlagKind, GroupCode, Round, Stage
 from evalsvc.services import closing, results, rounds
 from evalsvc.services.ballots import cast_card_ballot
-from tests.conftest import login
-from tests.helpers import new_round
+from tests.helpers import login, new_round
 
 POSITIVE = ("satisfied", "fairly", "basic")
 REQUIRED_KEYS = {"round", "kind", "ballots", "groups", "items", "members",

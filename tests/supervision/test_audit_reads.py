@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, GroupCode
 from evalsvc.services.today import today
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import closed_satisfaction_round, new_round
 
 

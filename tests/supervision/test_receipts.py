@@ -6,8 +6,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import Receipt
 from evalsvc.services import closing
-from tests.conftest import login
-from tests.helpers import SATISFACTION, new_round, receipt_of
+from tests.helpers import SATISFACTION, login, new_round, receipt_of
 
 
 def _vote(client, code):

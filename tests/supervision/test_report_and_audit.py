@@ -10,7 +10,7 @@ from evalsvc.extensions import db
 from evalsvc.models import Ballot, Flag, Round, RoundState
 from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
-from tests.conftest import login
+from tests.helpers import login
 
 
 def _period():

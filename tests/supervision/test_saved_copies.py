@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from evalsvc.services import receipts
 from evalsvc.services.today import today
-from tests.conftest import login
+from tests.helpers import login
 from tests.helpers import closed_satisfaction_round
 from tests.supervision.insider import column, reseal_as_insider, sql
 

@@ -87,7 +87,7 @@ def test_verify_refuses_a_round_that_is_not_sealed(runner, demo):
 
 def test_supervisor_verifies_from_the_web_and_it_is_audited(client, demo):
     from evalsvc.models import AuditEntry
-    from tests.conftest import login
+    from tests.helpers import login
 
     round_ = _closed_round()
     login(client, "supervisor")

@@ -187,7 +187,7 @@ def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner
 
 
 def test_the_web_check_still_works_on_a_v2_seal(client, demo):
-    from tests.conftest import login
+    from tests.helpers import login
 
     round_ = closed_satisfaction_round(12, 14, with_text=True)
     login(client, "supervisor")

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, login
 
 
 def test_pages_require_login(client, demo):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Decision, Flag, FlagKind, Round, RoundState
-from tests.conftest import login
+from tests.helpers import login
 
 
 def _load_rounds():

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Member, Organisation, Role, User
-from tests.conftest import login
+from tests.helpers import login
 
 
 def _member_of(org_id):

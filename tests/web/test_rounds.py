@@ -5,8 +5,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState
-from tests.conftest import login
-from tests.helpers import SATISFACTION, new_round
+from tests.helpers import SATISFACTION, csrf_token, login, new_round
 
 
 def test_secretary_creates_opens_prints_and_watches_participation(client, demo):
@@ -87,12 +86,12 @@ def test_open_and_close_need_a_csrf_token(make_app):
         round_id = round_.id
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     client.post("/login", data={"username": "secretary", "password": "demo-secretary-pass",
                                 "csrf_token": token})
     assert client.post(f"/rounds/{round_id}/open").status_code == 400
     detail = client.get(f"/rounds/{round_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', detail).group(1)
+    token = csrf_token(detail)
     assert client.post(f"/rounds/{round_id}/open", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert db.session.get(Round, round_id).state is RoundState.OPEN

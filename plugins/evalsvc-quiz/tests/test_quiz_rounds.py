@@ -15,10 +15,7 @@ from evalsvc.services.campaign_rules import set_kind_settings
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.users import UserData, create_user
 
-try:  # the main suite is moving its helpers; take them from wherever they are
-    from tests.helpers import login
-except ImportError:
-    from tests.conftest import login
+from tests.helpers import login
 
 BRANCH = "XW030101"  # batch 2: studying, so its secretary may hold the study-stage test
 RIGHT = {"ideal": "a", "purpose": "b", "principle": "c", "probation": "b",

@@ -1,0 +1,130 @@
+"""Test databases copied from templates built once per test run.
+
+Migrating a database takes longer than most tests; copying one takes milliseconds. So each
+run builds its templates once, on first use, by running the real migrations (and, for the
+``demo`` template, the demo county) into an empty database; every test then gets a copy:
+
+- SQLite: the template file, checkpointed and closed, is copied into the test's directory;
+- PostgreSQL: ``CREATE DATABASE t_… TEMPLATE evalsvc_test_…`` (a file-level copy, triggers
+  and ``alembic_version`` included), dropped in the background after the test. The role
+  needs CREATEDB.
+
+Templates are rebuilt by every run, so a new migration is picked up without any step.
+"""
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+
+Fill = Callable[[str, Path], None]  # (url, instance path): brings an empty database to a
+# template's state
+
+
+class SqliteDatabases:
+    """Databases as files: templates in ``root``, copies in each test's directory."""
+
+    def __init__(self, root: Path, fills: dict[str, Fill]):
+        self.root = root
+        self.fills = fills
+        self.templates: dict[str, Path] = {}
+
+    @contextlib.contextmanager
+    def empty(self, directory: Path) -> Iterator[str]:
+        """A URL to an empty database in ``directory``."""
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
+
+    @contextlib.contextmanager
+    def fresh(self, directory: Path, template: str = "migrated") -> Iterator[str]:
+        """A URL to a copy of ``template`` in ``directory``."""
+        target = directory / "test.sqlite3"
+        shutil.copyfile(self._template(template), target)
+        yield f"sqlite:///{target}"
+
+    def _template(self, name: str) -> Path:
+        if name not in self.templates:
+            path = self.root / f"{name}.sqlite3"
+            self.fills[name](f"sqlite:///{path}", self.root / "instance")
+            # Every change is in the main file once the write-ahead log is checkpointed and
+            # the last connection closed, so copying that one file copies the database.
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.templates[name] = path
+        return self.templates[name]
+
+    def close(self) -> None:
+        """Nothing to drop: the files live in pytest's temporary directory."""
+
+
+class PostgresDatabases:
+    """A database per test on the server at ``url``, created from template databases."""
+
+    def __init__(self, url: str, root: Path, fills: dict[str, Fill]):
+        self.url = sa.engine.make_url(url)
+        self.root = root
+        self.fills = fills
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT",
+                                      poolclass=sa.pool.NullPool)
+        self.run = secrets.token_hex(4)  # keeps parallel runs on one server apart
+        self.templates: dict[str, str] = {}
+        # A busy server takes a second or more to drop a database: drop in the background
+        # while the next tests run, and wait for all of it at the end of the run.
+        self.dropper = ThreadPoolExecutor(max_workers=1)
+        self.drops: list[Future] = []
+
+    def _url(self, database: str) -> str:
+        return self.url.set(database=database).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(sql)
+
+    @contextlib.contextmanager
+    def _database(self, template: str | None) -> Iterator[str]:
+        name = f"t_{secrets.token_hex(6)}"
+        # WAL_LOG (PostgreSQL 15's default) copies a small database without a checkpoint.
+        self._execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        try:
+            yield self._url(name)
+        finally:
+            # FORCE: a test that failed half-way may have left a connection behind.
+            self.drops.append(self.dropper.submit(
+                self._execute, f"DROP DATABASE {name} WITH (FORCE)"))
+
+    def empty(self, directory: Path) -> contextlib.AbstractContextManager[str]:
+        """A URL to an empty database of its own, dropped afterwards."""
+        return self._database(None)
+
+    def fresh(self, directory: Path,
+              template: str = "migrated") -> contextlib.AbstractContextManager[str]:
+        """A URL to a copy of ``template``, dropped afterwards."""
+        return self._database(self._template(template))
+
+    def _template(self, name: str) -> str:
+        if name not in self.templates:
+            database = f"evalsvc_test_{self.run}_{name}"
+            self._execute(f"CREATE DATABASE {database}")
+            self.templates[name] = database  # dropped by close() even if the fill fails
+            self.fills[name](self._url(database), self.root / "instance")
+        return self.templates[name]
+
+    def close(self) -> None:
+        """Finish the tests' drops (a failed one fails here), then drop the templates."""
+        self.dropper.shutdown(wait=True)
+        for drop in self.drops:
+            drop.result()
+        for database in self.templates.values():
+            self._execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        self.admin.dispose()
+
+
+def open_databases(pg_url: str | None, root: Path,
+                   fills: dict[str, Fill]) -> SqliteDatabases | PostgresDatabases:
+    """The engine under test: PostgreSQL at ``pg_url`` when given, else SQLite files."""
+    return PostgresDatabases(pg_url, root, fills) if pg_url else SqliteDatabases(root, fills)
