@@ -7,6 +7,7 @@ from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, R
 from evalsvc.services import organisations as org_service
 from evalsvc.services import flags, opinions, rounds, scope, stages
 from evalsvc.services.errors import Invalid
+from evalsvc.services.member_order import in_branch_order
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
 
@@ -43,6 +44,7 @@ def detail(org_id: int):
     branch = org.is_branch
     return render_template(
         "orgs/detail.html", org=org, can_edit_members=_may_write(org),
+        members=in_branch_order(org.members) if branch else [],
         rounds=rounds.rounds_for(current_user, org.id) if branch else [],
         flag_list=flags.flags_for({org.id}) if branch else [],
         transition_list=stages.transitions_for({org.id}) if branch else [],
