@@ -119,7 +119,8 @@ def add_member(org_id: int):
     if form.validate_on_submit():
         try:
             org_service.add_member(
-                current_user, org, form.name.data, MemberStatus(form.status.data)
+                current_user, org, form.name.data, MemberStatus(form.status.data),
+                form.sort_order.data,
             )
         except Invalid as exc:
             attach_errors(form, exc)
@@ -138,7 +139,7 @@ def edit_member(member_id: int):
         try:
             org_service.update_member(
                 current_user, member, form.name.data,
-                MemberStatus(form.status.data), form.active.data,
+                MemberStatus(form.status.data), form.active.data, form.sort_order.data,
             )
         except Invalid as exc:
             attach_errors(form, exc)
