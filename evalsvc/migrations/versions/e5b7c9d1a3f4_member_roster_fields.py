@@ -30,5 +30,7 @@ def downgrade():
         batch_op.drop_column('retired')
         batch_op.drop_column('position')
         batch_op.drop_column('birth_month')
+        # SQLite's table copy would otherwise keep the CHECK on the dropped column.
+        batch_op.drop_constraint(batch_op.f('ck_members_gender'), type_='check')
         batch_op.drop_column('gender')
         batch_op.drop_column('sort_order')
