@@ -47,13 +47,17 @@ def _branch_with_roster(code="XW050103"):
     return branch
 
 
-def test_ballot_lists_numbered_members_first_then_by_strokes(app, demo):
+def test_ballot_lists_numbered_members_first_then_by_strokes(client, demo):
     _branch_with_roster()
-    round_, _codes = new_round("XW050103", kind="member_review", stage=Stage.STUDY,
-                               groups={GroupCode.MEMBER: 5})
+    round_, codes = new_round("XW050103", kind="member_review", stage=Stage.STUDY,
+                              groups={GroupCode.MEMBER: 5})
     names = [q.text for q in rounds.layout(round_) if q.member_id is not None
              and q.type == "choice"]
     assert names == BALLOT_ORDER
+    # The phone page a respondent reads shows them in that order.
+    html = client.get(f"/C/{codes[0]}").get_data(as_text=True)
+    positions = [html.index(name) for name in BALLOT_ORDER]
+    assert positions == sorted(positions)
 
 
 def test_results_list_members_in_ballot_order(app, demo):
