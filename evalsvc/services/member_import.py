@@ -74,6 +74,8 @@ def import_members(actor: User | None, path: Path, file_name: str | None = None)
     if actor is not None and actor.role is Role.SUPERVISOR:
         raise Forbidden("督导组只提建议，不导入党员")
     rows = read_table(path, MEMBER_COLUMNS)
+    if not rows:
+        raise ImportFailed([RowError(0, "file", "文件中只有表头，没有党员")])
     branches = _branches({row["branch_code"] for _number, row in rows})
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}

@@ -107,13 +107,16 @@ def test_every_wrong_row_is_named_by_row_and_field_and_nothing_is_stored(runner,
                              .where(AuditEntry.action == "member.import")) == 0
 
 
-def test_missing_required_column_and_bad_encoding_are_refused(runner, demo, tmp_path):
+def test_missing_column_header_only_and_bad_encoding_are_refused(runner, demo, tmp_path):
     before = _count()
     path = tmp_path / "nobranch.csv"
     path.write_text("姓名,性别\n孔令甲,男\n", encoding="utf-8")
     result = runner.invoke(args=["member", "import", str(path)])
     assert result.exit_code != 0 and "row 1, header: 缺少必需的列" in result.output
     assert "所属支部编码" in result.output
+    path.write_text("姓名,所属支部编码\n", encoding="utf-8")
+    result = runner.invoke(args=["member", "import", str(path)])
+    assert result.exit_code != 0 and "row 0, file: 文件中只有表头，没有党员" in result.output
     path = tmp_path / "utf16.csv"
     path.write_bytes("姓名,所属支部编码\n孔令甲,XW0402\n".encode("utf-16"))
     result = runner.invoke(args=["member", "import", str(path)])
