@@ -19,6 +19,9 @@ class Defaults:
     # 256 KiB is far more than the largest ballot (a 60-member review with notes).
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_PARTS = 2000
+    # The member import page's upload (a county roster as XLSX or CSV); the CLI reads up to
+    # the import's own 16 MB bound.
+    MEMBER_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
