@@ -9,13 +9,14 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, input_guard, orgs, receipts, reports, respond,
-        results, rounds, supervision, users,
+        audit, auth, dashboard, decisions, input_guard, live, orgs, receipts, reports,
+        respond, results, rounds, supervision, users,
     )
 
     input_guard.init_app(app)
     auth.init_app(app)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(live.bp)
     app.register_blueprint(decisions.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
