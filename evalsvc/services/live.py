@@ -94,6 +94,7 @@ class LivePage:
     overdue: int
     page: int
     pages: int
+    size: int  # rounds a page
     on: date
 
 
@@ -126,12 +127,12 @@ def live_page(user: User, chosen: LiveFilter, page: int = 1) -> LivePage:
     ).select_from(Round).where(Round.id.in_(sa.select(matching.c.id)))).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    rounds = _page_of_rounds(matching, page)
+    rounds = _page_of_rounds(matching, page, PAGE_SIZE)
     _add_counts(rounds)
-    return LivePage(rounds, total, int(overdue), page, pages, on)
+    return LivePage(rounds, total, int(overdue), page, pages, PAGE_SIZE, on)
 
 
-def _page_of_rounds(matching, page: int) -> list[LiveRound]:
+def _page_of_rounds(matching, page: int, size: int) -> list[LiveRound]:
     parent = aliased(Organisation)
     rows = db.session.execute(
         sa.select(Round.id, Round.title, Round.kind, Round.stage, Round.attempt,
@@ -143,7 +144,7 @@ def _page_of_rounds(matching, page: int) -> list[LiveRound]:
         .where(Round.id.in_(sa.select(matching.c.id)))
         .order_by(sa.case((Round.planned_close_on.is_(None), 1), else_=0),
                   Round.planned_close_on, Organisation.code, Round.id)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        .limit(size).offset((page - 1) * size)).all()
     return [LiveRound(*row) for row in rows]
 
 

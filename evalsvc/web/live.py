@@ -7,7 +7,7 @@ from evalsvc.models import Organisation, OrgType, Role
 from evalsvc.services import planned_close, rounds, scope
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
-from evalsvc.services.live import PAGE_SIZE, LiveFilter, live_page
+from evalsvc.services.live import LiveFilter, live_page
 from evalsvc.services.today import now
 from evalsvc.web.staff_forms import ConfirmForm
 
@@ -46,16 +46,18 @@ def index():
     chosen = _filter_from(request.args)
     selecting = request.args.get("select") == "1" and current_user.role is Role.OFFICE
     paused = request.args.get("refresh") == "off"
-    campaign = current_campaign()
     seconds = int(current_app.config["LIVE_REFRESH_SECONDS"])
-    response = current_app.make_response(render_template(
-        "live/index.html", live=live_page(current_user, chosen, request.args.get(
-            "page", 1, type=int)), chosen=chosen, filter_args=_filter_args(chosen),
+    filter_args = _filter_args(chosen)
+    campaign = current_campaign()
+    html = render_template(
+        "live/index.html", chosen=chosen, filter_args=filter_args,
+        live=live_page(current_user, chosen, request.args.get("page", 1, type=int)),
+        page_args={**filter_args, **({"select": 1} if selecting else {}),
+                   **({"refresh": "off"} if paused else {})},
         batches=campaign.batches if campaign else [], committees=_committees(),
-        page_args={**_filter_args(chosen), **({"select": 1} if selecting else {}),
-                   **({"refresh": "off"} if paused else {})}, page_size=PAGE_SIZE,
         selecting=selecting, paused=paused, refresh_seconds=seconds, updated_at=now(),
-        may_plan=current_user.role is Role.OFFICE, confirm=ConfirmForm()))
+        may_plan=current_user.role is Role.OFFICE, confirm=ConfirmForm())
+    response = current_app.make_response(html)
     if not (selecting or paused):
         # The HTTP form of <meta http-equiv="refresh">: same behaviour, no script, CSP intact.
         response.headers["Refresh"] = str(seconds)

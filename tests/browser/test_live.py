@@ -81,14 +81,19 @@ def pause(page) -> None:
     expect(page.get_by_role("link", name="恢复自动刷新")).to_be_visible()
 
 
+def open_live_paused(page, base_url: str, username: str) -> None:
+    """Log in, follow the menu's 实时进度, and pause the reloading."""
+    log_in(page, base_url, username)
+    page.get_by_role("link", name="实时进度", exact=True).click()
+    expect(page.get_by_role("heading", name="进行中的测评 · 实时进度")).to_be_visible()
+    pause(page)
+
+
 def test_office_on_a_tablet_sees_overdue_first_and_filters(browser, server, rounds,
                                                            axe_source, shoot):
     page = open_device(browser, TABLET, bypass_csp=True)
     try:
-        log_in(page, server.base_url, "office")
-        page.get_by_role("link", name="实时进度", exact=True).click()
-        expect(page.get_by_role("heading", name="进行中的测评 · 实时进度")).to_be_visible()
-        pause(page)
+        open_live_paused(page, server.base_url, "office")
         first = rows(page).first
         expect(first).to_contain_text(OVERDUE)
         expect(first).to_contain_text("逾期 3 天")
@@ -111,10 +116,7 @@ def test_secretary_on_a_phone_sees_only_their_branch(browser, server, rounds, ax
                                                      shoot):
     page = open_device(browser, PHONE, bypass_csp=True)
     try:
-        log_in(page, server.base_url, "secretary")
-        page.get_by_role("link", name="实时进度", exact=True).tap()
-        expect(page.get_by_role("heading", name="进行中的测评 · 实时进度")).to_be_visible()
-        pause(page)
+        open_live_paused(page, server.base_url, "secretary")
         expect(rows(page)).to_have_count(1)
         expect(rows(page).first).to_contain_text(DEMO_OPEN)
         expect(page.get_by_label("党委/总支")).to_have_count(0)

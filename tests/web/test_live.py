@@ -265,7 +265,7 @@ def test_paging_keeps_the_order_and_the_query_count_does_not_grow(app, client, d
     pages = [_titles(client.get(f"/live?page={p}").get_data(as_text=True)) for p in (1, 2, 3)]
     assert pages == [["第1项", "第2项", "第3项"], ["第4项", "第5项", "第6项"], ["第7项"]]
     html = client.get("/live?page=99&batch=1").get_data(as_text=True)  # clamped to the last
-    assert "第 2 / 2 页" in html and _titles(html) == ["第4项", "第5项"]
+    assert "第 2 / 2 页（每页 3 项）" in html and _titles(html) == ["第4项", "第5项"]
     assert 'href="/live?page=1&amp;batch=1"' in html and "下一页" not in html
     assert _titles(client.get("/live?page=abc").get_data(as_text=True))[0] == first.title
     assert counts[0] == counts[1], "queries grew with the number of rounds"
@@ -290,3 +290,17 @@ def test_linked_from_the_navigation_and_the_dashboard(client, demo):
     login(client, "office")
     html = client.get("/dashboard?batch=2").get_data(as_text=True)
     assert 'href="/live?batch=2"' in html
+
+
+def test_the_scope_in_sql_is_the_scope_in_python(app, demo):
+    """The live view filters by scope.visible_clause/subtree (in the database); they must
+    admit exactly what visible_org_ids/descendants_of (in Python) admit."""
+    from evalsvc.models import User
+    from evalsvc.services import scope
+
+    for root in demo.values():
+        assert set(db.session.scalars(scope.subtree([root]))) == scope.descendants_of([root])
+    for user in db.session.scalars(sa.select(User)):
+        in_sql = set(db.session.scalars(sa.select(Organisation.id).where(
+            scope.visible_clause(user, Organisation.id))))
+        assert in_sql == (scope.visible_org_ids(user) or set(demo.values())), user.username
