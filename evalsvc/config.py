@@ -53,6 +53,8 @@ class Defaults:
     # many hours after login (services/sessions.py).
     SESSION_IDLE_MINUTES = 30
     SESSION_LIFETIME_HOURS = 12
+    # The live view of open rounds reloads itself this often (seconds).
+    LIVE_REFRESH_SECONDS = 60
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
