@@ -9,7 +9,7 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, input_guard, orgs, receipts, reports, respond,
+        audit, auth, dashboard, decisions, input_guard, orgs, paper, receipts, reports, respond,
         results, rounds, supervision, users,
     )
 
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(rounds.bp)
+    app.register_blueprint(paper.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(users.bp)
     app.register_error_handler(OutOfScope, _not_found)
