@@ -186,3 +186,13 @@ def test_held_key_ins_name_neither_card_nor_staff(three):
     assert a.username not in stored
     paper.enter_sheet(a, round_, codes[1], ROWS)  # one person's key-ins do not pair up
     assert len(set(db.session.scalars(sa.select(PaperEntry.keyer)))) == 2
+
+
+def test_purging_a_rehearsal_drops_its_held_key_ins(three):
+    from evalsvc.services import rehearsal
+
+    a, _, _ = three
+    round_, codes = new_round(rehearsal=True)
+    paper.enter_sheet(a, round_, codes[0], ROWS)
+    rehearsal.purge(None, round_)
+    assert _raw_pending() == []
