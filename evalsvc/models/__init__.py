@@ -1,6 +1,6 @@
 """Typed tables, by subject. Models hold data; they never commit."""
 from evalsvc.models.audit import AuditEntry
-from evalsvc.models.ballots import Answer, Ballot, Receipt
+from evalsvc.models.ballots import Answer, Ballot, PaperEntry, Receipt
 from evalsvc.models.base import Base
 from evalsvc.models.campaigns import Batch, Campaign, Stage, StageProgress, StageState
 from evalsvc.models.flags import (
@@ -13,7 +13,7 @@ from evalsvc.models.users import Role, User, supervisor_scope
 
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
-    "Answer", "Ballot", "Card", "GroupCode", "Receipt", "RespondentGroup", "Round",
+    "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberStatus", "Organisation",
     "OrgType", "Role", "Stage", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

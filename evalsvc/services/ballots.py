@@ -211,16 +211,27 @@ def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
     return Accepted(receipt)
 
 
-def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str) -> None:
+def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str,
+           channel: str = "phone") -> None:
     """Insert the ballot, its answers and the receipt; no reference joins them."""
     ballot_id = secrets.token_hex(16)
     conn.execute(BALLOTS.insert(), {"id": ballot_id, "round_id": round_id,
-                                    "group_id": group_id, "day": today()})
+                                    "group_id": group_id, "day": today(), "channel": channel})
     answers = [{"ballot_id": ballot_id, "round_id": round_id, "group_id": group_id,
                 "question": q, "value": v, "text": t or None} for q, v, t in rows]
     if answers:
         conn.execute(ANSWERS.insert(), answers)
     conn.execute(RECEIPTS.insert(), {"code": receipt, "round_id": round_id})
+
+
+def store_paper_ballot(conn, round_id: int, group_id: int, rows: AnswerRows,
+                       receipt: str) -> None:
+    """Inside the caller's write transaction (``write_transaction``), after it spent the
+    card: store an agreed paper sheet's ballot exactly as a phone ballot, channel "paper"."""
+    _store(conn, round_id, group_id, rows, receipt, channel="paper")
+
+
+write_transaction = _write_transaction
 
 
 # Plain tables: the hot path skips the ORM's bulk-insert machinery.
