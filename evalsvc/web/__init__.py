@@ -9,7 +9,7 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, input_guard, orgs, receipts, reports, respond,
+        audit, auth, dashboard, decisions, grades, input_guard, orgs, receipts, reports, respond,
         results, rounds, supervision, users,
     )
 
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(decisions.bp)
+    app.register_blueprint(grades.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(receipts.bp)
