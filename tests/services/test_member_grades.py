@@ -1,33 +1,26 @@
 """组织评定 after 民主评议: every listed member graded, 优秀 capped at a third, the office
 confirms, and a confirmed 不合格 is followed up in order."""
 import json
-import secrets
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import AuditEntry, GroupCode, Member, MemberGrade, MemberStatus, User
-from evalsvc.services import ballots, closing, member_grades, rounds
+from evalsvc.models import AuditEntry, Member, MemberGrade, MemberStatus, User
+from evalsvc.services import member_grades
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.today import today
-from tests.helpers import new_round, org_id
+from tests.helpers import closed_member_review, org_id
 
 
 def user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
-def closed_review(grade: str = "qualified", ballots_cast: int = 6):
+def closed_review(grade: str = "qualified"):
     """A closed 民主评议 round of XW0101 where every ballot gives every member ``grade``."""
-    round_, cards = new_round(kind="member_review", groups={GroupCode.MEMBER: ballots_cast})
-    for code in cards:
-        rows = [(q.key, grade, "") for q in rounds.layout(round_)
-                if q.member_id is not None and q.type == "choice"]
-        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(12), rows)
-    closing.close_round(None, round_)
-    return round_
+    return closed_member_review(grade=grade)
 
 
 def stored_grades() -> int:
