@@ -143,3 +143,13 @@ def record_followup(actor: User, row: MemberGrade, step: str, note: str,
 
 def _next_label(expected: str) -> str:
     return FOLLOWUP_LABELS.get(expected, "转化或组织处理")
+
+
+def failing_for(org_id: int) -> list[tuple[MemberGrade, Round]]:
+    """A branch's confirmed failing grades with their rounds, newest first: what its page
+    shows of the follow-up."""
+    rows = db.session.execute(
+        sa.select(MemberGrade, Round).join(Round, Round.id == MemberGrade.round_id)
+        .where(MemberGrade.organisation_id == org_id, MemberGrade.confirmed_on.is_not(None))
+        .order_by(MemberGrade.id.desc())).all()
+    return [(g, r) for g, r in rows if g.grade == get_kind(r.kind).failing_grade]

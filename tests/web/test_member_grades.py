@@ -4,7 +4,7 @@ import re
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import Campaign, GroupCode, MemberGrade, MemberStatus, Member
+from evalsvc.models import Campaign, GroupCode, Member, MemberStatus, User
 from evalsvc.services import campaign_rules, member_grades
 from tests.helpers import (
     ballot_for, closed_member_review, counts, csrf_token, login, new_round,
@@ -105,3 +105,23 @@ def test_results_show_members_and_masses_tallied_apart(client, demo):
     few = closed_member_review(groups={GroupCode.MEMBER: 6, GroupCode.MASSES: 3})
     html = client.get(f"/rounds/{few.id}").get_data(as_text=True)
     assert "票数过少，不单独显示" in html
+
+
+def test_the_branch_page_shows_a_confirmed_unqualified_members_followup(client, demo):
+    round_ = closed_member_review(grade="unqualified")
+    members = member_grades.graded_members(round_)
+    secretary = db.session.scalar(sa.select(User).where(User.username == "secretary"))
+    office = db.session.scalar(sa.select(User).where(User.username == "office"))
+    for member_id, _ in members:
+        member_grades.record_grade(secretary, round_, member_id, "qualified")
+    member_grades.record_grade(secretary, round_, members[0][0], "unqualified")
+    member_grades.confirm_grades(office, round_)
+    login(client, "secretary")
+    row = member_grades.grades_of(round_)[members[0][0]]
+    client.post(f"/grades/{row.id}/followup", data={"step": "correcting", "note": "跳过教育",
+                                                   "deadline": "2999-01-01"})
+    html = client.get(f"/orgs/{demo['XW0101']}").get_data(as_text=True)
+    assert "不合格党员后续处理" in html and members[0][1] in html and "待帮助教育" in html
+    client.post(f"/grades/{row.id}/followup", data={"step": "educated", "note": "谈心谈话"})
+    html = client.get(f"/orgs/{demo['XW0101']}").get_data(as_text=True)
+    assert "<td>帮助教育</td>" in html
