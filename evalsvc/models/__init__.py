@@ -6,6 +6,7 @@ from evalsvc.models.campaigns import Batch, Campaign, Stage, StageProgress, Stag
 from evalsvc.models.flags import (
     BranchDecision, Decision, Flag, FlagKind, Opinion, Transition, TransitionState,
 )
+from evalsvc.models.grades import MemberGrade
 from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType
 from evalsvc.models.sessions import StaffSession
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
@@ -14,6 +15,6 @@ from evalsvc.models.users import Role, User, supervisor_scope
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
     "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
-    "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberStatus", "Organisation",
+    "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Stage", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

@@ -9,8 +9,8 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, input_guard, live, member_import, orgs, paper,
-        receipts, reports, respond, results, rounds, supervision, users,
+        audit, auth, dashboard, decisions, grades, input_guard, live, member_import, orgs,
+        paper, receipts, reports, respond, results, rounds, supervision, users,
     )
 
     member_import.init_app(app)  # before the input guard, which reads the body
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(live.bp)
     app.register_blueprint(decisions.bp)
+    app.register_blueprint(grades.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(receipts.bp)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
 from evalsvc.services import organisations as org_service
-from evalsvc.services import flags, opinions, rounds, scope, stages
+from evalsvc.services import flags, member_grades, opinions, rounds, scope, stages
 from evalsvc.services.errors import Invalid
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.web.form_errors import attach_errors
@@ -49,6 +49,8 @@ def detail(org_id: int):
         flag_list=flags.flags_for({org.id}) if branch else [],
         transition_list=stages.transitions_for({org.id}) if branch else [],
         org_opinions=opinions.for_org(org.id) if branch else [],
+        failing=member_grades.failing_for(org.id) if branch else [],
+        followup_labels=member_grades.FOLLOWUP_LABELS,
         missing=stages.missing_for(org, org.current_stage) if branch else [])
 
 
