@@ -77,8 +77,9 @@ def detail(round_id: int):
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
         may_print=printing.may_print(current_user, round_),
         printings=printing.printings(round_),
+        # The poster's URL is a credential like the printed poster: only for who may print it.
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
-        if round_.is_poster else None)
+        if round_.is_poster and printing.may_print(current_user, round_) else None)
 
 
 def _may_manage(round_) -> bool:
