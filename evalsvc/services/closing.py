@@ -34,6 +34,7 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     round_.state, round_.closed_on = RoundState.CLOSED, today()
     round_.traces_pending = True  # until the old copies are gone from the files
     reshuffle_round(db.session.connection(), round_.id)
+    results.freeze_settings(round_)
     result = results.store(round_)
     seal.seal(round_)
     if not round_.rehearsal:
