@@ -54,6 +54,9 @@ class Round(Base):
     planned_close_on: Mapped[date | None]
     # Stored when the round closes: the suppressed tally, and the proposed verdict.
     result_json: Mapped[str | None] = mapped_column(sa.Text)
+    # The rule thresholds the round was decided with, frozen at close (a later change of
+    # the campaign's settings must not move a sealed verdict or break its verification).
+    settings_json: Mapped[str | None] = mapped_column(sa.Text)
     # The verdict: proposed by the rules, then confirmed or overridden by the office.
     passed: Mapped[bool | None]
     verdict_status: Mapped[str | None] = mapped_column(sa.String(12))

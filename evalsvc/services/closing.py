@@ -35,6 +35,7 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     round_.traces_pending = True  # until the old copies are gone from the files
     paper.discard_pending(db.session.connection(), round_.id)  # never agreed: never counted
     reshuffle_round(db.session.connection(), round_.id)
+    results.freeze_settings(round_)
     result = results.store(round_)
     seal.seal(round_)
     if not round_.rehearsal:

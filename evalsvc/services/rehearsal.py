@@ -26,7 +26,7 @@ def purge(actor: User | None, round_: Round) -> int:
     for model in (Answer, Ballot, Receipt, PaperEntry, Card):
         db.session.execute(sa.delete(model).where(model.round_id == round_.id))
     round_.state, round_.opened_on, round_.closed_on = RoundState.DRAFT, None, None
-    round_.layout_json = round_.result_json = round_.digest = None
+    round_.layout_json = round_.result_json = round_.digest = round_.settings_json = None
     round_.passed, round_.verdict_status, round_.poster_used = None, None, 0
     round_.verdict_reason, round_.receipts_published = "", False
     round_.rehearsal, round_.card_epoch = False, round_.card_epoch + 1

@@ -18,7 +18,10 @@ CHANNELS = {"phone": "电子", "paper": "纸质"}  # how ballots arrived (扫码
 
 
 def settings_for(round_: Round) -> Settings:
-    """The campaign's rule thresholds, with the round's kind's own settings."""
+    """The rule thresholds of a round: those frozen at its close, else the campaign's
+    current ones with the round's kind's own settings."""
+    if round_.settings_json:
+        return Settings(**json.loads(round_.settings_json))
     c = db.session.get(Campaign, round_.campaign_id)
     return Settings(c.satisfaction_threshold, c.stage_pass_threshold, c.unqualified_threshold,
                     c.excellent_cap, c.min_cell, c.min_text_cell,
@@ -121,6 +124,12 @@ def store(round_: Round) -> RoundResult:
     round_.passed = result.verdict.get("passed")
     round_.verdict_status = "proposed"
     return result
+
+
+def freeze_settings(round_: Round) -> None:
+    """Keep the thresholds the round is about to be decided with, for good."""
+    round_.settings_json = None
+    round_.settings_json = json.dumps(asdict(settings_for(round_)), sort_keys=True)
 
 
 def result_of(round_: Round) -> RoundResult | None:

@@ -21,6 +21,7 @@ import codecs
 import contextlib
 import csv
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,7 +202,10 @@ def _xlsx_rows(path: Path, bounds: Bounds) -> Iterator[tuple]:
             raise _refuse(0, "file", "第一个工作表不是数据表")
         _check_dimension(sheet, bounds)
         yield from sheet.iter_rows(max_col=bounds.max_columns, values_only=True)
-    except (KeyError, ValueError, TypeError, OSError, SyntaxError):
+    # The sheet is unpacked while its rows are read: damaged data, a wrong checksum or a
+    # declared size that lies (a zip bomb posing as small) surface only here.
+    except (KeyError, ValueError, TypeError, OSError, SyntaxError, zipfile.BadZipFile,
+            zlib.error):
         raise _refuse(0, "file", "XLSX 文件已损坏，无法读取") from None
     finally:
         workbook.close()

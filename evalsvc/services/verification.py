@@ -18,6 +18,7 @@ from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Round, RoundState
 from evalsvc.services import audit, seal, seal_v1
+from evalsvc.services.verdict_check import verdict_differences
 from evalsvc.services.results import compute
 
 MAX_LINES = 40  # differences listed before "… and N more"
@@ -64,8 +65,10 @@ def verify(round_: Round, expected: str | None = None) -> Verification:
     strays = seal.stray_answers(round_.id)
     if strays:
         found.append(f"{strays} answer row(s) filed under the round belong to no ballot of it")
-    found += result_differences(seal.stored_result(round_), compute(round_).to_data(),
+    stored = seal.stored_result(round_)
+    found += result_differences(stored, compute(round_).to_data(),
                                 stored_fields_only=version == seal_v1.VERSION)
+    found += verdict_differences(round_, ((stored or {}).get("verdict") or {}).get("passed"))
     if version == seal_v1.VERSION and found:
         found.append(f"sealed with {version}: its digest covers ballots and receipts only")
     return Verification(round_.id, not found, found, round_.digest, digest, version)

@@ -31,6 +31,10 @@ def _set_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        # Staff pages (results, poster links) and receipts must not outlive a logout in the
+        # browser's cache or history; downloads that set their own policy keep it.
+        headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         _mark_cookies_secure(response)

@@ -79,8 +79,9 @@ def detail(round_id: int):
         may_print=printing.may_print(current_user, round_),
         paper_waiting=paper.waiting_count(round_) if round_.state.value == "open" else 0,
         printings=printing.printings(round_),
+        # The poster's URL is a credential like the printed poster: only for who may print it.
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
-        if round_.is_poster else None)
+        if round_.is_poster and printing.may_print(current_user, round_) else None)
 
 
 def _may_manage(round_) -> bool:

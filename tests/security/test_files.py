@@ -2,6 +2,7 @@
 bombs, oversized files and too many rows are refused cleanly, in bounded memory; a file with
 any wrong row imports nothing."""
 import re
+import struct
 import tracemalloc
 import zipfile
 
@@ -172,6 +173,31 @@ def test_broken_xlsx_is_refused(runner, app, tmp_path, data):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(data)
     _refused(_import(runner, path), "row 0, file", "XLSX")
+
+
+@pytest.mark.parametrize("damage", ["data", "declared size"])
+def test_xlsx_whose_sheet_is_damaged_inside_the_zip_is_refused(runner, app, tmp_path, damage):
+    """A sheet whose compressed bytes are damaged, or whose declared size lies (a zip bomb
+    posing as small), fails only once its rows are read: still a clean refusal."""
+    path = tmp_path / "damaged.xlsx"
+    book = Workbook()
+    for row in [HEADER, *ROWS * 600]:
+        book.active.append(row)
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack("<HH", data[sheet.header_offset + 26:
+                                                          sheet.header_offset + 30])
+    if damage == "data":
+        data[sheet.header_offset + 30 + name_length + extra_length
+             + sheet.compress_size // 2] ^= 0xFF
+    else:  # the size in the central directory, which is what readers trust
+        data = data.replace(struct.pack("<II", sheet.compress_size, sheet.file_size),
+                            struct.pack("<II", sheet.compress_size, sheet.file_size // 3))
+    path.write_bytes(bytes(data))
+    _refused(_import(runner, path), "row 0, file", "XLSX")
+    assert _count() == 0
 
 
 def test_other_file_types_and_empty_files_are_refused(runner, app, tmp_path):

@@ -62,3 +62,17 @@ def test_staff_forms_refuse_a_missing_or_stale_csrf_token(make_app):
 
         assert db.session.scalar(db.select(Organisation).where(Organisation.code == "X1")) \
             is None
+
+
+def test_pages_are_not_kept_in_the_browser_cache_but_static_files_are(client, demo):
+    """Logging out ends the session on the server; the browser must not keep the pages
+    either, or the next person at a shared office computer reads results (and a round's
+    poster link) from its history. A respondent's receipt page is not kept either."""
+    round_, _ = new_round(poster=True)
+    login(client, "office")
+    for path in (f"/rounds/{round_.id}", "/dashboard", "/account/password", "/login"):
+        assert "no-store" in client.get(path).headers.get("Cache-Control", ""), path
+    assert "no-store" in client.get("/receipt").headers.get("Cache-Control", "")
+    static = client.get("/static/staff.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get(
+        "Cache-Control", "")

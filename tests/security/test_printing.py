@@ -119,3 +119,19 @@ def test_the_cli_poster_note_states_the_cap(runner, demo, tmp_path, monkeypatch)
                                  str(tmp_path / "p.pdf")])
     assert result.exit_code == 0, result.output
     assert notes == ["本测评为开放式扫码参与，不是一人一票，限 120 票。每台手机限提交一次。"]
+
+
+def test_the_poster_link_is_shown_only_to_those_who_may_print_the_poster(client, demo):
+    """The poster's URL is the poster: whoever reads it can print their own QR code and vote.
+    A secretary without delegation, or a supervisor, must not find it on the round's page."""
+    round_, _ = new_round(groups={GroupCode.MASSES: 0}, poster=True, poster_cap=40)
+    token = round_.poster_token
+    for role, shown in (("secretary", False), ("supervisor", False), ("office", True)):
+        login(client, role)
+        page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+        assert (token in page) is shown, role
+        assert "公开二维码" in page  # the round still says it has an open poster
+        client.post("/logout")
+    printing.set_delegation(None, round_, True)
+    login(client, "secretary")
+    assert token in client.get(f"/rounds/{round_.id}").get_data(as_text=True)

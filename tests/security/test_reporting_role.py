@@ -21,7 +21,8 @@ def reporting(runner, demo):
     role, schema = f"rep_{secrets.token_hex(4)}", f"rep_{secrets.token_hex(4)}"
     result = runner.invoke(args=["roles", "--role", role, "--schema", schema])
     assert result.exit_code == 0, result.output
-    engine = sa.create_engine(sa.make_url(PG_URL).set(username=role))
+    # The test's own database (tests run in copies of a template), as the reporting role.
+    engine = sa.create_engine(db.engine.url.set(username=role, password=None))
     try:
         yield engine, schema
     finally:

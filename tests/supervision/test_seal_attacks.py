@@ -5,6 +5,8 @@ import json
 import secrets
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
+
 from evalsvc.extensions import db
 from evalsvc.models import GroupCode
 from evalsvc.services import ballots, closing, rounds, seal, seal_v1
@@ -214,3 +216,34 @@ def test_the_anchor_is_the_close_since_a_rehearsal_was_purged(runner, demo):
     closing.close_round(None, practice)
     result = _verify(runner, practice.id)
     assert result.exit_code == 0, result.output
+
+
+def test_the_final_verdict_must_follow_the_audit_logs_decisions(runner, demo):
+    """What the dashboard and the round's page show as decided (rounds.passed and its
+    status, the 补课 flag) is the office's audited decision, or the rules' proposal when
+    there is none. Flipping it in the tables, with no decision logged, fails verify; a real
+    decision through the service passes."""
+    from evalsvc.models import User
+    from evalsvc.services import flags
+
+    passing = closed_satisfaction_round(6)
+    assert _verify(runner, passing.id).exit_code == 0
+    sql("UPDATE rounds SET passed = :p, verdict_status = 'confirmed' WHERE id = :id",
+        p=False, id=passing.id)
+    result = _verify(runner, passing.id)
+    assert result.exit_code == 1
+    assert "final verdict: shown 未通过 (confirmed), the audit log says 通过 (proposed)" \
+        in result.output, result.output
+
+    decided = closed_satisfaction_round(6)
+    office = db.session.scalar(sa.select(User).where(User.username == "office"))
+    flags.override_verdict(office, db.session.get(type(decided), decided.id), "复核后认定需要补课")
+    assert _verify(runner, decided.id).exit_code == 0, _verify(runner, decided.id).output
+    sql("UPDATE rounds SET passed = :p, verdict_status = 'confirmed' WHERE id = :id",
+        p=True, id=decided.id)
+    sql("UPDATE flags SET status = 'overridden' WHERE round_id = :id", id=decided.id)
+    result = _verify(runner, decided.id)
+    assert result.exit_code == 1
+    assert "final verdict: shown 通过 (confirmed), the audit log says 未通过 (overridden)" \
+        in result.output, result.output
+    assert "补课 flag" in result.output, result.output

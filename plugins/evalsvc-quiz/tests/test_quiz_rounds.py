@@ -137,3 +137,24 @@ def test_scores_are_never_stored_beside_a_ballot_or_card(client, demo):
         sa.text("SELECT id FROM ballots WHERE round_id = :r"), {"r": round_.id})]
     assert len(ballot_ids) == 5 and not any(b in stored for b in ballot_ids)
     assert "成绩分布" in stored
+
+
+def test_changing_the_settings_after_close_does_not_break_the_seal(client, runner, demo):
+    """The office may change the pass marks for later rounds; a round already sealed keeps
+    the settings it was decided with: its page, its verdict and ``evalsvc verify`` stay."""
+    org_id = _secretary(client)
+    round_ = _create_and_open(client, org_id)
+    for i, code in enumerate([code for _group, code in rounds.card_codes(round_)][:6]):
+        _vote(client, code, RIGHT if i < 3 else WRONG)
+    client.post(f"/rounds/{round_.id}/close")
+    db.session.refresh(round_)
+    assert round_.passed is False
+    set_kind_settings(None, current_campaign(), "quiz",
+                      {"pass_mark": "25%", "make_up_below": "50%"})
+    db.session.commit()
+    result = runner.invoke(args=["verify", str(round_.id)])
+    assert result.exit_code == 0, result.output
+    db.session.refresh(round_)
+    assert round_.passed is False
+    assert "合格率 <strong>50.0%</strong>" in client.get(f"/rounds/{round_.id}").get_data(
+        as_text=True)
