@@ -1,6 +1,5 @@
 """Ballot forms built from a laid-out questionnaire: one WTForms field per question."""
 import functools
-import re
 
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, RadioField, SelectMultipleField, TextAreaField
@@ -8,11 +7,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from evalsvc.control_characters import strip_control
 from evalsvc.definitions import Question
-
-# Control characters other than tab and newline never belong in an answer.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
 
 class ChoiceField(RadioField):
     """One option of several; an unknown option is named in Chinese."""
@@ -39,7 +35,7 @@ class FreeTextField(TextAreaField):
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
-        self.data = _CONTROL.sub("", self.data or "").strip()
+        self.data = strip_control(self.data or "").strip()
 
 
 FIELD_TYPES = {"choice": ChoiceField, "multi": MultiChoiceField, "text": FreeTextField}

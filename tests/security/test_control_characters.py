@@ -11,7 +11,7 @@ from evalsvc.models import Ballot, GroupCode, Member, Opinion, Round
 from tests.helpers import login
 from tests.helpers import counts, new_round
 
-REFUSED = ["\x00", "\x01", "\x1b", "\x7f"]
+REFUSED = ["\x00", "\x01", "\x1b", "\x7f", "\u202e", "\u200b", "\u2066"]  # C0, DEL, bidi, zero-width
 
 
 def _count(model) -> int:
