@@ -50,11 +50,12 @@ class Settings:
 class Verdict:
     """What the rules propose for a closed round; humans confirm or override it."""
 
-    passed: bool
+    passed: bool | None  # None: the rules do not decide (a human does)
     make_up: bool = False  # 补课
     summary: str = ""
     flagged_members: tuple[int, ...] = ()  # preliminary 不合格
     details: dict = field(default_factory=dict)
+    decidable: bool = True
 
 
 class Kind:
