@@ -70,6 +70,8 @@ class Kind:
     label: str = ""
     # True when the ballot lists the branch's members (frozen when the round opens).
     lists_members: bool = False
+    # True when a 党委 or 党总支 may hold a round of this kind (班子 民主测评), not only a branch.
+    for_leadership: bool = False
     # True when closing this kind can raise 补课.
     can_require_make_up: bool = False
     # True when the round's rate is a headline figure (dashboard, weekly report).

@@ -14,6 +14,7 @@ class SatisfactionKind(Kind):
     name = "satisfaction"
     label = "整改满意度测评"
     can_require_make_up = True
+    for_leadership = True
     reports_rate = True
     rate_label = "满意率"
     required_in = ("rectify",)

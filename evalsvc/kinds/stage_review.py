@@ -9,3 +9,4 @@ class StageReviewKind(SatisfactionKind):
     name = "stage_review"
     label = "转段测评"
     required_in = ("study", "review", "rectify")
+    for_leadership = False  # stage reviews gate a branch's stages
