@@ -128,3 +128,20 @@ def test_poster_only_verdict_is_advisory_and_cannot_pass_the_gate(app, demo):
     with pytest.raises(Invalid) as info:
         stages.apply(secretary, org("XW0101"))
     assert "仅公开扫码作答" in info.value.errors["stage"]
+
+
+def test_the_results_page_names_the_basis_and_says_why_there_is_no_verdict(client, demo):
+    from tests.helpers import login
+
+    undecided = closed_review({GroupCode.MASSES: ["unknown"] * 19 + ["satisfied"]})
+    decided = closed_review({GroupCode.MEMBER: ["satisfied"] * 10,
+                             GroupCode.MASSES: ["dissatisfied"] * 8 + ["satisfied"] * 2})
+    db.session.commit()
+    login(client, "office")
+    page = client.get(f"/rounds/{undecided.id}").get_data(as_text=True)
+    assert "有效回答少于 5 个" in page and "规则不作判定" in page
+    page = client.get(f"/rounds/{decided.id}").get_data(as_text=True)
+    assert "依据群众（群众代表）" in page and "多数群众不满意" in page
+    # the members' view beside the masses' view: per-group rates stay on the page
+    assert "<tr><td>党员</td><td>10</td><td>100.0%</td></tr>" in page
+    assert "<tr><td>群众代表</td><td>10</td><td>20.0%</td></tr>" in page
