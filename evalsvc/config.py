@@ -19,6 +19,9 @@ class Defaults:
     # 256 KiB is far more than the largest ballot (a 60-member review with notes).
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_PARTS = 2000
+    # The member import page's upload (a county roster as XLSX or CSV); the CLI reads up to
+    # the import's own 16 MB bound.
+    MEMBER_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -50,6 +53,8 @@ class Defaults:
     # many hours after login (services/sessions.py).
     SESSION_IDLE_MINUTES = 30
     SESSION_LIFETIME_HOURS = 12
+    # The live view of open rounds reloads itself this often (seconds).
+    LIVE_REFRESH_SECONDS = 60
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

@@ -87,6 +87,9 @@ class MemberResult:
     valid: int
     flagged: bool = False  # preliminary 不合格 proposed
     extra: dict[str, float | None] = field(default_factory=dict)  # the kind's shares, by label
+    # The kind's separate tallies, by label (e.g. 党员评议, 群众评议): counts and valid
+    # votes, or None when that side is suppressed.
+    sides: dict[str, dict | None] = field(default_factory=dict)
 
 
 @dataclass

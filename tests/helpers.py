@@ -87,3 +87,18 @@ def csrf_token(html: str) -> str:
     )
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+def closed_member_review(org_code="XW0101", grade="qualified", groups=None):
+    """A closed 民主评议 round where every ballot gives every listed member ``grade``
+    (six members' ballots unless ``groups`` says otherwise)."""
+    from evalsvc.services import ballots, closing
+
+    round_, codes = new_round(org_code, kind="member_review",
+                              groups=groups or {GroupCode.MEMBER: 6})
+    rows = [(q.key, grade, "") for q in rounds.layout(round_)
+            if q.member_id is not None and q.type == "choice"]
+    for code in codes:
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(12), rows)
+    closing.close_round(None, round_)
+    return round_

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from evalsvc.cli import admin, campaigns, exports, orgs, rounds, supervision, users
+from evalsvc.cli import admin, campaigns, exports, members, orgs, rounds, supervision, users
 
 
 def init_app(app: Flask) -> None:
@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(admin.roles_command)
     app.cli.add_command(users.user_group)
     app.cli.add_command(orgs.org_group)
+    app.cli.add_command(members.member_group)
     app.cli.add_command(rounds.round_group)
     app.cli.add_command(campaigns.campaign_group)
     app.cli.add_command(exports.export_group)

@@ -8,7 +8,7 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
 from evalsvc.services import audit, closing, printing, results, rounds, traces
-from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
                **{label(g): g for g in rounds.CARD_GROUPS}}
@@ -177,6 +177,22 @@ def poster(round_id: int, pdf: Path) -> None:
     with pdf.open("wb") as out:
         printing.poster_pdf(None, round_, out)
     click.echo(f"wrote poster to {pdf}", err=True)
+
+
+@round_group.command("paper")
+@click.argument("round_id", type=int)
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def paper_sheets(round_id: int, pdf: Path) -> None:
+    """Print the round's paper ballots (纸质测评票), one A4 sheet per card (audited)."""
+    round_ = _round(round_id)
+    try:
+        with pdf.open("wb") as out:
+            count, pages = printing.paper_pdf(None, round_, out)
+    except (OutOfScope, Forbidden) as exc:
+        pdf.unlink(missing_ok=True)
+        raise click.ClickException(f"round {round_id}: no paper sheets to print ({exc})") \
+            from None
+    click.echo(f"wrote {count} sheet(s) on {pages} page(s) to {pdf}", err=True)
 
 
 @round_group.command("delegate-printing")

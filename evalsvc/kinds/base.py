@@ -58,6 +58,11 @@ class Verdict:
     decidable: bool = True
 
 
+def capped_limit(members: int, cap: float) -> int:
+    """How many of ``members`` may hold a capped grade (one third: 3 of 9, 10 or 11)."""
+    return int(members * cap + 1e-9)
+
+
 class Kind:
     """A questionnaire kind: lays out, validates, tallies and proposes a verdict.
 
@@ -89,6 +94,12 @@ class Kind:
     reads_ballots: bool = False
     # The kind's own settings, stored per campaign (see ``evalsvc.kinds.settings``).
     settings: tuple[Setting, ...] = ()
+    # 组织评定: the final grades a branch gives each listed member, (value, label), best
+    # first; empty when the kind grades nobody. ``capped_grade`` may be given to at most
+    # ``Settings.excellent_cap`` of the members; ``failing_grade`` needs a follow-up.
+    final_grades: tuple[tuple[str, str], ...] = ()
+    capped_grade: str | None = None
+    failing_grade: str | None = None
 
     def resolve_settings(self, stored: Mapping | None) -> dict[str, float]:
         """This kind's settings for a campaign: stored values over the defaults."""
@@ -112,8 +123,9 @@ class Kind:
         return build_form(layout, formdata, text_limit)
 
     def validate(self, layout: tuple[Question, ...], formdata: MultiDict,
-                 text_limit: int = 500) -> Submission:
-        """Check a submission against the layout; never raises on bad input."""
+                 text_limit: int = 500, settings: Settings | None = None) -> Submission:
+        """Check a submission against the layout (and, where the kind has ballot rules,
+        the campaign's ``settings``); never raises on bad input."""
         form = self.form(layout, formdata, text_limit)
         if not form.validate():
             errors = {name: messages[0] for name, messages in form.errors.items()}

@@ -1,19 +1,20 @@
 """Typed tables, by subject. Models hold data; they never commit."""
 from evalsvc.models.audit import AuditEntry
-from evalsvc.models.ballots import Answer, Ballot, Receipt
+from evalsvc.models.ballots import Answer, Ballot, PaperEntry, Receipt
 from evalsvc.models.base import Base
 from evalsvc.models.campaigns import Batch, Campaign, Stage, StageProgress, StageState
 from evalsvc.models.flags import (
     BranchDecision, Decision, Flag, FlagKind, Opinion, Transition, TransitionState,
 )
-from evalsvc.models.organisations import Member, MemberStatus, Organisation, OrgType
+from evalsvc.models.grades import MemberGrade
+from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType
 from evalsvc.models.sessions import StaffSession
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
 from evalsvc.models.users import Role, User, supervisor_scope
 
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
-    "Answer", "Ballot", "Card", "GroupCode", "Receipt", "RespondentGroup", "Round",
-    "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Member", "MemberStatus", "Organisation",
+    "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
+    "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Stage", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

@@ -23,6 +23,10 @@ class Ballot(Base):
     group_id: Mapped[int] = mapped_column(
         sa.ForeignKey("respondent_groups.id", ondelete="CASCADE"))
     day: Mapped[date]
+    # How it arrived: "phone" (a card scanned and answered) or "paper" (a double-keyed
+    # paper sheet). Shown as a breakdown of its own; sealed with the ballot.
+    channel: Mapped[str] = mapped_column(sa.String(8), default="phone",
+                                         server_default="phone")
 
     __table_args__ = (
         sa.Index("ix_ballots_round_group", "round_id", "group_id"),
@@ -62,3 +66,32 @@ class Receipt(Base):
                                           index=True)
 
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class PaperEntry(Base):
+    """One key-in of a returned paper sheet, held until a second key-in agrees with it.
+
+    ``sheet`` is an HMAC of the card code under the server's secret (never the code or its
+    stored hash), ``keyer`` an HMAC of the sheet and the staff member (so two key-ins by one
+    person are told apart from two by different people without naming anyone). The rows of
+    a sheet are deleted in the transaction that spends its card and stores its ballot; the
+    rows of a round still pending at close are deleted by the close: they never count.
+    ``mark`` is the code's last four characters, printed on the sheet, so a disputed sheet
+    can be found in the pile.
+    """
+
+    __tablename__ = "paper_entries"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # random
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"))
+    sheet: Mapped[str] = mapped_column(sa.String(64))
+    keyer: Mapped[str] = mapped_column(sa.String(64))
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("respondent_groups.id", ondelete="CASCADE"))
+    mark: Mapped[str] = mapped_column(sa.String(8))
+    answers: Mapped[str] = mapped_column(sa.Text)  # canonical JSON of the answer rows
+
+    __table_args__ = (
+        sa.Index("ix_paper_entries_round_sheet", "round_id", "sheet"),
+        {"sqlite_with_rowid": False},
+    )

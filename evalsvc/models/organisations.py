@@ -1,4 +1,5 @@
 """The organisation tree (党委 → 党总支 → 党支部) and the members of branches."""
+import datetime
 import enum
 
 import sqlalchemy as sa
@@ -22,6 +23,13 @@ class MemberStatus(enum.Enum):
 
     FULL = "full"  # 正式党员
     PROBATIONARY = "probationary"  # 预备党员
+
+
+class Gender(enum.Enum):
+    """性别, as a roster states it."""
+
+    MALE = "male"  # 男
+    FEMALE = "female"  # 女
 
 
 class Organisation(Base):
@@ -88,5 +96,11 @@ class Member(Base):
         str_enum(MemberStatus, 16), default=MemberStatus.FULL
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # The branch's own order (排序): ballots and lists follow it, then 姓氏笔画 order.
+    sort_order: Mapped[int | None] = mapped_column()
+    gender: Mapped[Gender | None] = mapped_column(str_enum(Gender, 8))
+    birth_month: Mapped[datetime.date | None] = mapped_column()  # 出生年月: the 1st of the month
+    position: Mapped[str] = mapped_column(sa.String(60), default="")  # 职务
+    retired: Mapped[bool] = mapped_column(default=False)  # 离退休
 
     organisation: Mapped[Organisation] = relationship(back_populates="members")

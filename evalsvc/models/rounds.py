@@ -50,6 +50,8 @@ class Round(Base):
     created_on: Mapped[date]
     opened_on: Mapped[date | None]
     closed_on: Mapped[date | None]
+    # When the office means the round to close (计划结束日期); before today means overdue.
+    planned_close_on: Mapped[date | None]
     # Stored when the round closes: the suppressed tally, and the proposed verdict.
     result_json: Mapped[str | None] = mapped_column(sa.Text)
     # The verdict: proposed by the rules, then confirmed or overridden by the office.
@@ -79,6 +81,8 @@ class Round(Base):
         sa.CheckConstraint("poster_used >= 0", name="poster_used_non_negative"),
         sa.CheckConstraint("poster_cap IS NULL OR poster_used <= poster_cap",
                            name="poster_within_cap"),
+        # The live view: a campaign's open rounds, by planned close date.
+        sa.Index("ix_rounds_live", "campaign_id", "state", "planned_close_on"),
     )
 
     @property

@@ -1,5 +1,6 @@
 """Writing to the append-only audit log, inside the caller's transaction."""
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from evalsvc.database import writes
@@ -23,7 +24,23 @@ def record(
     ``actor`` None is the operator at the command line, or ``system`` (e.g. "rules").
     """
     db.session.flush()  # so a new object has its id
-    entry = AuditEntry(
+    entry = _entry(actor, action, obj, organisation_id, system, detail)
+    db.session.add(entry)
+    return entry
+
+
+def record_many(actor: User | None, action: str,
+                items: Iterable[tuple[object, dict[str, object]]]) -> None:
+    """One entry per (object, detail), flushed together: a bulk action over many objects
+    (objects that already have their ids) costs one batched INSERT, not one per object."""
+    db.session.add_all([_entry(actor, action, obj, None, None, detail)
+                        for obj, detail in items])
+    db.session.flush()
+
+
+def _entry(actor: User | None, action: str, obj: object, organisation_id: int | None,
+           system: str | None, detail: dict[str, object]) -> AuditEntry:
+    return AuditEntry(
         actor=actor.username if actor else system or CLI_ACTOR,
         role=actor.role.value if actor else "system" if system else "operator",
         action=action,
@@ -32,8 +49,6 @@ def record(
         organisation_id=organisation_id if organisation_id is not None else _org_of(obj),
         detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
     )
-    db.session.add(entry)
-    return entry
 
 
 def _org_of(obj: object) -> int | None:

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Card, GroupCode, Receipt, RespondentGroup, Round, \
-    RoundState
+from evalsvc.models import Answer, Ballot, Campaign, Card, GroupCode, Receipt, \
+    RespondentGroup, Round, RoundState
 from evalsvc.services import codes
 from evalsvc.services.today import today
 
@@ -48,6 +48,9 @@ class RoundView:
     definition_name: str
     layout_json: str | None
     poster_token: str | None
+    # The campaign's 优秀 cap and kind settings: the ballot rules some kinds check.
+    excellent_cap: float = 1 / 3
+    campaign_kind_settings: dict | None = None
 
     @property
     def is_poster(self) -> bool:
@@ -56,7 +59,8 @@ class RoundView:
 
 
 ROUND_VIEW = (Round.id, Round.kind, Round.state, Round.title, Round.definition_name,
-              Round.layout_json, Round.poster_token)
+              Round.layout_json, Round.poster_token, Campaign.excellent_cap,
+              Campaign.kind_settings)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def find_card(code: str) -> CardLookup | None:
     with _autocommit() as conn:
         row = conn.execute(
             sa.select(Card.spent, *ROUND_VIEW).join(Round, Round.id == Card.round_id)
+            .join(Campaign, Campaign.id == Round.campaign_id)
             .where(Card.code_hash == codes.hash_code(code))).first()
     if row is None:
         return None
@@ -85,7 +90,8 @@ def find_card(code: str) -> CardLookup | None:
 def find_poster(token: str) -> RoundView | None:
     """The round of a poster token, or None."""
     with _autocommit() as conn:
-        row = conn.execute(sa.select(*ROUND_VIEW).where(Round.poster_token == token)).first()
+        row = conn.execute(sa.select(*ROUND_VIEW).join(Campaign, Campaign.id == Round.campaign_id)
+                           .where(Round.poster_token == token)).first()
     return RoundView(*row) if row else None
 
 
@@ -211,16 +217,27 @@ def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
     return Accepted(receipt)
 
 
-def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str) -> None:
+def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str,
+           channel: str = "phone") -> None:
     """Insert the ballot, its answers and the receipt; no reference joins them."""
     ballot_id = secrets.token_hex(16)
     conn.execute(BALLOTS.insert(), {"id": ballot_id, "round_id": round_id,
-                                    "group_id": group_id, "day": today()})
+                                    "group_id": group_id, "day": today(), "channel": channel})
     answers = [{"ballot_id": ballot_id, "round_id": round_id, "group_id": group_id,
                 "question": q, "value": v, "text": t or None} for q, v, t in rows]
     if answers:
         conn.execute(ANSWERS.insert(), answers)
     conn.execute(RECEIPTS.insert(), {"code": receipt, "round_id": round_id})
+
+
+def store_paper_ballot(conn, round_id: int, group_id: int, rows: AnswerRows,
+                       receipt: str) -> None:
+    """Inside the caller's write transaction (``write_transaction``), after it spent the
+    card: store an agreed paper sheet's ballot exactly as a phone ballot, channel "paper"."""
+    _store(conn, round_id, group_id, rows, receipt, channel="paper")
+
+
+write_transaction = _write_transaction
 
 
 # Plain tables: the hot path skips the ORM's bulk-insert machinery.

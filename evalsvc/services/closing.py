@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
-from evalsvc.services import audit, flags, results, seal, traces
+from evalsvc.services import audit, flags, paper, results, seal, traces
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import ballot_count, require_manage
 from evalsvc.services.shuffle import reshuffle_round
@@ -33,6 +33,7 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
         raise Invalid({"state": "只有进行中的测评可以结束"})
     round_.state, round_.closed_on = RoundState.CLOSED, today()
     round_.traces_pending = True  # until the old copies are gone from the files
+    paper.discard_pending(db.session.connection(), round_.id)  # never agreed: never counted
     reshuffle_round(db.session.connection(), round_.id)
     result = results.store(round_)
     seal.seal(round_)

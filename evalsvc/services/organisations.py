@@ -105,11 +105,17 @@ def update_org(actor: User, org: Organisation, data: OrgData) -> Organisation:
     return org
 
 
-def check_member(name: str, org: Organisation) -> dict[str, str]:
-    """Rules for a member record."""
+def check_member(name: str, org: Organisation, existing: Member | None = None,
+                 active: bool = True) -> dict[str, str]:
+    """Rules for a member record. Two active members of one branch may not share a name: a
+    ballot lists members by name (the member import applies the same rule)."""
     errors = {}
     if not name.strip() or len(name) > 60:
         errors["name"] = "姓名不能为空，且不超过 60 字"
+    elif active and any(m.active and m.name == name.strip() and m is not existing
+                        for m in org.members):
+        errors["name"] = (f"{name.strip()} 已是本支部的在册党员，同一支部不能重名"
+                          "（可加区分，如 张伟（大））")
     if org.type is not OrgType.BRANCH:
         errors["organisation"] = "党员只能属于党支部"
     return errors
@@ -117,7 +123,8 @@ def check_member(name: str, org: Organisation) -> dict[str, str]:
 
 @writes
 def add_member(
-    actor: User | None, org: Organisation, name: str, status: MemberStatus
+    actor: User | None, org: Organisation, name: str, status: MemberStatus,
+    sort_order: int | None = None,
 ) -> Member:
     """Add a member to a branch: office, or the branch's own secretary."""
     if actor is not None:
@@ -125,7 +132,7 @@ def add_member(
     errors = check_member(name, org)
     if errors:
         raise Invalid(errors)
-    member = Member(organisation=org, name=name.strip(), status=status)
+    member = Member(organisation=org, name=name.strip(), status=status, sort_order=sort_order)
     db.session.add(member)
     audit.record(actor, "member.create", member, name=member.name)
     return member
@@ -133,14 +140,17 @@ def add_member(
 
 @writes
 def update_member(
-    actor: User, member: Member, name: str, status: MemberStatus, active: bool
+    actor: User, member: Member, name: str, status: MemberStatus, active: bool,
+    sort_order: int | None = None,
 ) -> Member:
     """Edit a member; deactivating keeps the record (past rounds refer to it)."""
     require_writer(actor, member.organisation_id)
-    errors = check_member(name, member.organisation)
+    errors = check_member(name, member.organisation, member, active)
     if errors:
         raise Invalid(errors)
-    before = {"name": member.name, "status": member.status.value, "active": member.active}
+    before = {"name": member.name, "status": member.status.value, "active": member.active,
+              "sort_order": member.sort_order}
     member.name, member.status, member.active = name.strip(), status, active
+    member.sort_order = sort_order
     audit.record(actor, "member.update", member, before=before)
     return member

@@ -16,7 +16,7 @@ from flask import current_app
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
-from evalsvc.models import AuditEntry, Role, Round, User
+from evalsvc.models import AuditEntry, Role, Round, RoundState, User
 from evalsvc.services import audit, codes, rounds
 from evalsvc.services.errors import Forbidden, OutOfScope
 from evalsvc.services.scope import in_scope, require_office, require_writer
@@ -26,6 +26,7 @@ PRINT_ACTIONS = {
     "round.print_cards": "测评卡（PDF）",
     "round.list_card_urls": "测评卡链接清单",
     "round.print_poster": "公开二维码海报（PDF）",
+    "round.print_paper": "纸质测评票（PDF）",
 }
 DELEGATE_ACTION = "round.delegate_printing"
 NOT_DELEGATED = ("测评卡和海报由先教办统一印制。如确需本支部自行印制，"
@@ -81,6 +82,25 @@ def card_urls(actor: User | None, round_: Round) -> list[str]:
     urls = [codes.card_url(public, code) for _group, code in _cards(round_)]
     audit.record_action(actor, "round.list_card_urls", round_, cards=len(urls))
     return urls
+
+
+def paper_pdf(actor: User | None, round_: Round, out: BinaryIO) -> tuple[int, int]:
+    """Write the round's questionnaire as one A4 paper form per card (纸质测评票), each with
+    its card's QR code and code; returns (sheets, pages). Audited like the card PDF."""
+    from evalsvc.questionnaires import definition
+    from evalsvc.render.paper import Sheet, paper_pdf as render
+
+    require_printer(actor, round_)
+    if round_.state is RoundState.CLOSED:
+        raise Forbidden("测评已经结束，不能再印制纸质测评票")
+    public = current_app.config["PUBLIC_URL"]
+    sheets = [Sheet(codes.card_url(public, code), codes.display_code(code), label(group.code))
+              for group, code in _cards(round_)]
+    chosen = definition(round_.definition_name)
+    pages = render(round_.title, chosen.intro if chosen else None, rounds.layout(round_),
+                   sheets, out)
+    audit.record_action(actor, "round.print_paper", round_, cards=len(sheets), pages=pages)
+    return len(sheets), pages
 
 
 def _cards(round_: Round):

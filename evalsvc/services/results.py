@@ -12,7 +12,9 @@ from evalsvc.kinds.base import Settings
 from evalsvc.models import Answer, Ballot, Campaign, Round, RoundState
 from evalsvc.services.campaign_rules import kind_settings
 from evalsvc.services.rounds import layout
-from evalsvc.tally import ALL, Counts, RoundResult, TallyInput
+from evalsvc.tally import ALL, Counts, RoundResult, TallyInput, suppressed_groups
+
+CHANNELS = {"phone": "电子", "paper": "纸质"}  # how ballots arrived (扫码 / 纸质测评票)
 
 
 def settings_for(round_: Round) -> Settings:
@@ -131,6 +133,21 @@ def result_of(round_: Round) -> RoundResult | None:
     return result
 
 
+def channel_counts(round_: Round) -> list[tuple[str, str, int | None]]:
+    """A closed round's ballots per channel as (channel, label, count); count None when
+    the breakdown is suppressed (a channel under the campaign's minimum cell hides both,
+    or the other would give it away by subtraction). Empty while the round is open."""
+    if round_.state is not RoundState.CLOSED:
+        return []
+    stored = dict(db.session.execute(
+        sa.select(Ballot.channel, sa.func.count()).where(Ballot.round_id == round_.id)
+        .group_by(Ballot.channel)).all())
+    per_channel = {c: stored.get(c, 0) for c in CHANNELS}
+    hidden = suppressed_groups(per_channel, settings_for(round_).min_cell)
+    return [(c, name, None if c in hidden and per_channel[c] else per_channel[c])
+            for c, name in CHANNELS.items()]
+
+
 def tally_document(round_: Round, result: RoundResult) -> dict:
     """The machine-readable tally (``evalsvc round tally ID --json``); see the README.
 
@@ -160,6 +177,8 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
         "rate": result.rate if has_rate else None, "rate_label": result.rate_label,
         "basis": result.verdict.get("details", {}).get("basis"),
         "tables": [asdict(t) for t in result.tables],
+        "channels": [{"channel": c, "label": name, "ballots": n, "suppressed": n is None}
+                     for c, name, n in channel_counts(round_)],
         "comments": result.comments, "comments_suppressed": result.comments_suppressed,
         "verdict": {**result.verdict, "status": round_.verdict_status,
                     "effective_passed": round_.passed, "reason": round_.verdict_reason},

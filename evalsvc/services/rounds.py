@@ -21,6 +21,7 @@ from evalsvc.questionnaires import default_definition, definition
 from evalsvc.services import audit, codes, flags, stages
 from evalsvc.services.campaigns import ensure_campaign
 from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.services.member_order import in_branch_order
 from evalsvc.services.scope import in_scope, require_writer
 from evalsvc.services.today import today
 
@@ -172,11 +173,12 @@ def _frozen_layout(layout_json: str) -> tuple[Question, ...]:
 
 
 def _members(round_: Round) -> list[MemberRef]:
-    """Active full members: probationary members vote but are not on the ballot."""
-    rows = db.session.execute(sa.select(Member.id, Member.name).where(
+    """Active full members in the branch's order (排序, then 姓氏笔画): probationary
+    members vote but are not on the ballot."""
+    rows = db.session.execute(sa.select(Member.id, Member.name, Member.sort_order).where(
         Member.organisation_id == round_.organisation_id, Member.active.is_(True),
-        Member.status == MemberStatus.FULL).order_by(Member.id)).all()
-    return [MemberRef(id=i, name=n) for i, n in rows]
+        Member.status == MemberStatus.FULL)).all()
+    return [MemberRef(id=m.id, name=m.name) for m in in_branch_order(rows)]
 
 
 @writes

@@ -2,6 +2,7 @@
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from evalsvc.extensions import db
 from evalsvc.models import Member, Organisation, Role, User
@@ -32,6 +33,29 @@ def descendants_of(roots: Iterable[int]) -> set[int]:
             seen.add(org_id)
             stack.extend(children.get(org_id, ()))
     return seen
+
+
+def subtree(roots: Iterable[int]) -> sa.Select:
+    """A SELECT of the ids of the given organisations and everything below them.
+
+    The same set as ``descendants_of``, computed by the database (a recursive CTE that
+    walks the parent_id index), so a province's tree never travels to Python. UNION, not
+    UNION ALL: a cycle in bad data ends the walk instead of looping.
+    """
+    tree = sa.select(Organisation.id).where(Organisation.id.in_(list(roots))) \
+        .cte("subtree", recursive=True)
+    child = aliased(Organisation)
+    tree = tree.union(sa.select(child.id).where(child.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+def visible_clause(user: User, org_id_column) -> sa.ColumnElement[bool]:
+    """``visible_org_ids`` as a WHERE clause on a column of organisation ids."""
+    if user.role is Role.OFFICE:
+        return sa.true()
+    if user.role is Role.SECRETARY:
+        return org_id_column == user.branch_id if user.branch_id else sa.false()
+    return org_id_column.in_(subtree(o.id for o in user.assigned))
 
 
 def orgs_query(user: User) -> sa.Select:

@@ -11,7 +11,9 @@ not ASCII-escaped), so no field can run into the next one:
     for each ballot, in ballot-id order (byte order):
         h = SHA-256(h || canonical(["ballot", id, group code, day,
                                     [[group code, question, value, text], ...]]))
-        (the answers sorted by question and value; text is null for a choice)
+        (the answers sorted by question and value; text is null for a choice; a ballot
+        entered from a paper sheet has its channel appended: [..., answers, "paper"], so
+        phone ballots keep the record they were sealed with before paper ballots existed)
     for each receipt code, sorted:
         h = SHA-256(h || canonical(["receipt", code]))
     h = SHA-256(h || canonical(["result", the stored result, free texts sorted]))
@@ -101,8 +103,8 @@ def _ballot_records(round_id: int, codes: dict[int, str]):
                       .order_by(ordered(Answer.ballot_id), ordered(Answer.question),
                                 ordered(Answer.value)))
     pending = next(answers, None)
-    for ballot_id, group_id, day in _stream(
-            sa.select(Ballot.id, Ballot.group_id, Ballot.day)
+    for ballot_id, group_id, day, channel in _stream(
+            sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.channel)
             .where(Ballot.round_id == round_id).order_by(ordered(Ballot.id))):
         mine = []
         while pending is not None and pending.ballot_id <= ballot_id:
@@ -110,7 +112,8 @@ def _ballot_records(round_id: int, codes: dict[int, str]):
                 mine.append([codes.get(pending.group_id, pending.group_id), pending.question,
                              pending.value, pending.text])
             pending = next(answers, None)
-        yield ["ballot", ballot_id, codes.get(group_id, group_id), day.isoformat(), mine]
+        record = ["ballot", ballot_id, codes.get(group_id, group_id), day.isoformat(), mine]
+        yield record if channel == "phone" else [*record, channel]
 
 
 def stray_answers(round_id: int) -> int:

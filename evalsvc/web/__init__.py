@@ -9,14 +9,17 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, input_guard, orgs, receipts, reports, respond,
-        results, rounds, supervision, users,
+        audit, auth, dashboard, decisions, grades, input_guard, live, member_import, orgs,
+        paper, receipts, reports, respond, results, rounds, supervision, users,
     )
 
+    member_import.init_app(app)  # before the input guard, which reads the body
     input_guard.init_app(app)
     auth.init_app(app)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(live.bp)
     app.register_blueprint(decisions.bp)
+    app.register_blueprint(grades.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(receipts.bp)
@@ -24,7 +27,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(rounds.bp)
+    app.register_blueprint(paper.bp)
     app.register_blueprint(orgs.bp)
+    app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)
     app.register_error_handler(OutOfScope, _not_found)
     app.register_error_handler(Forbidden, _forbidden)

@@ -10,7 +10,7 @@ from evalsvc.models import Round
 from evalsvc.render.exports import Sheet, round_csv, round_sheets, stream_csv, write_xlsx
 from evalsvc.render.overview import overview_header, overview_rows
 from evalsvc.services.dashboard import BranchRow
-from evalsvc.services.results import settings_for
+from evalsvc.services.results import channel_counts, settings_for
 from evalsvc.tally import RoundResult
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,7 +27,16 @@ def _notes(round_: Round, result: RoundResult) -> list[str]:
              f"少于 {settings.min_cell} 份的分组、少于 {settings.min_text_cell} 条的意见不予显示"]
     if result.poster:
         notes.append("本测评含公开扫码，不是一人一票")
+    notes.append(channel_line(round_))
     return notes + list(extra_notes(round_))
+
+
+def channel_line(round_: Round) -> str:
+    """Ballots per channel (电子 / 纸质), suppressed ones shown as such."""
+    parts = [f"{name} {n} 份" if n is not None else f"{name} 不予显示"
+             for _c, name, n in channel_counts(round_)]
+    hidden = f"（不足 {settings_for(round_).min_cell} 份或为防止推算，不予显示）"
+    return "收回方式：" + "，".join(parts) + (hidden if "不予显示" in "".join(parts) else "")
 
 
 def extra_notes(round_: Round) -> Iterable[str]:

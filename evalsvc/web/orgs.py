@@ -5,8 +5,9 @@ from flask_login import current_user, login_required
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
 from evalsvc.services import organisations as org_service
-from evalsvc.services import flags, opinions, rounds, scope, stages
+from evalsvc.services import flags, member_grades, opinions, rounds, scope, stages
 from evalsvc.services.errors import Invalid
+from evalsvc.services.member_order import in_branch_order
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
 
@@ -43,10 +44,13 @@ def detail(org_id: int):
     branch = org.is_branch
     return render_template(
         "orgs/detail.html", org=org, can_edit_members=_may_write(org),
+        members=in_branch_order(org.members) if branch else [],
         rounds=rounds.rounds_for(current_user, org.id) if branch else [],
         flag_list=flags.flags_for({org.id}) if branch else [],
         transition_list=stages.transitions_for({org.id}) if branch else [],
         org_opinions=opinions.for_org(org.id) if branch else [],
+        failing=member_grades.failing_for(org.id) if branch else [],
+        followup_labels=member_grades.FOLLOWUP_LABELS,
         missing=stages.missing_for(org, org.current_stage) if branch else [])
 
 
@@ -117,7 +121,8 @@ def add_member(org_id: int):
     if form.validate_on_submit():
         try:
             org_service.add_member(
-                current_user, org, form.name.data, MemberStatus(form.status.data)
+                current_user, org, form.name.data, MemberStatus(form.status.data),
+                form.sort_order.data,
             )
         except Invalid as exc:
             attach_errors(form, exc)
@@ -136,7 +141,7 @@ def edit_member(member_id: int):
         try:
             org_service.update_member(
                 current_user, member, form.name.data,
-                MemberStatus(form.status.data), form.active.data,
+                MemberStatus(form.status.data), form.active.data, form.sort_order.data,
             )
         except Invalid as exc:
             attach_errors(form, exc)

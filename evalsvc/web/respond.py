@@ -7,6 +7,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from evalsvc import ratelimit
 from evalsvc.kinds import get_kind
+from evalsvc.kinds.base import Settings
 from evalsvc.extensions import csrf
 from evalsvc.models import RoundState
 from evalsvc.questionnaires import definition
@@ -127,7 +128,10 @@ def _submit(round_: RoundView, cast):
     layout = rounds.layout(round_)
     _refuse_malformed(layout)
     kind = get_kind(round_.kind)
-    submission = kind.validate(layout, request.form, current_app.config["FREE_TEXT_LIMIT"])
+    settings = Settings(excellent_cap=round_.excellent_cap, kind=kind.resolve_settings(
+        (round_.campaign_kind_settings or {}).get(round_.kind)))
+    submission = kind.validate(layout, request.form, current_app.config["FREE_TEXT_LIMIT"],
+                               settings)
     if not submission.ok:
         return _ballot_page(round_, submission.form, submission.errors, 422)
     try:

@@ -10,7 +10,8 @@ from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Role, Stage
 from evalsvc.questionnaires import definition, definitions
 from evalsvc.render.charts import available_charts
-from evalsvc.services import closing, codes, flags, opinions, printing, results, rounds, scope
+from evalsvc.services import closing, codes, flags, opinions, paper, printing, results, rounds, \
+    scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.web.form_errors import attach_errors, attempt
 from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
@@ -71,11 +72,12 @@ def detail(round_id: int):
     result = results.result_of(round_)
     return render_template(
         "rounds/detail.html", round=round_, participation=rounds.participation(round_),
-        result=result, charts=available_charts(result) if result else [],
+        result=result, channels=results.channel_counts(round_), charts=available_charts(result) if result else [],
         flags=[f for f in flags.flags_for({round_.organisation_id}) if f.round_id == round_.id],
         round_opinions=opinions.for_round(round_.id),
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
         may_print=printing.may_print(current_user, round_),
+        paper_waiting=paper.waiting_count(round_) if round_.state.value == "open" else 0,
         printings=printing.printings(round_),
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
         if round_.is_poster else None)

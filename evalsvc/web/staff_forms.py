@@ -42,6 +42,8 @@ class MemberForm(FlaskForm):
 
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
     status = SelectField("党员类别", choices=_enum_choices(MemberStatus))
+    sort_order = IntegerField("排序（测评票上的顺序；留空则按姓氏笔画排在后面）", validators=[
+        Optional(), NumberRange(min=1, max=99_999, message="应在 1 到 99999 之间")])
     active = BooleanField("在册", default=True)
 
 

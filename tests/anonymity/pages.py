@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from tests.conftest import PG_URL
 
-BALLOT_TABLES = ("cards", "ballots", "answers", "receipts")
+BALLOT_TABLES = ("cards", "ballots", "answers", "receipts", "paper_entries")
 
 
 def superuser_engine() -> sa.Engine:

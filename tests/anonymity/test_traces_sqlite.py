@@ -89,9 +89,15 @@ def test_the_scrub_command_fails_while_a_reader_holds_the_log(app, runner, demo)
     assert db.session.get(Round, round_.id).traces_pending is False
 
 
-def test_database_log_and_shared_memory_files_are_owner_only(app, demo):
-    round_, cards = new_round()
-    _cast(round_, cards[:2], "satisfied")  # the log and shared memory exist now
-    for path in _paths():
-        assert os.path.exists(path), path
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+def test_database_log_and_shared_memory_files_are_owner_only(make_app, tmp_path):
+    """A database the app creates itself (not the suite's ready-made copy) is 0600, and so
+    are the write-ahead log and shared memory SQLite makes beside it."""
+    path = tmp_path / "new.sqlite3"
+    app = make_app(DATABASE_URL=f"sqlite:///{path}")
+    with app.app_context():
+        with db.engine.begin() as conn:  # a write: the log and shared memory exist now
+            conn.exec_driver_sql("CREATE TABLE probe (ballot TEXT)")
+            conn.exec_driver_sql("INSERT INTO probe VALUES ('x')")
+        for file in (path, f"{path}-wal", f"{path}-shm"):
+            assert os.path.exists(file), file
+            assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, file

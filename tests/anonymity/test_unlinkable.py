@@ -26,7 +26,8 @@ def test_no_column_links_a_ballot_to_a_card_device_or_time():
     assert not card_refs & set(BALLOT_TABLES)
     receipt_columns = {c.name for c in tables["receipts"].columns}
     assert receipt_columns == {"code", "round_id"}  # a receipt names no ballot
-    assert {c.name for c in tables["ballots"].columns} == {"id", "round_id", "group_id", "day"}
+    assert {c.name for c in tables["ballots"].columns} == {"id", "round_id", "group_id", "day",
+                                                          "channel"}
 
 
 def _submit(client, code, answers):

@@ -169,14 +169,16 @@ def shoot(request):
 
 
 @pytest.fixture(scope="module")
-def server(browser, databases, tmp_path_factory):
+def server(browser, databases, tmp_path_factory, request):
     """gunicorn (2 workers) with the demo county and its rounds, shared by a test module.
 
-    Requests ``browser`` first so a missing Chromium skips before any server starts.
+    Requests ``browser`` first so a missing Chromium skips before any server starts. A
+    module's ``SERVER_ENV`` dict adds settings (e.g. ``EVALSVC_LIVE_REFRESH_SECONDS``).
     """
     directory = tmp_path_factory.mktemp("browser-server")
     with databases.fresh(directory) as database_url:
-        live = LiveServer(database_url, directory / "instance", workers=2)
+        live = LiveServer(database_url, directory / "instance", workers=2,
+                          extra_env=getattr(request.module, "SERVER_ENV", None))
         live.prepare()
         live.start()
         try:

@@ -163,3 +163,17 @@ def test_round_page_with_results(office_context, server, axe_source, shoot, titl
         "() => [...document.querySelectorAll('.charts img')]"
         ".every(i => i.complete && i.naturalWidth > 0)")
     assert_accessible(page, axe_source, shoot, "round")
+
+
+def test_member_import_page_listing_a_files_problems(office_context, server, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/")
+    page.get_by_role("link", name="导入党员名册").click()
+    expect(page.get_by_role("heading", name="导入党员名册")).to_be_visible()
+    page.get_by_label("党员名册文件（.xlsx 或 .csv）").set_input_files(files=[{
+        "name": "名册.csv", "mimeType": "text/csv",
+        "buffer": "姓名,所属支部编码\n孔令甲,NOPE\n,XW0101\n".encode("gbk")}])
+    page.get_by_role("button", name="导入").click()
+    expect(page.get_by_role("heading", name="文件有 2 处问题，未导入任何党员")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="支部编码 NOPE 不存在")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "member-import-errors")

@@ -5,7 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import AuditEntry, Flag, Member, Organisation, Round, Transition, User
+from evalsvc.models import (
+    AuditEntry, Flag, Member, MemberGrade, Organisation, Round, Transition, User,
+)
 from tests.helpers import login
 
 PUBLIC_ENDPOINTS = {"static", "auth.login"}
@@ -22,6 +24,8 @@ def _state():
         tuple(db.session.execute(sa.select(Flag.id, Flag.status, Flag.make_up_on)).all()),
         tuple(db.session.execute(sa.select(Transition.id, Transition.state)).all()),
         tuple(db.session.execute(sa.select(Round.id, Round.state)).all()),
+        tuple(db.session.execute(sa.select(MemberGrade.id, MemberGrade.grade,
+                                           MemberGrade.followup)).all()),
     )
 
 
@@ -33,11 +37,13 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
     if role == "office":  # sees everything: only missing objects are out of reach
         return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
                 "round_id": 999_999, "name": "no_such_definition", "flag_id": 999_999,
-                "transition_id": 999_999, "fmt": "exe"}
+                "transition_id": 999_999, "grade_id": 999_999, "fmt": "exe"}
     foreign = ids["XW050101"]
-    return {"org_id": foreign, "member_id": member_elsewhere,
+    round_id = _foreign_round(foreign)
+    return {"grade_id": _foreign_grade(round_id, foreign, member_elsewhere),
+            "org_id": foreign, "member_id": member_elsewhere,
             "user_id": db.session.scalar(sa.select(User.id).limit(1)),
-            "round_id": _foreign_round(foreign), "name": "no_such_definition",
+            "round_id": round_id, "name": "no_such_definition",
             "flag_id": _foreign_flag(foreign), "transition_id": _foreign_transition(foreign),
             "fmt": "exe"}
 
@@ -50,6 +56,17 @@ def _foreign_flag(org_id: int) -> int:
     db.session.add(flag)
     db.session.commit()
     return flag.id
+
+
+def _foreign_grade(round_id: int, org_id: int, member_id: int) -> int:
+    from evalsvc.models import MemberGrade
+
+    grade = MemberGrade(round_id=round_id, member_id=member_id, organisation_id=org_id,
+                        grade="unqualified", recorded_by="x", recorded_on=date.today(),
+                        confirmed_by="x", confirmed_on=date.today())
+    db.session.add(grade)
+    db.session.commit()
+    return grade.id
 
 
 def _foreign_transition(org_id: int) -> int:
