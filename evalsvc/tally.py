@@ -47,7 +47,7 @@ class OptionCount:
     value: str
     label: str
     count: int | None
-    share: float | None  # of the item's valid answers
+    share: float | None  # of the item's answers (不了解 included); the rate is over valid
 
 
 @dataclass
@@ -150,15 +150,15 @@ class RoundResult:
 
 def item_result(question: Question, counts: dict[str, int], answered: int,
                 suppressed: bool) -> ItemResult:
-    """One question's counts and shares over its valid answers."""
+    """One question's counts, shares of its answers (summing to one for a single choice),
+    and its rate over the valid answers."""
     valid_values = {o.value for o in question.options if o.valid}
     valid = sum(n for v, n in counts.items() if v in valid_values)
     positive = sum(counts.get(o.value, 0) for o in question.options if o.positive and o.valid)
     has_rate = any(o.positive for o in question.options) and question.type == "choice"
-    options = [
+    options = [  # one definition of a share everywhere: of the item's answers, 不了解 included
         OptionCount(o.value, o.label, None if suppressed else counts.get(o.value, 0),
-                    None if suppressed or not (valid if o.valid else answered) else
-                    counts.get(o.value, 0) / (valid if o.valid else answered))
+                    None if suppressed or not answered else counts.get(o.value, 0) / answered)
         for o in question.options
     ]
     return ItemResult(

@@ -50,11 +50,12 @@ class Settings:
 class Verdict:
     """What the rules propose for a closed round; humans confirm or override it."""
 
-    passed: bool
+    passed: bool | None  # None: the rules do not decide (a human does)
     make_up: bool = False  # 补课
     summary: str = ""
     flagged_members: tuple[int, ...] = ()  # preliminary 不合格
     details: dict = field(default_factory=dict)
+    decidable: bool = True
 
 
 def capped_limit(members: int, cap: float) -> int:
@@ -74,6 +75,8 @@ class Kind:
     label: str = ""
     # True when the ballot lists the branch's members (frozen when the round opens).
     lists_members: bool = False
+    # True when a 党委 or 党总支 may hold a round of this kind (班子 民主测评), not only a branch.
+    for_leadership: bool = False
     # True when closing this kind can raise 补课.
     can_require_make_up: bool = False
     # True when the round's rate is a headline figure (dashboard, weekly report).

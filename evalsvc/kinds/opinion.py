@@ -7,6 +7,7 @@ class OpinionKind(Kind):
 
     name = "opinion"
     label = "征求意见"
+    for_leadership = True
 
     def propose(self, result, settings: Settings) -> Verdict:
         """Opinions are collected for rectification; nothing is passed or failed."""

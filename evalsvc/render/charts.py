@@ -209,15 +209,10 @@ def _choice_items(items: list[ItemResult], rate_label: str) -> Figure:
 
 
 def _share(item: ItemResult, value: str) -> float:
-    """One option's share of the ballots that answered ``item``.
-
-    ``OptionCount.share`` of a valid option is over the valid answers but that of 不了解
-    ("don't know") over all answers, so those shares do not add up to one bar; the counts
-    over all answers do.
-    """
-    counts = {o.value: o.count or 0 for o in item.options}
-    total = item.answered or sum(counts.values())
-    return counts.get(value, 0) / total if total else 0.0
+    """One option's share of the item's answers: the result's own figure, the one the
+    table, the exports and the JSON show."""
+    share = next((o.share for o in item.options if o.value == value), None)
+    return share or 0.0
 
 
 def _share_axis(ax: Axes, labels: list[str]) -> None:

@@ -181,7 +181,7 @@ def round_sheets(result: RoundResult, *, min_cell: int = 5,
     items = list(_item_rows(result.items, hidden, label=_item_rate(result)))
     if result.rate is not None:
         items.append(("全部题目", f"综合{result.rate_label}", None, Share(result.rate)))
-    sheets = [Sheet("结果", ("题目", "选项", "票数", "占有效票比例"), items)]
+    sheets = [Sheet("结果", ("题目", "选项", "票数", "占本题作答比例"), items)]
     sheets += [Sheet(t.title, t.header, list(_table_rows(t))) for t in result.tables]
     if result.groups:
         sheets.append(Sheet("分组", _group_header(result), list(_group_rows(result, hidden))))

@@ -91,11 +91,12 @@ def _flags_by_branch(org_ids: list[int]) -> dict[int, list[Flag]]:
 
 def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
     cells = {stage: StageCell(org.stage_state(stage)) for stage in Stage}
-    for round_, cards, ballots in rounds:
+    for round_, cards, ballots in _latest_attempts(rounds):
         cell = cells[round_.stage]
         cell.rounds += 1
-        cell.cards += cards
-        cell.ballots += ballots
+        if round_.state is not RoundState.DRAFT:  # a draft has issued nothing yet
+            cell.cards += cards
+            cell.ballots += ballots
         cell.figures.update(round_figures(round_))
     row = BranchRow(org, cells, flags=flags)
     for flag in flags:
@@ -108,6 +109,18 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
         elif flag.kind is FlagKind.UNQUALIFIED:
             row.unqualified += 1
     return row
+
+
+def _latest_attempts(rounds):
+    """Each (stage, kind)'s latest attempt only: earlier attempts do not mix into the cell."""
+    latest: dict = {}
+    for entry in rounds:
+        round_ = entry[0]
+        key = (round_.stage, round_.kind)
+        if key not in latest or (round_.attempt, round_.id) > (latest[key][0].attempt,
+                                                               latest[key][0].id):
+            latest[key] = entry
+    return sorted(latest.values(), key=lambda entry: entry[0].id)
 
 
 def round_figures(round_: Round) -> dict[str, float]:

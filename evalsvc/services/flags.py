@@ -18,7 +18,7 @@ from evalsvc.models import (
 )
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid
-from evalsvc.services.scope import require_office, require_writer
+from evalsvc.services.scope import in_scope, require_office, require_writer
 from evalsvc.services.today import today
 from evalsvc.tally import RoundResult
 
@@ -214,3 +214,29 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
         _decide(actor, flag, Decision.CONFIRMED, reason)
         propose_yellow_card(org, round_.stage, "需要补课")
     audit.record(actor, "round.verdict.override", round_, passed=target, reason=reason)
+
+
+@writes
+def confirm_passes(actor: User, round_ids: list[int], reason: str = "") -> int:
+    """The office confirms several proposed passes at once (one audit entry per round).
+    Anything else in the selection (补课, undecided, decided) refuses the whole lot."""
+    require_office(actor)
+    chosen = [db.session.get(Round, i) for i in dict.fromkeys(round_ids)]
+    if not chosen:
+        raise Invalid({"rounds": "请至少选择一个测评"})
+    for round_ in chosen:
+        if round_ is None or not in_scope(actor, round_.organisation_id) or \
+                round_.verdict_status != "proposed" or round_.passed is not True:
+            raise Invalid({"rounds": "所选测评中有不是待确认的通过判定，未作任何确认"})
+    for round_ in chosen:
+        confirm_verdict(actor, round_, reason)
+    return len(chosen)
+
+
+def pending_passes(org_ids: set[int] | None) -> list[Round]:
+    """Closed rounds whose proposed pass waits for the office (None: every organisation)."""
+    query = sa.select(Round).where(Round.verdict_status == "proposed",
+                                   Round.passed.is_(True)).order_by(Round.id)
+    if org_ids is not None:
+        query = query.where(Round.organisation_id.in_(org_ids))
+    return list(db.session.scalars(query))

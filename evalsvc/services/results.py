@@ -113,7 +113,7 @@ def _verdict(kind, full: RoundResult, settings: Settings) -> dict:
                 "summary": f"有效票少于 {settings.min_cell} 份，规则不作判定，由先教办决定",
                 "flagged_members": []}
     verdict = kind.propose(full, settings)
-    return {**asdict(verdict), "decidable": True, "flagged_members":
+    return {**asdict(verdict), "flagged_members":
             list(verdict.flagged_members)}
 
 
@@ -184,6 +184,7 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
                      "flagged": m.flagged} for m in result.members],
         "satisfaction_rate": result.rate if has_rate else None,
         "rate": result.rate if has_rate else None, "rate_label": result.rate_label,
+        "basis": result.verdict.get("details", {}).get("basis"),
         "tables": [asdict(t) for t in result.tables],
         "channels": [{"channel": c, "label": name, "ballots": n, "suppressed": n is None}
                      for c, name, n in channel_counts(round_)],

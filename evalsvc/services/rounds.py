@@ -14,7 +14,7 @@ from evalsvc.glossary import label
 from evalsvc.kinds import UnknownKind, get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import (
-    Ballot, Card, GroupCode, Member, MemberStatus, Organisation, RespondentGroup, Round,
+    Ballot, Card, GroupCode, Member, MemberStatus, Organisation, OrgType, RespondentGroup, Round,
     RoundState, Stage, User,
 )
 from evalsvc.questionnaires import default_definition, definition
@@ -27,6 +27,7 @@ from evalsvc.services.today import today
 
 MAX_CARDS_PER_GROUP = 5000
 CARD_GROUPS = (GroupCode.MEMBER, GroupCode.MASSES, GroupCode.SERVICE)
+LEADERSHIP_ORGS = (OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)  # 班子 民主测评
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,27 @@ def create_round(actor: User | None, data: RoundData) -> Round:
     return round_
 
 
+def _leadership_refusal(kind) -> str:
+    """Why an organisation that is not a branch may not hold this round (in Chinese)."""
+    if kind.for_leadership:
+        return f"只有党支部、党委或党总支可以开展{kind.label}"
+    allowed = "、".join(k.label for k in registry().values() if k.for_leadership)
+    return (f"{kind.label}只能由党支部开展；党委、党总支（班子测评）可开展：{allowed}"
+            if allowed else "只有党支部可以开展测评")
+
+
 def _check_round(org: Organisation, data: RoundData):
     errors: dict[str, str] = {}
-    if not org.is_branch:
-        errors["organisation"] = "只有党支部可以开展测评"
     chosen = None
     try:
         kind = get_kind(data.kind)
     except UnknownKind:
         errors["kind"] = f"未知的测评类型 {data.kind!r}（可选：{'、'.join(sorted(registry()))}）"
+        if not org.is_branch:
+            errors["organisation"] = "只有党支部可以开展测评"
     else:
+        if not org.is_branch and not (kind.for_leadership and org.type in LEADERSHIP_ORGS):
+            errors["organisation"] = _leadership_refusal(kind)
         if kind.stages is not None and data.stage.value not in kind.stages:
             allowed = "、".join(label(Stage(s)) for s in kind.stages)
             errors["stage"] = f"{kind.label}只能在{allowed}阶段开展"

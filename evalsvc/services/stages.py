@@ -77,7 +77,20 @@ def missing_for(org: Organisation, stage: Stage) -> list[str]:
             missing.append(f"{name}（第{latest.attempt}次）尚未结束")
         elif latest.passed is not True:
             missing.append(f"{name}（第{latest.attempt}次）未通过或未判定")
+        elif latest.verdict_status not in ("confirmed", "overridden"):
+            missing.append(f"{name}（第{latest.attempt}次）的判定待先教办确认")
+        elif latest.is_poster and _advisory(latest):
+            missing.append(f"{name}（第{latest.attempt}次）仅公开扫码作答，判定仅供参考，"
+                           "不能单独作为转段依据")
     return missing
+
+
+def _advisory(round_: Round) -> bool:
+    """True when the round's verdict is advisory (answered only through an open poster)."""
+    from evalsvc.services.results import result_of  # results imports rounds, which imports us
+
+    result = result_of(round_)
+    return bool(result and result.verdict.get("details", {}).get("advisory"))
 
 
 @writes

@@ -35,6 +35,7 @@ def index():
         "dashboard/index.html", rows=rows, batch=batch, parent_id=parent_id, parents=parents,
         batches=batches, pending=flags.flags_for(ids, status=flags.Decision.PROPOSED),
         requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],
+        passes=flags.pending_passes(ids) if current_user.role is Role.OFFICE else [],
         confirm=ConfirmForm())
 
 

@@ -96,6 +96,18 @@ def override_verdict(round_id: int):
                     url_for("rounds.detail", round_id=round_id))
 
 
+@bp.post("/verdicts/confirm-passes")
+def confirm_passes():
+    """The office confirms the proposed passes ticked on the pending list."""
+    raw = request.form.getlist("round")
+    ids = [int(value) for value in raw if value.isdigit()]
+    if len(ids) != len(raw):
+        ids.append(0)  # an id that is not a number refuses the lot, as an unknown one does
+    return _attempt(lambda: flags.confirm_passes(current_user, ids,
+                                                 request.form.get("reason", "")),
+                    url_for("dashboard.index"))
+
+
 @bp.post("/orgs/<int:org_id>/transition")
 def apply_transition(org_id: int):
     """The branch applies to leave its current stage."""

@@ -36,8 +36,8 @@ def rating(key: str, text: str, counts: list[int] | None) -> ItemResult:
         options = [OptionCount(v, label, None, None) for v, label in SATISFACTION]
         return ItemResult(key, text, "choice", options, None, None, None)
     answered, valid = sum(counts), sum(counts[:4])
-    options = [OptionCount(v, label, n, n / (valid if i < 4 else answered))
-               for i, ((v, label), n) in enumerate(zip(SATISFACTION, counts))]
+    options = [OptionCount(v, label, n, n / answered)
+               for (v, label), n in zip(SATISFACTION, counts)]
     return ItemResult(key, text, "choice", options, answered, valid, sum(counts[:3]) / valid)
 
 

@@ -106,7 +106,7 @@ def test_round_xlsx_keeps_chinese_sheets_headers_and_values():
     sheets = read_xlsx(data)
     assert list(sheets) == ["结果", "分组", "党员", "意见"]
     results = sheets["结果"]
-    assert results[0] == ("题目", "选项", "票数", "占有效票比例")
+    assert results[0] == ("题目", "选项", "票数", "占本题作答比例")
     assert (OVERALL, "满意", 12, 0.6) in results
     assert (OVERALL, "满意率", None, 0.85) in results
     assert openpyxl.load_workbook(io.BytesIO(data))["结果"]["A1"].font.bold

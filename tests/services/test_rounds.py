@@ -50,9 +50,14 @@ def test_bad_rounds_are_refused_with_the_field_named(app, demo, change, field):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Card)) == 0
 
 
-def test_only_branches_run_rounds(app, demo):
+def test_only_branches_run_branch_rounds(app, demo):
+    # A 党委 may hold 班子 rounds (tests/services/test_leadership_rounds.py), not these.
     with pytest.raises(Invalid) as info:
-        rounds.create_round(None, rounds.RoundData(org_id("XW01"), "satisfaction", Stage.STUDY,
+        rounds.create_round(None, rounds.RoundData(org_id("XW01"), "stage_review",
+                                                   Stage.STUDY, {GroupCode.MASSES: 3}))
+    assert "organisation" in info.value.errors
+    with pytest.raises(Invalid) as info:
+        rounds.create_round(None, rounds.RoundData(org_id("XW"), "satisfaction", Stage.STUDY,
                                                    {GroupCode.MASSES: 3}))
     assert "organisation" in info.value.errors
 

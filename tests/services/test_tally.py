@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
+from evalsvc.services.campaign_rules import set_kind_settings
 from evalsvc.models import Campaign, Flag, FlagKind, GroupCode, Round, Stage
 from evalsvc.services import closing, results, rounds
 from evalsvc.services.ballots import cast_card_ballot
@@ -61,11 +62,6 @@ def item(result_or_doc_items, key):
                 == key)
 
 
-def set_thresholds(round_, **values):
-    campaign = db.session.get(Campaign, round_.campaign_id)
-    for name, value in values.items():
-        setattr(campaign, name, value)
-    db.session.commit()
 
 
 def recount(round_id, group_id=None):
@@ -82,17 +78,18 @@ def recount(round_id, group_id=None):
 
 # -- thresholds ----------------------------------------------------------------------------
 
+# "对活动过程中多数群众不满意的，要责令及时补课": more than half 不满意 of the valid answers.
 THRESHOLD_CASES = [
-    pytest.param(12, 8, 0, True, 0.60, id="exactly-60pct-passes"),
-    pytest.param(13, 7, 0, True, 0.65, id="just-above-passes"),
-    pytest.param(11, 9, 0, False, 0.55, id="just-below-55pct-needs-make-up"),
-    pytest.param(10, 7, 3, False, 10 / 17, id="just-below-58.8pct-with-unknown-needs-make-up"),
+    pytest.param(10, 10, 0, True, 0.50, id="exactly-half-dissatisfied-passes"),
+    pytest.param(12, 8, 0, True, 0.60, id="a-minority-dissatisfied-passes"),
+    pytest.param(9, 11, 0, False, 0.45, id="a-majority-dissatisfied-needs-make-up"),
+    pytest.param(9, 10, 1, False, 9 / 19, id="majority-of-valid-with-unknown-needs-make-up"),
 ]
 
 
 @pytest.mark.parametrize("kind", ["satisfaction", "stage_review"])
 @pytest.mark.parametrize("positive, negative, unknown, passes, rate", THRESHOLD_CASES)
-def test_rate_at_the_threshold_passes_and_below_it_proposes_make_up(
+def test_a_dissatisfied_majority_proposes_make_up_and_half_does_not(
         app, demo, kind, positive, negative, unknown, passes, rate):
     round_, card_codes = new_round(kind=kind, groups={GroupCode.MASSES: 20})
     cast(round_, card_codes, [scale_ballot(round_, v)
@@ -114,17 +111,17 @@ def test_rate_at_the_threshold_passes_and_below_it_proposes_make_up(
     assert round_flags(round_, FlagKind.UNQUALIFIED) == []
 
 
-@pytest.mark.parametrize("kind, satisfaction_threshold, stage_pass_threshold, passes", [
-    ("satisfaction", 0.70, 0.60, False),  # 65 % is below the satisfaction bar of 70 %
-    ("satisfaction", 0.60, 0.70, True),  # the stage bar does not apply to satisfaction
-    ("stage_review", 0.70, 0.60, True),  # the satisfaction bar does not apply to stages
-    ("stage_review", 0.60, 0.70, False),  # 65 % is below the stage-pass bar of 70 %
+@pytest.mark.parametrize("kind, floor_of, passes", [
+    ("satisfaction", "satisfaction", False),  # 65 % is below satisfaction's floor of 70 %
+    ("satisfaction", "stage_review", True),  # the stage reviews' floor does not apply
+    ("stage_review", "satisfaction", True),  # satisfaction's floor does not apply to stages
+    ("stage_review", "stage_review", False),  # 65 % is below the stage reviews' floor
 ])
-def test_each_kind_is_judged_against_its_own_campaign_threshold(
-        app, demo, kind, satisfaction_threshold, stage_pass_threshold, passes):
+def test_each_kind_is_judged_against_its_own_campaign_floor(app, demo, kind, floor_of,
+                                                            passes):
     round_, card_codes = new_round(kind=kind, groups={GroupCode.MASSES: 20})
-    set_thresholds(round_, satisfaction_threshold=satisfaction_threshold,
-                   stage_pass_threshold=stage_pass_threshold)
+    set_kind_settings(None, db.session.get(Campaign, round_.campaign_id), floor_of,
+                      {"satisfaction_floor": "70%"})
     cast(round_, card_codes, [scale_ballot(round_, v) for v in overall_votes(13, 7)])
     result, _ = close(round_)
     assert result.rate == pytest.approx(0.65)
@@ -133,10 +130,10 @@ def test_each_kind_is_judged_against_its_own_campaign_threshold(
 
 
 @pytest.mark.parametrize("positive, negative, unknown, rate, passes", [
-    # Counting 不了解 as a valid non-positive answer would give 50 % and fail.
-    pytest.param(6, 4, 2, 0.60, True, id="unknown-does-not-drag-the-rate-down"),
-    # Counting 不了解 as positive would give 67 % and pass.
-    pytest.param(5, 5, 5, 0.50, False, id="unknown-does-not-lift-the-rate"),
+    # Counting 不了解 as 不满意 would give 7 of 13 dissatisfied and fail.
+    pytest.param(6, 5, 2, 6 / 11, True, id="unknown-does-not-count-as-dissatisfied"),
+    # Counting 不了解 as a valid answer would give 6 of 15 dissatisfied and pass.
+    pytest.param(4, 6, 5, 0.40, False, id="unknown-does-not-dilute-the-dissatisfied"),
 ])
 def test_unknown_answers_change_nothing_in_the_rate(app, demo, positive, negative, unknown,
                                                     rate, passes):
@@ -155,7 +152,7 @@ def test_unknown_answers_change_nothing_in_the_rate(app, demo, positive, negativ
 
 
 @pytest.mark.parametrize("overall, others, passes", [
-    pytest.param(overall_votes(5, 5), "satisfied", False, id="good-items-bad-overall-fails"),
+    pytest.param(overall_votes(4, 6), "satisfied", False, id="good-items-bad-overall-fails"),
     pytest.param(overall_votes(6, 4), "dissatisfied", True, id="bad-items-good-overall-passes"),
 ])
 def test_round_rate_is_the_overall_items_rate(app, demo, overall, others, passes):

@@ -1,0 +1,59 @@
+"""Pass verdicts wait on the office's dashboard and are confirmed several at once, each
+round audited; a stray or foreign id confirms nothing."""
+import sqlalchemy as sa
+
+from evalsvc.extensions import db
+from evalsvc.models import AuditEntry, Round, Stage
+from tests.helpers import csrf_token, login
+from tests.services.test_rules import run_round, user
+
+
+def _two_passes() -> list[int]:
+    secretary = user("secretary")
+    ids = [run_round(secretary, "XW0101", kind, Stage.REVIEW, positive=6, negative=0,
+                     confirm_pass=False).id for kind in ("member_review", "stage_review")]
+    db.session.commit()
+    return ids
+
+
+def _statuses(ids):
+    db.session.expire_all()
+    return [db.session.get(Round, i).verdict_status for i in ids]
+
+
+def test_office_confirms_several_passes_from_the_dashboard(client, demo):
+    ids = _two_passes()
+    login(client, "office")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "待确认的通过判定（2）" in page
+    response = client.post("/verdicts/confirm-passes",
+                           data={"csrf_token": csrf_token(page), "round": [str(i) for i in ids]})
+    assert response.status_code == 302
+    assert _statuses(ids) == ["confirmed", "confirmed"]
+    audited = db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.action == "round.verdict.confirm")).all()
+    assert len(audited) == 2
+    assert "待确认的通过判定" not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_bad_selection_confirms_nothing_and_says_why(client, demo):
+    ids = _two_passes()
+    login(client, "office")
+    page = client.get("/dashboard").get_data(as_text=True)
+    for bad in ([str(ids[0]), "x"], [str(ids[0]), "999999"], []):
+        response = client.post("/verdicts/confirm-passes", follow_redirects=True,
+                               data={"csrf_token": csrf_token(page), "round": bad})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "未作任何确认" in text or "请至少选择一个测评" in text
+    assert _statuses(ids) == ["proposed", "proposed"]
+
+
+def test_a_secretary_cannot_confirm_passes(client, demo):
+    # (CSRF is global: tests/security/test_headers.py proves staff forms need the token.)
+    ids = _two_passes()
+    login(client, "secretary")
+    page = client.get(f"/rounds/{ids[0]}").get_data(as_text=True)
+    client.post("/verdicts/confirm-passes",
+                data={"csrf_token": csrf_token(page), "round": [str(ids[0])]})
+    assert _statuses(ids) == ["proposed", "proposed"]
