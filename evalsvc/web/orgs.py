@@ -91,6 +91,7 @@ def _org_form(form: OrgForm) -> OrgForm:
     ).all()
     form.parent_id.choices = options([(None, "（无）")] + [(o.id, f"{o.code} {o.name}") for o in orgs])
     batches = db.session.scalars(db.select(Batch).order_by(Batch.campaign_id, Batch.number))
+    form.unit.choices = [("", "（无）")] + [(u.name, u.name) for u in org_service.units()]
     form.batch_id.choices = options(
         [(None, "（无）")] + [(b.id, f"第{b.number}批 {b.name}") for b in batches]
     )
