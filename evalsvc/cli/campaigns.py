@@ -6,7 +6,10 @@ import click
 
 from evalsvc.models import Stage
 from evalsvc.services import campaign_rules
-from evalsvc.services.campaigns import create_campaign, ensure_campaign, list_campaigns
+from evalsvc.services.batches import set_window, window_text
+from evalsvc.services.campaigns import (
+    batch_by_number, create_campaign, ensure_campaign, list_campaigns,
+)
 from evalsvc.services.errors import Invalid
 
 
@@ -80,3 +83,19 @@ def list_(as_json: bool) -> None:
     for row in rows:
         mark = "*" if row["current"] else " "
         click.echo(f"{mark} {row['id']}  {row['year']}  {row['name']}")
+
+
+@campaign_group.command("batch")
+@click.argument("number", type=int)
+@click.option("--starts", type=click.DateTime(["%Y-%m-%d"]), help="first day (YYYY-MM-DD)")
+@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), help="last day (YYYY-MM-DD)")
+def batch(number: int, starts, ends) -> None:
+    """Set the window of the current campaign's batch NUMBER (rounds open inside it)."""
+    found = batch_by_number(number)
+    if found is None:
+        raise click.ClickException(f"当前活动没有第{number}批")
+    try:
+        set_window(None, found, starts.date() if starts else None, ends.date() if ends else None)
+    except Invalid as exc:
+        _fail(exc)
+    click.echo(f"第{found.number}批 {found.name}：{window_text(found)}")

@@ -3,10 +3,12 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
-from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
+from evalsvc.models import (
+    Batch, BranchDecision, Member, MemberStatus, Organisation, OrgType, Role, Unit,
+)
 from evalsvc.services import organisations as org_service
 from evalsvc.services import flags, opinions, rounds, scope, stages
-from evalsvc.services.errors import Invalid
+from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
 
@@ -48,6 +50,21 @@ def detail(org_id: int):
         transition_list=stages.transitions_for({org.id}) if branch else [],
         org_opinions=opinions.for_org(org.id) if branch else [],
         missing=stages.missing_for(org, org.current_stage) if branch else [])
+
+
+@bp.get("/units/<int:unit_id>")
+def unit(unit_id: int):
+    """A unit (单位): its organisations the user may see, and their flags in every
+    campaign (集体诫勉 is proposed per unit)."""
+    record = db.session.get(Unit, unit_id)
+    visible = scope.visible_org_ids(current_user)
+    orgs = [o for o in (record.organisations if record else [])
+            if visible is None or o.id in visible]
+    if not orgs:
+        raise OutOfScope(f"unit {unit_id}")
+    return render_template("orgs/unit.html", unit=record, orgs=orgs,
+                           flag_list=flags.flags_for({o.id for o in orgs}),
+                           branch_decisions=list(BranchDecision))
 
 
 def _may_write(org: Organisation) -> bool:
