@@ -36,7 +36,7 @@ class Campaign(Base):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
     start_year: Mapped[int]
     end_year: Mapped[int]
     # Rule settings; defaults from DOMAIN.md.
@@ -62,6 +62,8 @@ class Campaign(Base):
 
     __table_args__ = (
         sa.CheckConstraint("start_year <= end_year", name="years_ordered"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table.
+        sa.Index("uq_campaigns_name", "name", unique=True),
     )
 
 

@@ -7,6 +7,10 @@ Create Date: 2026-11-30 15:20:00
 
 Existing rows are backfilled to the existing (latest) campaign; free-text units become
 records linked from their organisations.
+
+On SQLite, tables other tables reference (campaigns, organisations) are never rebuilt: with
+foreign keys on, dropping the old copy would fail, or cascade deletes. Their new column is a
+plain ALTER TABLE ADD COLUMN ... REFERENCES, and the unique campaign name a unique index.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,17 +33,18 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_units')),
         sa.UniqueConstraint('name', name=op.f('uq_units_name')),
     )
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('single_stage', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.create_unique_constraint(batch_op.f('uq_campaigns_name'), ['name'])
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_organisations_unit_id'), ['unit_id'])
-        batch_op.create_foreign_key(batch_op.f('fk_organisations_unit_id_units'), 'units',
-                                    ['unit_id'], ['id'])
-    with op.batch_alter_table('rounds', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('window_override', sa.Text(), nullable=True))
+    op.add_column('campaigns', sa.Column('single_stage', sa.Boolean(), nullable=False,
+                                         server_default=sa.false()))
+    op.create_index('uq_campaigns_name', 'campaigns', ['name'], unique=True)
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE organisations ADD COLUMN unit_id INTEGER '
+                   'CONSTRAINT fk_organisations_unit_id_units REFERENCES units (id)')
+    else:
+        op.add_column('organisations', sa.Column('unit_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_organisations_unit_id_units', 'organisations', 'units',
+                              ['unit_id'], ['id'])
+    op.create_index('ix_organisations_unit_id', 'organisations', ['unit_id'])
+    op.add_column('rounds', sa.Column('window_override', sa.Text(), nullable=True))
     with op.batch_alter_table('flags', schema=None) as batch_op:
         batch_op.add_column(sa.Column('carried_out_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('carried_out_note', sa.Text(), nullable=True))
@@ -87,13 +92,11 @@ def downgrade():
     with op.batch_alter_table('flags', schema=None) as batch_op:
         batch_op.drop_column('carried_out_note')
         batch_op.drop_column('carried_out_on')
-    with op.batch_alter_table('rounds', schema=None) as batch_op:
-        batch_op.drop_column('window_override')
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_organisations_unit_id_units', type_='foreignkey')
-        batch_op.drop_index('ix_organisations_unit_id')
-        batch_op.drop_column('unit_id')
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_campaigns_name', type_='unique')
-        batch_op.drop_column('single_stage')
+    op.drop_column('rounds', 'window_override')
+    op.drop_index('ix_organisations_unit_id', 'organisations')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint('fk_organisations_unit_id_units', 'organisations', type_='foreignkey')
+    op.drop_column('organisations', 'unit_id')  # SQLite drops a REFERENCES column since 3.35
+    op.drop_index('uq_campaigns_name', 'campaigns')
+    op.drop_column('campaigns', 'single_stage')
     op.drop_table('units')
