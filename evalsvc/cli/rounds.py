@@ -72,10 +72,12 @@ def _round(round_id: int) -> Round:
 
 @round_group.command("open")
 @click.argument("round_id", type=int)
-def open_(round_id: int) -> None:
+@click.option("--override", "reason", default="",
+              help="why it opens outside its batch's window (audited)")
+def open_(round_id: int, reason: str) -> None:
     """Open a draft round."""
     try:
-        rounds.open_round(None, _round(round_id))
+        rounds.open_round(None, _round(round_id), reason)
     except Invalid as exc:
         _fail(exc)
     click.echo(f"round {round_id} is open")

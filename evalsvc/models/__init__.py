@@ -7,7 +7,7 @@ from evalsvc.models.flags import (
     BranchDecision, Decision, Flag, FlagKind, Opinion, Transition, TransitionState,
 )
 from evalsvc.models.grades import MemberGrade
-from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType
+from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType, Unit
 from evalsvc.models.sessions import StaffSession
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
 from evalsvc.models.users import Role, User, supervisor_scope
@@ -16,5 +16,5 @@ __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
     "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
-    "OrgType", "Role", "Stage", "StageProgress", "StageState", "User", "supervisor_scope",
+    "OrgType", "Role", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

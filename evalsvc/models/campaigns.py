@@ -53,6 +53,8 @@ class Campaign(Base):
     # Stage → the kinds whose latest round must have passed before the stage is left.
     # NULL: what the installed kinds declare (``Kind.required_in``).
     stage_requirements: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The annual 民主评议党员 outside a concentrated campaign: one stage, no stage gate.
+    single_stage: Mapped[bool] = mapped_column(default=False)
 
     batches: Mapped[list["Batch"]] = relationship(
         back_populates="campaign", order_by="Batch.number"
@@ -60,7 +62,14 @@ class Campaign(Base):
 
     __table_args__ = (
         sa.CheckConstraint("start_year <= end_year", name="years_ordered"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table.
+        sa.Index("uq_campaigns_name", "name", unique=True),
     )
+
+
+def latest_campaign_id() -> sa.ScalarSelect:
+    """The current campaign (the latest started) as a subquery, for relationship joins."""
+    return sa.select(sa.func.max(Campaign.id)).scalar_subquery()
 
 
 class Batch(Base):
@@ -89,9 +98,11 @@ class StageProgress(Base):
     organisation_id: Mapped[int] = mapped_column(
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
+    # Each campaign starts every organisation's stages afresh.
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     stage: Mapped[Stage] = mapped_column(str_enum(Stage, 12))
     state: Mapped[StageState] = mapped_column(
         str_enum(StageState), default=StageState.NOT_STARTED
     )
 
-    __table_args__ = (sa.UniqueConstraint("organisation_id", "stage"),)
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "organisation_id", "stage"),)

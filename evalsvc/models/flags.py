@@ -44,6 +44,8 @@ class Flag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[FlagKind] = mapped_column(str_enum(FlagKind, 16))
+    # Cards and proposals never carry over into the next campaign.
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     status: Mapped[Decision] = mapped_column(str_enum(Decision, 12), default=Decision.PROPOSED)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     stage: Mapped[Stage | None] = mapped_column(str_enum(Stage, 12))
@@ -62,6 +64,9 @@ class Flag(Base):
     # 不合格: what the branch decided for the member.
     branch_decision: Mapped[BranchDecision | None] = mapped_column(str_enum(BranchDecision, 12))
     branch_note: Mapped[str | None] = mapped_column(sa.Text)
+    # 集体诫勉: when and how the office carried it out.
+    carried_out_on: Mapped[date | None]
+    carried_out_note: Mapped[str | None] = mapped_column(sa.Text)
 
     organisation: Mapped[Organisation] = relationship()
     member: Mapped[Member | None] = relationship()
@@ -89,6 +94,7 @@ class Transition(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     stage: Mapped[Stage] = mapped_column(str_enum(Stage, 12))
     state: Mapped[TransitionState] = mapped_column(str_enum(TransitionState, 12),
                                                    default=TransitionState.APPLIED)

@@ -6,7 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from evalsvc.models.base import Base, str_enum
-from evalsvc.models.campaigns import Batch, Stage, StageProgress, StageState
+from evalsvc.models.campaigns import (
+    Batch, Stage, StageProgress, StageState, latest_campaign_id,
+)
 
 
 class OrgType(enum.Enum):
@@ -32,6 +34,19 @@ class Gender(enum.Enum):
     FEMALE = "female"  # 女
 
 
+class Unit(Base):
+    """A unit (单位) organisations belong to; 集体诫勉 is proposed per unit."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+
+    organisations: Mapped[list["Organisation"]] = relationship(
+        back_populates="unit_record", order_by="Organisation.code"
+    )
+
+
 class Organisation(Base):
     """A party organisation; branches hold members and run rounds."""
 
@@ -41,7 +56,8 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     type: Mapped[OrgType] = mapped_column(str_enum(OrgType))
-    unit: Mapped[str] = mapped_column(sa.String(120), default="")  # 单位
+    unit: Mapped[str] = mapped_column(sa.String(120), default="")  # 单位 (its name, kept)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )
@@ -54,11 +70,16 @@ class Organisation(Base):
         back_populates="parent", order_by="Organisation.code"
     )
     batch: Mapped[Batch | None] = relationship()
+    unit_record: Mapped[Unit | None] = relationship(back_populates="organisations")
     members: Mapped[list["Member"]] = relationship(
         back_populates="organisation", order_by="Member.id"
     )
+    # Progress in the current campaign only: earlier campaigns' rows stay, untouched.
     progress: Mapped[list[StageProgress]] = relationship(
-        order_by=StageProgress.id, cascade="all, delete-orphan"
+        primaryjoin=lambda: sa.and_(
+            Organisation.id == StageProgress.organisation_id,
+            StageProgress.campaign_id == latest_campaign_id()),
+        order_by=StageProgress.id, cascade="all, delete-orphan",
     )
 
     @property

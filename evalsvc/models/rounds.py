@@ -63,6 +63,8 @@ class Round(Base):
     verdict_reason: Mapped[str] = mapped_column(sa.Text, default="")
     # A rehearsal's ballots are purged before the live run; purging re-issues the cards.
     rehearsal: Mapped[bool] = mapped_column(default=False)
+    # Opened outside its batch's window: the office's written reason (audited).
+    window_override: Mapped[str | None] = mapped_column(sa.Text)
     card_epoch: Mapped[int] = mapped_column(default=0)
     # The seal: a SHA-256 hash chain over the ballots and receipts, taken at close.
     digest: Mapped[str | None] = mapped_column(sa.String(64))

@@ -6,6 +6,7 @@ from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
 from evalsvc.services import audit, flags, paper, results, seal, traces
+from evalsvc.services.campaigns import require_current
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import ballot_count, require_manage
 from evalsvc.services.shuffle import reshuffle_round
@@ -26,6 +27,7 @@ def close_round(actor: User | None, round_: Round) -> Round:
 @writes
 def _close_and_seal(actor: User | None, round_: Round) -> None:
     require_manage(actor, round_)
+    require_current(round_.campaign_id)
     # Wait for in-flight ballots (they hold a share lock on the round row on PostgreSQL).
     db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
     db.session.refresh(round_)

@@ -10,6 +10,7 @@ from evalsvc.models import (
     Ballot, Decision, Flag, FlagKind, Organisation, OrgType, RespondentGroup, Round,
     RoundState, Stage, StageState, User,
 )
+from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.results import result_of
 from evalsvc.services.scope import descendants_of, visible_org_ids
 
@@ -64,6 +65,12 @@ def overview(user: User, batch: int | None = None, parent_id: int | None = None)
     return [_row(b, rounds.get(b.id, []), flags.get(b.id, [])) for b in branches]
 
 
+def _current_id() -> int | None:
+    """The dashboard shows the current campaign; earlier ones are read in their reports."""
+    campaign = current_campaign()
+    return campaign.id if campaign else None
+
+
 def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, int]]]:
     cards = dict(db.session.execute(
         sa.select(RespondentGroup.round_id, sa.func.sum(RespondentGroup.card_count))
@@ -74,7 +81,8 @@ def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, in
         .where(Round.organisation_id.in_(org_ids)).group_by(Ballot.round_id)).all())
     by_branch: dict[int, list] = {}
     for round_ in db.session.scalars(sa.select(Round).where(
-            Round.organisation_id.in_(org_ids), Round.rehearsal.is_(False)).order_by(Round.id)):
+            Round.organisation_id.in_(org_ids), Round.rehearsal.is_(False),
+            Round.campaign_id == _current_id()).order_by(Round.id)):
         by_branch.setdefault(round_.organisation_id, []).append(
             (round_, int(cards.get(round_.id) or 0), ballots.get(round_.id, 0)))
     return by_branch
@@ -83,8 +91,8 @@ def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, in
 def _flags_by_branch(org_ids: list[int]) -> dict[int, list[Flag]]:
     by_branch: dict[int, list[Flag]] = {}
     for flag in db.session.scalars(sa.select(Flag).where(
-            Flag.organisation_id.in_(org_ids), Flag.status != Decision.OVERRIDDEN)
-            .order_by(Flag.id)):
+            Flag.organisation_id.in_(org_ids), Flag.status != Decision.OVERRIDDEN,
+            Flag.campaign_id == _current_id()).order_by(Flag.id)):
         by_branch.setdefault(flag.organisation_id, []).append(flag)
     return by_branch
 

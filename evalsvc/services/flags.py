@@ -3,7 +3,10 @@
 * A round that falls below its threshold proposes 补课 (make-up lessons).
 * Confirming 补课, or returning a branch's first transition request of a stage, proposes
   a yellow card for that branch and stage (at most one per stage).
-* Confirming a unit's second yellow card proposes collective admonishment for the unit.
+* Confirming a unit's second yellow card in the same campaign proposes collective
+  admonishment for the unit; the office then records when and how it was carried out.
+* Every flag belongs to the campaign it was raised in; earlier campaigns' flags are read-only
+  and never count in a later campaign.
 * A member_review round proposes preliminary 不合格 for members above the threshold.
 Every proposal is confirmed or overridden (with a reason) by the office; both are audited.
 """
@@ -17,6 +20,7 @@ from evalsvc.models import (
     BranchDecision, Campaign, Decision, Flag, FlagKind, Organisation, Round, Stage, User,
 )
 from evalsvc.services import audit
+from evalsvc.services.campaigns import current_campaign, require_current
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import in_scope, require_office, require_writer
 from evalsvc.services.today import today
@@ -24,7 +28,8 @@ from evalsvc.tally import RoundResult
 
 
 def _unit_of(org: Organisation) -> str:
-    return org.unit or org.name
+    """The unit a flag counts against: the unit record, else the legacy text, else the org."""
+    return org.unit_record.name if org.unit_record is not None else (org.unit or org.name)
 
 
 def raise_for_round(round_: Round, result: RoundResult) -> list[Flag]:
@@ -33,16 +38,18 @@ def raise_for_round(round_: Round, result: RoundResult) -> list[Flag]:
     raised = []
     if result.verdict.get("make_up"):
         raised.append(_flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
+                            campaign_id=round_.campaign_id,
                             summary=f"{result.title}：{result.verdict['summary']}"))
     for member in result.members:
         if member.flagged:
             raised.append(_flag(FlagKind.UNQUALIFIED, org, round_.stage, round_id=round_.id,
-                                member_id=member.member_id,
+                                member_id=member.member_id, campaign_id=round_.campaign_id,
                                 summary=f"{member.name}：不合格票超过半数，初评不合格"))
     return raised
 
 
 def _flag(kind: FlagKind, org: Organisation, stage: Stage | None, **fields) -> Flag:
+    fields.setdefault("campaign_id", current_campaign().id)
     flag = Flag(kind=kind, organisation_id=org.id, stage=stage, unit=_unit_of(org),
                 raised_on=today(), **fields)
     db.session.add(flag)
@@ -75,6 +82,7 @@ def override(actor: User, flag: Flag, reason: str) -> Flag:
 
 def _decide(actor: User, flag: Flag, status: Decision, reason: str) -> None:
     require_office(actor)
+    require_current(flag.campaign_id)
     if flag.status is not Decision.PROPOSED:
         raise Invalid({"status": "该建议已经处理过"})
     flag.status, flag.reason = status, reason.strip()
@@ -93,23 +101,24 @@ def _sync_round_verdict(flag: Flag, passed: bool) -> None:
 
 def propose_yellow_card(org: Organisation, stage: Stage | None, why: str) -> Flag | None:
     """At most one yellow card per branch and stage."""
+    campaign = current_campaign()
     existing = db.session.scalar(sa.select(Flag).where(
         Flag.kind == FlagKind.YELLOW_CARD, Flag.organisation_id == org.id, Flag.stage == stage,
-        Flag.status != Decision.OVERRIDDEN))
+        Flag.campaign_id == campaign.id, Flag.status != Decision.OVERRIDDEN))
     if existing is not None:
         return None
     return _flag(FlagKind.YELLOW_CARD, org, stage, summary=f"{org.name}：{why}，建议黄牌警示")
 
 
 def _propose_admonishment(card: Flag) -> None:
-    campaign = db.session.scalar(sa.select(Campaign).order_by(Campaign.id.desc()))
-    needed = campaign.admonish_after_cards if campaign else 2
+    """A unit's confirmed cards in the card's own campaign: enough → propose 集体诫勉."""
+    campaign = db.session.get(Campaign, card.campaign_id)
+    needed = campaign.admonish_after_cards
+    in_unit = (Flag.unit == card.unit, Flag.campaign_id == campaign.id)
     confirmed = db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(
-        Flag.kind == FlagKind.YELLOW_CARD, Flag.unit == card.unit,
-        Flag.status == Decision.CONFIRMED))
+        Flag.kind == FlagKind.YELLOW_CARD, Flag.status == Decision.CONFIRMED, *in_unit))
     pending = db.session.scalar(sa.select(Flag.id).where(
-        Flag.kind == FlagKind.ADMONISHMENT, Flag.unit == card.unit,
-        Flag.status != Decision.OVERRIDDEN))
+        Flag.kind == FlagKind.ADMONISHMENT, Flag.status != Decision.OVERRIDDEN, *in_unit))
     if confirmed >= needed and pending is None:
         _flag(FlagKind.ADMONISHMENT, card.organisation, None,
               summary=f"{card.unit}：已有 {confirmed} 张黄牌，建议对领导班子集体诫勉")
@@ -119,6 +128,7 @@ def _propose_admonishment(card: Flag) -> None:
 def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
     """The branch records what it made up; then a new attempt may run."""
     require_writer(actor, flag.organisation_id)
+    require_current(flag.campaign_id)
     errors = {}
     if flag.kind is not FlagKind.MAKE_UP or flag.status is not Decision.CONFIRMED:
         errors["flag"] = "只有已确认的补课要求可以登记补课情况"
@@ -138,10 +148,30 @@ def record_branch_decision(actor: User, flag: Flag, decision: BranchDecision,
                            note: str) -> Flag:
     """The branch records what follows for a member found 不合格 (不唯票数)."""
     require_writer(actor, flag.organisation_id)
+    require_current(flag.campaign_id)
     if flag.kind is not FlagKind.UNQUALIFIED:
         raise Invalid({"flag": "只能为初评不合格的党员登记处理决定"})
     flag.branch_decision, flag.branch_note = decision, note.strip()
     audit.record(actor, "flag.branch_decision", flag, decision=decision.value, note=note)
+    return flag
+
+
+@writes
+def record_admonishment(actor: User, flag: Flag, on: date | None, note: str) -> Flag:
+    """The office records when and how a confirmed 集体诫勉 was carried out."""
+    require_office(actor)
+    require_current(flag.campaign_id)
+    errors = {}
+    if flag.kind is not FlagKind.ADMONISHMENT or flag.status is not Decision.CONFIRMED:
+        errors["flag"] = "只有已确认的集体诫勉可以登记执行情况"
+    if on is None:
+        errors["on"] = "请填写诫勉日期"
+    if not note.strip():
+        errors["note"] = "请填写诫勉的方式和内容"
+    if errors:
+        raise Invalid(errors)
+    flag.carried_out_on, flag.carried_out_note = on, note.strip()
+    audit.record(actor, "flag.admonishment.carried_out", flag, on=on, note=flag.carried_out_note)
     return flag
 
 
@@ -155,9 +185,12 @@ def open_make_up(org_id: int, stage: Stage, kind_round_ids: list[int]) -> Flag |
         Flag.status != Decision.OVERRIDDEN).limit(1))
 
 
-def flags_for(org_ids: set[int] | None, kinds=None, status=None) -> list[Flag]:
-    """Flags in a scope (None = everywhere), newest first."""
+def flags_for(org_ids: set[int] | None, kinds=None, status=None,
+              campaign_id: int | None = None) -> list[Flag]:
+    """Flags in a scope (None = everywhere), of one campaign (None = all), newest first."""
     query = sa.select(Flag).order_by(Flag.id.desc())
+    if campaign_id is not None:
+        query = query.where(Flag.campaign_id == campaign_id)
     if org_ids is not None:
         query = query.where(Flag.organisation_id.in_(org_ids))
     if kinds:
@@ -176,6 +209,7 @@ def _round_make_up(round_: Round) -> Flag | None:
 def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
     """The office confirms what the rules proposed for a closed round."""
     require_office(actor)
+    require_current(round_.campaign_id)
     flag = _round_make_up(round_)
     if flag is not None and flag.status is Decision.PROPOSED:
         confirm(actor, flag, reason)
@@ -192,6 +226,7 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
     """The office decides otherwise, in writing: by default a pass becomes 补课 and 补课 a
     pass; where the rules could not decide, ``passed`` says which way."""
     require_office(actor)
+    require_current(round_.campaign_id)
     if not reason.strip():
         raise Invalid({"reason": "推翻规则建议必须写明理由"})
     if round_.verdict_status != "proposed":

@@ -84,7 +84,7 @@ def _create_row(number: int, row: dict[str, str], errors: list[RowError]):
     if not row_errors and org_type is not None:
         data = OrgData(code=row["code"], name=row["name"], type=org_type,
                        unit=row.get("unit", ""), parent_id=parent_id, batch_id=batch_id)
-        row_errors = check_org(data)
+        row_errors = check_org(data, new_units=True)
         if "parent_id" in row_errors:
             row_errors["parent_code"] = row_errors.pop("parent_id")
     if row_errors:

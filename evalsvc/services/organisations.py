@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import (
-    Batch, Member, MemberStatus, Organisation, OrgType, Stage, StageProgress, User,
+    Batch, Member, MemberStatus, Organisation, OrgType, Stage, StageProgress, Unit, User,
 )
 from evalsvc.services import audit
+from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import descendants_of, require_office, require_writer
 
@@ -29,9 +30,13 @@ class OrgData:
     batch_id: int | None = None
 
 
-def check_org(data: OrgData, existing: Organisation | None = None) -> dict[str, str]:
-    """Every rule an organisation must meet; returns field → message (empty when valid)."""
+def check_org(data: OrgData, existing: Organisation | None = None,
+              new_units: bool = False) -> dict[str, str]:
+    """Every rule an organisation must meet; returns field → message (empty when valid).
+    A unit is picked from the list; only an import (``new_units``) may add one."""
     errors: dict[str, str] = {}
+    if data.unit and not new_units and unit_named(data.unit) is None:
+        errors["unit"] = f"单位“{data.unit}”不在单位列表中（新单位请通过组织导入添加）"
     if not CODE_PATTERN.match(data.code):
         errors["code"] = "编码须为 1–32 位字母、数字、点、横线或下划线"
     elif _code_taken(data.code, existing):
@@ -80,11 +85,37 @@ def create_org(actor: User | None, data: OrgData) -> Organisation:
     return org
 
 
+def unit_named(name: str) -> Unit | None:
+    """The unit record with this name."""
+    return db.session.scalar(sa.select(Unit).where(Unit.name == name))
+
+
+def units() -> list[Unit]:
+    """Every unit, by name (the list the org form offers)."""
+    return list(db.session.scalars(sa.select(Unit).order_by(Unit.name)))
+
+
+def _link_unit(org: Organisation, name: str) -> None:
+    """Point the organisation at its unit record, adding the record if it is new."""
+    unit = None
+    if name:
+        unit = unit_named(name)
+        if unit is None:
+            unit = Unit(name=name)
+            db.session.add(unit)
+    org.unit, org.unit_record = name, unit
+
+
 def build_org(actor: User | None, data: OrgData, action: str) -> Organisation:
-    """Add a checked organisation, its three stages not started, to the session (no commit)."""
-    org = Organisation(**data.__dict__)
-    org.progress = [StageProgress(stage=s) for s in Stage]
+    """Add a checked organisation, its three stages not started in the current campaign,
+    to the session (no commit)."""
+    org = Organisation(**{k: v for k, v in data.__dict__.items() if k != "unit"})
     db.session.add(org)
+    with db.session.no_autoflush:
+        _link_unit(org, data.unit.strip())
+    campaign = current_campaign()
+    if campaign is not None:
+        org.progress = [StageProgress(stage=s, campaign_id=campaign.id) for s in Stage]
     audit.record(actor, action, org, code=org.code)
     return org
 
@@ -100,7 +131,9 @@ def update_org(actor: User, org: Organisation, data: OrgData) -> Organisation:
         raise Invalid(errors)
     before = {k: getattr(org, k) for k in data.__dict__}
     for key, value in data.__dict__.items():
-        setattr(org, key, value)
+        if key != "unit":
+            setattr(org, key, value)
+    _link_unit(org, data.unit.strip())
     audit.record(actor, "org.update", org, before=before)
     return org
 

@@ -18,8 +18,8 @@ from evalsvc.models import (
     RoundState, Stage, User,
 )
 from evalsvc.questionnaires import default_definition, definition
-from evalsvc.services import audit, codes, flags, stages
-from evalsvc.services.campaigns import ensure_campaign
+from evalsvc.services import audit, batches, codes, flags, stages
+from evalsvc.services.campaigns import ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.services.scope import in_scope, require_writer
@@ -132,7 +132,7 @@ def _check_round(org: Organisation, data: RoundData):
 
 def _next_attempt(org_id: int, data: RoundData) -> int:
     previous = db.session.scalar(sa.select(sa.func.max(Round.attempt)).where(
-        Round.organisation_id == org_id, Round.stage == data.stage, Round.kind == data.kind))
+        Round.organisation_id == org_id, Round.campaign_id == ensure_campaign().id, Round.stage == data.stage, Round.kind == data.kind))
     return (previous or 0) + 1
 
 
@@ -182,15 +182,18 @@ def _members(round_: Round) -> list[MemberRef]:
 
 
 @writes
-def open_round(actor: User | None, round_: Round) -> Round:
-    """draft → open: the questions (and the member list) are frozen from now on."""
+def open_round(actor: User | None, round_: Round, window_override: str = "") -> Round:
+    """draft → open: the questions (and the member list) are frozen from now on. Outside
+    the batch's window only the office may open it, giving ``window_override``."""
     require_manage(actor, round_)
+    require_current(round_.campaign_id)
     if round_.state is not RoundState.DRAFT:
         raise Invalid({"state": "只有草稿状态的测评可以开始"})
     kind = get_kind(round_.kind)
     org = db.session.get(Organisation, round_.organisation_id)
     stages.check_can_open(org, round_.stage)
     _check_make_up_recorded(round_)
+    batches.check_window(actor, org, round_, window_override)
     if kind.lists_members and not _members(round_):
         raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
     stages.mark_started(org, round_.stage)
@@ -204,7 +207,8 @@ def _check_make_up_recorded(round_: Round) -> None:
     """After a confirmed 补课, a new attempt waits until the make-up is recorded."""
     earlier = list(db.session.scalars(sa.select(Round.id).where(
         Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
-        Round.kind == round_.kind, Round.id != round_.id)))
+        Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
+        Round.id != round_.id)))
     pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
     if pending is not None:
         raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："

@@ -17,7 +17,7 @@ from evalsvc.models import (
 )
 from evalsvc.services import audit
 from evalsvc.services.campaign_rules import requirements
-from evalsvc.services.campaigns import current_campaign
+from evalsvc.services.campaigns import current_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.flags import propose_yellow_card
 from evalsvc.services.scope import in_scope, require_office, require_writer
@@ -40,14 +40,15 @@ def next_stage(stage: Stage) -> Stage | None:
 def _progress(org: Organisation, stage: Stage) -> StageProgress:
     row = next((p for p in org.progress if p.stage is stage), None)
     if row is None:
-        row = StageProgress(stage=stage)
+        row = StageProgress(stage=stage, campaign_id=current_campaign().id)
         org.progress.append(row)
     return row
 
 
 def check_can_open(org: Organisation, stage: Stage) -> None:
-    """A round of stage N+1 may not open before stage N is approved."""
-    before = previous(stage)
+    """A round of stage N+1 may not open before stage N is approved (a single-stage
+    campaign has no gate)."""
+    before = None if current_campaign().single_stage else previous(stage)
     if before is not None and org.stage_state(before) is not StageState.PASSED:
         raise Invalid({"stage": f"{label(before)}阶段尚未通过转段审批，不能开始"
                                 f"{label(stage)}阶段的测评"})
@@ -65,9 +66,10 @@ def mark_started(org: Organisation, stage: Stage) -> None:
 def missing_for(org: Organisation, stage: Stage) -> list[str]:
     """What the stage still lacks before a transition may be requested (in Chinese)."""
     missing = []
-    for kind in requirements(current_campaign()).get(stage.value, ()):
+    campaign = current_campaign()
+    for kind in requirements(campaign).get(stage.value, ()):
         latest = db.session.scalar(sa.select(Round).where(
-            Round.organisation_id == org.id, Round.stage == stage, Round.kind == kind,
+            Round.organisation_id == org.id, Round.campaign_id == campaign.id, Round.stage == stage, Round.kind == kind,
             Round.rehearsal.is_(False)).order_by(Round.attempt.desc(), Round.id.desc())
             .limit(1))
         name = registry()[kind].label if kind in registry() else kind
@@ -105,7 +107,8 @@ def apply(actor: User, org: Organisation, note: str = "") -> Transition:
     missing = missing_for(org, stage)
     if missing:
         raise Invalid({"stage": "；".join(missing)})
-    request = Transition(organisation_id=org.id, stage=stage, applied_by=actor.username,
+    request = Transition(organisation_id=org.id, campaign_id=current_campaign().id,
+                         stage=stage, applied_by=actor.username,
                          applied_on=today(), note=note.strip())
     db.session.add(request)
     _progress(org, stage).state = StageState.AWAITING_REVIEW
@@ -116,6 +119,7 @@ def apply(actor: User, org: Organisation, note: str = "") -> Transition:
 def _open_request(org_id: int, stage: Stage) -> Transition | None:
     return db.session.scalar(sa.select(Transition).where(
         Transition.organisation_id == org_id, Transition.stage == stage,
+        Transition.campaign_id == current_campaign().id,
         Transition.state.in_(OPEN_REQUESTS)))
 
 
@@ -132,6 +136,7 @@ def review(actor: User, request: Transition, agree: bool, opinion: str) -> Trans
     """Supervision agrees, or objects in writing; it advises and never decides."""
     if actor.role is not Role.SUPERVISOR or not in_scope(actor, request.organisation_id):
         raise OutOfScope("supervisors of this branch only")
+    require_current(request.campaign_id)
     if request.state not in OPEN_REQUESTS:
         raise Invalid({"state": "该申请已经审批"})
     if not agree and not opinion.strip():
@@ -147,6 +152,7 @@ def review(actor: User, request: Transition, agree: bool, opinion: str) -> Trans
 def decide(actor: User, request: Transition, approve: bool, note: str = "") -> Transition:
     """The office approves (the next stage opens) or returns the request."""
     require_office(actor)
+    require_current(request.campaign_id)
     if request.state not in (TransitionState.AGREED, TransitionState.OBJECTED):
         raise Invalid({"state": "须先由督导组审核后再审批"})
     if not approve and not note.strip():
@@ -172,7 +178,8 @@ def decide(actor: User, request: Transition, approve: bool, note: str = "") -> T
 def _is_first_request(request: Transition) -> bool:
     earlier = db.session.scalar(sa.select(sa.func.count()).select_from(Transition).where(
         Transition.organisation_id == request.organisation_id,
-        Transition.stage == request.stage, Transition.id < request.id))
+        Transition.stage == request.stage, Transition.campaign_id == request.campaign_id,
+        Transition.id < request.id))
     return earlier == 0
 
 

@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, OrgType, Role
 from evalsvc.services import audit, dashboard, flags, scope, stages
+from evalsvc.services.batches import window_text
+from evalsvc.services.campaigns import current_campaign
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
@@ -28,12 +30,15 @@ def index():
     rows = dashboard.overview(current_user, batch, parent_id)
     parents = db.session.scalars(scope.orgs_query(current_user).where(
         Organisation.type != OrgType.BRANCH)).all()
-    batches = db.session.scalars(db.select(Batch).order_by(Batch.campaign_id.desc(),
-                                                          Batch.number)).all()
+    campaign = current_campaign()
+    batches = db.session.scalars(db.select(Batch).where(
+        Batch.campaign_id == (campaign.id if campaign else None)).order_by(Batch.number)).all()
     ids = scope.visible_org_ids(current_user)
     return render_template(
         "dashboard/index.html", rows=rows, batch=batch, parent_id=parent_id, parents=parents,
-        batches=batches, pending=flags.flags_for(ids, status=flags.Decision.PROPOSED),
+        batches=batches, window_text=window_text, campaign=campaign,
+        pending=flags.flags_for(ids, status=flags.Decision.PROPOSED,
+                                campaign_id=campaign.id if campaign else None),
         requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],
         passes=flags.pending_passes(ids) if current_user.role is Role.OFFICE else [],
         confirm=ConfirmForm())

@@ -77,6 +77,16 @@ def record_branch_decision(flag_id: int):
         url_for("orgs.detail", org_id=flag.organisation_id))
 
 
+@bp.post("/flags/<int:flag_id>/carried-out")
+def record_admonishment(flag_id: int):
+    """The office records when and how a 集体诫勉 was carried out."""
+    flag = _flag(flag_id)
+    on = _date(request.form.get("on", ""))
+    return _attempt(lambda: flags.record_admonishment(current_user, flag, on,
+                                                      request.form.get("note", "")),
+                    url_for("dashboard.index"))
+
+
 @bp.post("/rounds/<int:round_id>/verdict/confirm")
 def confirm_verdict(round_id: int):
     """The office confirms a closed round's proposed verdict."""

@@ -3,10 +3,12 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
-from evalsvc.models import Batch, Member, MemberStatus, Organisation, OrgType, Role
+from evalsvc.models import (
+    Batch, BranchDecision, Member, MemberStatus, Organisation, OrgType, Role, Unit,
+)
 from evalsvc.services import organisations as org_service
 from evalsvc.services import flags, member_grades, opinions, rounds, scope, stages
-from evalsvc.services.errors import Invalid
+from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.web.form_errors import attach_errors
 from evalsvc.web.staff_forms import options, MemberForm, OrgForm
@@ -54,6 +56,21 @@ def detail(org_id: int):
         missing=stages.missing_for(org, org.current_stage) if branch else [])
 
 
+@bp.get("/units/<int:unit_id>")
+def unit(unit_id: int):
+    """A unit (单位): its organisations the user may see, and their flags in every
+    campaign (集体诫勉 is proposed per unit)."""
+    record = db.session.get(Unit, unit_id)
+    visible = scope.visible_org_ids(current_user)
+    orgs = [o for o in (record.organisations if record else [])
+            if visible is None or o.id in visible]
+    if not orgs:
+        raise OutOfScope(f"unit {unit_id}")
+    return render_template("orgs/unit.html", unit=record, orgs=orgs,
+                           flag_list=flags.flags_for({o.id for o in orgs}),
+                           branch_decisions=list(BranchDecision))
+
+
 def _may_write(org: Organisation) -> bool:
     return org.is_branch and current_user.role is not Role.SUPERVISOR
 
@@ -95,6 +112,7 @@ def _org_form(form: OrgForm) -> OrgForm:
     ).all()
     form.parent_id.choices = options([(None, "（无）")] + [(o.id, f"{o.code} {o.name}") for o in orgs])
     batches = db.session.scalars(db.select(Batch).order_by(Batch.campaign_id, Batch.number))
+    form.unit.choices = [("", "（无）")] + [(u.name, u.name) for u in org_service.units()]
     form.batch_id.choices = options(
         [(None, "（无）")] + [(b.id, f"第{b.number}批 {b.name}") for b in batches]
     )

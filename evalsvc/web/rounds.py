@@ -96,8 +96,9 @@ def _managed_round(round_id: int):
 
 @bp.post("/rounds/<int:round_id>/open")
 def open_(round_id: int):
-    """Open a draft round."""
-    return _transition(round_id, rounds.open_round)
+    """Open a draft round (outside its batch's window: the office, with a reason)."""
+    reason = request.form.get("window_override", "")
+    return _transition(round_id, lambda actor, round_: rounds.open_round(actor, round_, reason))
 
 
 @bp.post("/rounds/<int:round_id>/close")

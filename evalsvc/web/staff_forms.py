@@ -32,7 +32,7 @@ class OrgForm(FlaskForm):
     code = StringField("编码", validators=[DataRequired("请填写编码"), Length(max=32)])
     name = StringField("名称", validators=[DataRequired("请填写名称"), Length(max=120)])
     type = SelectField("类型", choices=_enum_choices(OrgType))
-    unit = StringField("所在单位", validators=[Length(max=120)])
+    unit = SelectField("所在单位", validate_choice=True)  # picked from the unit records
     parent_id = SelectField("上级组织", coerce=_optional_int, validate_choice=True)
     batch_id = SelectField("批次", coerce=_optional_int, validate_choice=True)
 

@@ -37,7 +37,8 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
     if role == "office":  # sees everything: only missing objects are out of reach
         return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
                 "round_id": 999_999, "name": "no_such_definition", "flag_id": 999_999,
-                "transition_id": 999_999, "grade_id": 999_999, "fmt": "exe"}
+                "transition_id": 999_999, "grade_id": 999_999, "unit_id": 999_999,
+                "fmt": "exe"}
     foreign = ids["XW050101"]
     round_id = _foreign_round(foreign)
     return {"grade_id": _foreign_grade(round_id, foreign, member_elsewhere),
@@ -45,7 +46,7 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
             "user_id": db.session.scalar(sa.select(User.id).limit(1)),
             "round_id": round_id, "name": "no_such_definition",
             "flag_id": _foreign_flag(foreign), "transition_id": _foreign_transition(foreign),
-            "fmt": "exe"}
+            "unit_id": db.session.get(Organisation, foreign).unit_id, "fmt": "exe"}
 
 
 def _foreign_flag(org_id: int) -> int:

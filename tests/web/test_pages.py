@@ -50,8 +50,9 @@ def test_branch_page_lists_members_with_status(client, demo):
 
 def test_office_adds_an_organisation(client, demo):
     login(client, "office")
+    # The unit is picked from the list of unit records (free text is refused).
     response = client.post("/orgs/new", data={
-        "code": "XW0104", "name": "县审计局党支部", "type": "branch", "unit": "县审计局",
+        "code": "XW0104", "name": "县审计局党支部", "type": "branch", "unit": "兴文中学",
         "parent_id": str(demo["XW01"]), "batch_id": "None"})
     assert response.status_code == 302
     org = db.session.scalar(sa.select(Organisation).where(Organisation.code == "XW0104"))
