@@ -14,15 +14,25 @@ from evalsvc.glossary import label
 from evalsvc.kinds import UnknownKind, get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import (
-    Ballot, Card, GroupCode, Member, MemberStatus, Organisation, OrgType, RespondentGroup, Round,
-    RoundState, Stage, User,
+    Ballot,
+    Card,
+    GroupCode,
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgType,
+    RespondentGroup,
+    Round,
+    RoundState,
+    Stage,
+    User,
 )
 from evalsvc.questionnaires import default_definition, definition
 from evalsvc.services import audit, batches, codes, flags, stages
 from evalsvc.services.campaigns import ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
-from evalsvc.services.scope import in_scope, require_writer
+from evalsvc.services.scope import require_writer
 from evalsvc.services.today import today
 
 MAX_CARDS_PER_GROUP = 5000
@@ -44,14 +54,6 @@ class RoundData:
     poster: bool = False
     poster_cap: int | None = None
     rehearsal: bool = False
-
-
-def get_round(user: User, round_id: int) -> Round:
-    """The round, or ``OutOfScope`` when it is missing or not the user's."""
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or not in_scope(user, round_.organisation_id):
-        raise OutOfScope(f"round {round_id}")
-    return round_
 
 
 @writes

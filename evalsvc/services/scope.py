@@ -1,12 +1,15 @@
 """Who sees what: every staff lookup goes through here."""
 from collections.abc import Iterable
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from evalsvc.extensions import db
-from evalsvc.models import Member, Organisation, Role, User
+from evalsvc.models import Organisation, Role, User
 from evalsvc.services.errors import Forbidden, OutOfScope
+
+T = TypeVar("T")
 
 
 def visible_org_ids(user: User) -> set[int] | None:
@@ -73,20 +76,17 @@ def in_scope(user: User, org_id: int | None) -> bool:
     return ids is None or org_id in ids
 
 
-def get_org(user: User, org_id: int) -> Organisation:
-    """The organisation, or ``OutOfScope`` when it is missing or not the user's."""
-    org = db.session.get(Organisation, org_id)
-    if org is None or not in_scope(user, org.id):
-        raise OutOfScope(f"organisation {org_id}")
-    return org
+def get_scoped(user: User, model: type[T], object_id: int) -> T:
+    """The ``model`` row with this id, or ``OutOfScope`` when it is missing or belongs to an
+    organisation outside the user's scope (an organisation belongs to itself)."""
+    obj = db.session.get(model, object_id)
+    if obj is None or not in_scope(user, _organisation_of(obj)):
+        raise OutOfScope(f"{model.__tablename__} {object_id}")
+    return obj
 
 
-def get_member(user: User, member_id: int) -> Member:
-    """The member, or ``OutOfScope`` when missing or in another scope."""
-    member = db.session.get(Member, member_id)
-    if member is None or not in_scope(user, member.organisation_id):
-        raise OutOfScope(f"member {member_id}")
-    return member
+def _organisation_of(obj: object) -> int | None:
+    return obj.id if isinstance(obj, Organisation) else obj.organisation_id
 
 
 def require_office(user: User) -> None:

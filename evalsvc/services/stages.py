@@ -12,8 +12,16 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import registry
 from evalsvc.models import (
-    Organisation, Role, Round, RoundState, Stage, StageProgress, StageState, Transition,
-    TransitionState, User,
+    Organisation,
+    Role,
+    Round,
+    RoundState,
+    Stage,
+    StageProgress,
+    StageState,
+    Transition,
+    TransitionState,
+    User,
 )
 from evalsvc.services import audit
 from evalsvc.services.campaign_rules import requirements
@@ -89,7 +97,9 @@ def missing_for(org: Organisation, stage: Stage) -> list[str]:
 
 def _advisory(round_: Round) -> bool:
     """True when the round's verdict is advisory (answered only through an open poster)."""
-    from evalsvc.services.results import result_of  # results imports rounds, which imports us
+    from evalsvc.services.results import (
+        result_of,  # results imports rounds, which imports us
+    )
 
     result = result_of(round_)
     return bool(result and result.verdict.get("details", {}).get("advisory"))
@@ -121,14 +131,6 @@ def _open_request(org_id: int, stage: Stage) -> Transition | None:
         Transition.organisation_id == org_id, Transition.stage == stage,
         Transition.campaign_id == current_campaign().id,
         Transition.state.in_(OPEN_REQUESTS)))
-
-
-def get_transition(user: User, transition_id: int) -> Transition:
-    """A request in the user's scope, or OutOfScope."""
-    request = db.session.get(Transition, transition_id)
-    if request is None or not in_scope(user, request.organisation_id):
-        raise OutOfScope(f"transition {transition_id}")
-    return request
 
 
 @writes

@@ -26,7 +26,7 @@ def index():
     batch = request.args.get("batch", type=int)
     parent_id = request.args.get("parent", type=int)
     if parent_id is not None:
-        scope.get_org(current_user, parent_id)
+        scope.get_scoped(current_user, Organisation, parent_id)
     rows = dashboard.overview(current_user, batch, parent_id)
     parents = db.session.scalars(scope.orgs_query(current_user).where(
         Organisation.type != OrgType.BRANCH)).all()

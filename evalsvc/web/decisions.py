@@ -5,10 +5,8 @@ from datetime import date
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from evalsvc.extensions import db
-from evalsvc.models import BranchDecision, Flag
-from evalsvc.services import flags, rounds, scope, stages
-from evalsvc.services.errors import OutOfScope
+from evalsvc.models import BranchDecision, Flag, Organisation, Round, Transition
+from evalsvc.services import flags, scope, stages
 from evalsvc.web.form_errors import attempt
 
 bp = Blueprint("decisions", __name__)
@@ -18,13 +16,6 @@ bp = Blueprint("decisions", __name__)
 @login_required
 def _require_login() -> None:
     """Staff only; every action here is a POST (CSRFProtect checks its token)."""
-
-
-def _flag(flag_id: int) -> Flag:
-    flag = db.session.get(Flag, flag_id)
-    if flag is None or not scope.in_scope(current_user, flag.organisation_id):
-        raise OutOfScope(f"flag {flag_id}")
-    return flag
 
 
 def _back(default: str):
@@ -41,7 +32,7 @@ def _attempt(action, default: str):
 @bp.post("/flags/<int:flag_id>/confirm")
 def confirm_flag(flag_id: int):
     """The office confirms a proposal."""
-    flag = _flag(flag_id)
+    flag = scope.get_scoped(current_user, Flag, flag_id)
     return _attempt(lambda: flags.confirm(current_user, flag, request.form.get("reason", "")),
                     url_for("dashboard.index"))
 
@@ -49,7 +40,7 @@ def confirm_flag(flag_id: int):
 @bp.post("/flags/<int:flag_id>/override")
 def override_flag(flag_id: int):
     """The office overrides a proposal, with a reason."""
-    flag = _flag(flag_id)
+    flag = scope.get_scoped(current_user, Flag, flag_id)
     return _attempt(lambda: flags.override(current_user, flag, request.form.get("reason", "")),
                     url_for("dashboard.index"))
 
@@ -57,7 +48,7 @@ def override_flag(flag_id: int):
 @bp.post("/flags/<int:flag_id>/make-up")
 def record_make_up(flag_id: int):
     """The branch records its make-up lessons (补课)."""
-    flag = _flag(flag_id)
+    flag = scope.get_scoped(current_user, Flag, flag_id)
     on = _date(request.form.get("on", ""))
     return _attempt(lambda: flags.record_make_up(current_user, flag,
                                                  request.form.get("note", ""), on),
@@ -67,7 +58,7 @@ def record_make_up(flag_id: int):
 @bp.post("/flags/<int:flag_id>/branch-decision")
 def record_branch_decision(flag_id: int):
     """The branch records what follows for a member found 不合格."""
-    flag = _flag(flag_id)
+    flag = scope.get_scoped(current_user, Flag, flag_id)
     try:
         decision = BranchDecision(request.form.get("decision", ""))
     except ValueError:
@@ -80,7 +71,7 @@ def record_branch_decision(flag_id: int):
 @bp.post("/flags/<int:flag_id>/carried-out")
 def record_admonishment(flag_id: int):
     """The office records when and how a 集体诫勉 was carried out."""
-    flag = _flag(flag_id)
+    flag = scope.get_scoped(current_user, Flag, flag_id)
     on = _date(request.form.get("on", ""))
     return _attempt(lambda: flags.record_admonishment(current_user, flag, on,
                                                       request.form.get("note", "")),
@@ -90,7 +81,7 @@ def record_admonishment(flag_id: int):
 @bp.post("/rounds/<int:round_id>/verdict/confirm")
 def confirm_verdict(round_id: int):
     """The office confirms a closed round's proposed verdict."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     return _attempt(lambda: flags.confirm_verdict(current_user, round_,
                                                   request.form.get("reason", "")),
                     url_for("rounds.detail", round_id=round_id))
@@ -99,7 +90,7 @@ def confirm_verdict(round_id: int):
 @bp.post("/rounds/<int:round_id>/verdict/override")
 def override_verdict(round_id: int):
     """The office overrides a closed round's proposed verdict, with a reason."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     choice = {"1": True, "0": False}.get(request.form.get("passed", ""))
     return _attempt(lambda: flags.override_verdict(current_user, round_,
                                                    request.form.get("reason", ""), choice),
@@ -121,7 +112,7 @@ def confirm_passes():
 @bp.post("/orgs/<int:org_id>/transition")
 def apply_transition(org_id: int):
     """The branch applies to leave its current stage."""
-    org = scope.get_org(current_user, org_id)
+    org = scope.get_scoped(current_user, Organisation, org_id)
     return _attempt(lambda: stages.apply(current_user, org, request.form.get("note", "")),
                     url_for("orgs.detail", org_id=org_id))
 
@@ -129,7 +120,7 @@ def apply_transition(org_id: int):
 @bp.post("/transitions/<int:transition_id>/review")
 def review_transition(transition_id: int):
     """Supervision agrees or objects, with its opinion (督导意见)."""
-    item = stages.get_transition(current_user, transition_id)
+    item = scope.get_scoped(current_user, Transition, transition_id)
     agree = request.form.get("agree") == "1"
     return _attempt(lambda: stages.review(current_user, item, agree,
                                           request.form.get("review_opinion", "")),
@@ -139,7 +130,7 @@ def review_transition(transition_id: int):
 @bp.post("/transitions/<int:transition_id>/decide")
 def decide_transition(transition_id: int):
     """The office approves or returns a transition request."""
-    item = stages.get_transition(current_user, transition_id)
+    item = scope.get_scoped(current_user, Transition, transition_id)
     approve = request.form.get("approve") == "1"
     return _attempt(lambda: stages.decide(current_user, item, approve,
                                           request.form.get("note", "")),

@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.kinds import get_kind
-from evalsvc.models import MemberGrade, Role
-from evalsvc.services import member_grades, rounds, scope
+from evalsvc.models import MemberGrade, Role, Round
+from evalsvc.services import member_grades, scope
 from evalsvc.services.errors import OutOfScope
 from evalsvc.web.decisions import _date as parse_date
 from evalsvc.web.form_errors import attempt
@@ -23,7 +23,7 @@ def _require_login() -> None:
 @bp.get("/rounds/<int:round_id>/grades")
 def index(round_id: int):
     """Every listed member with the vote counts, the final grade and its follow-up."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     labels = member_grades.grade_labels(round_)
     if not labels:
         abort(404)
@@ -39,7 +39,7 @@ def index(round_id: int):
 @bp.post("/rounds/<int:round_id>/grades")
 def record(round_id: int):
     """The branch records one member's final grade."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     member_id = request.form.get("member_id", "")
     if not member_id.isdigit():
         abort(400)
@@ -51,7 +51,7 @@ def record(round_id: int):
 @bp.post("/rounds/<int:round_id>/grades/confirm")
 def confirm(round_id: int):
     """The office confirms the branch's grades."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     attempt(lambda: member_grades.confirm_grades(current_user, round_))
     return redirect(url_for("grades.index", round_id=round_id))
 

@@ -1,10 +1,18 @@
 """The live view of open rounds, and setting their planned close dates."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
-from evalsvc.models import Organisation, OrgType, Role
-from evalsvc.services import planned_close, rounds, scope
+from evalsvc.models import Organisation, OrgType, Role, Round
+from evalsvc.services import planned_close, scope
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.live import LiveFilter, live_page
@@ -26,7 +34,7 @@ def _filter_from(values) -> LiveFilter:
     user's scope is a 404."""
     chosen = LiveFilter(values.get("batch", type=int), values.get("parent", type=int))
     if chosen.parent_id is not None:
-        scope.get_org(current_user, chosen.parent_id)
+        scope.get_scoped(current_user, Organisation, chosen.parent_id)
     return chosen
 
 
@@ -102,7 +110,7 @@ def _ids(form) -> list[int]:
 @bp.post("/rounds/<int:round_id>/planned-close")
 def plan_round(round_id: int):
     """Set one round's planned close date from its page (office only)."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     try:
         day = planned_close.parse_day(request.form.get("planned_close_on"))
         done = planned_close.plan_rounds(current_user, [round_.id], day)

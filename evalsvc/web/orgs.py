@@ -4,14 +4,21 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import (
-    Batch, BranchDecision, Member, MemberStatus, Organisation, OrgType, Role, Unit,
+    Batch,
+    BranchDecision,
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgType,
+    Role,
+    Unit,
 )
-from evalsvc.services import organisations as org_service
 from evalsvc.services import flags, member_grades, opinions, rounds, scope, stages
+from evalsvc.services import organisations as org_service
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.web.form_errors import attach_errors
-from evalsvc.web.staff_forms import options, MemberForm, OrgForm
+from evalsvc.web.staff_forms import MemberForm, OrgForm, options
 
 bp = Blueprint("orgs", __name__)
 
@@ -42,7 +49,7 @@ def _build_tree(orgs: list[Organisation]) -> list[dict]:
 @bp.get("/orgs/<int:org_id>")
 def detail(org_id: int):
     """One organisation: its members when a branch, its children otherwise."""
-    org = scope.get_org(current_user, org_id)
+    org = scope.get_scoped(current_user, Organisation, org_id)
     branch = org.is_branch
     return render_template(
         "orgs/detail.html", org=org, can_edit_members=_may_write(org),
@@ -94,7 +101,7 @@ def create():
 def edit(org_id: int):
     """Edit an organisation (office)."""
     scope.require_office(current_user)
-    org = scope.get_org(current_user, org_id)
+    org = scope.get_scoped(current_user, Organisation, org_id)
     form = _org_form(OrgForm(obj=org, type=org.type.value))
     if form.validate_on_submit():
         try:
@@ -133,7 +140,7 @@ def _org_data(form: OrgForm) -> org_service.OrgData:
 @bp.route("/orgs/<int:org_id>/members/new", methods=["GET", "POST"])
 def add_member(org_id: int):
     """Add a member to a branch (office, or its secretary)."""
-    org = scope.get_org(current_user, org_id)
+    org = scope.get_scoped(current_user, Organisation, org_id)
     scope.require_writer(current_user, org.id)
     form = MemberForm()
     if form.validate_on_submit():
@@ -152,7 +159,7 @@ def add_member(org_id: int):
 @bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
 def edit_member(member_id: int):
     """Edit a member (office, or the branch's secretary)."""
-    member: Member = scope.get_member(current_user, member_id)
+    member: Member = scope.get_scoped(current_user, Member, member_id)
     scope.require_writer(current_user, member.organisation_id)
     form = MemberForm(obj=member, status=member.status.value)
     if form.validate_on_submit():

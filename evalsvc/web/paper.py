@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from evalsvc.kinds import get_kind
-from evalsvc.services import codes, paper, printing, rounds
+from evalsvc.models import Round
+from evalsvc.services import codes, paper, printing, rounds, scope
 from evalsvc.web.rounds import _pdf
 
 bp = Blueprint("paper", __name__)
@@ -30,7 +31,7 @@ def _require_login() -> None:
 @bp.get("/rounds/<int:round_id>/paper.pdf")
 def sheets_pdf(round_id: int):
     """The round's paper ballots, one A4 sheet per card (office, or delegated branch)."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     buffer = io.BytesIO()
     printing.paper_pdf(current_user, round_, buffer)
     return _pdf(buffer, f"round-{round_.id}-paper.pdf")
@@ -45,7 +46,7 @@ def code_from(text: str) -> str | None:
 @bp.route("/rounds/<int:round_id>/paper", methods=["GET", "POST"])
 def enter(round_id: int):
     """Step 1: the sheet's code; step 2 (``answers`` posted): its answers."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     printing.require_printer(current_user, round_)
     if request.method == "GET":
         return _code_page(round_)
@@ -87,7 +88,7 @@ def _answers_page(round_, code: str, layout, form, errors=None, status: int = 20
 @bp.get("/rounds/<int:round_id>/paper/disputed")
 def disputed(round_id: int):
     """Sheets whose two key-ins disagree: for a third look by someone else."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     printing.require_printer(current_user, round_)
     labels = {q.key: q.text for q in rounds.layout(round_)}
     return render_template("paper/disputed.html", round=round_,

@@ -2,7 +2,8 @@
 from flask import Blueprint, Response
 from flask_login import current_user, login_required
 
-from evalsvc.services import audit, results, rounds
+from evalsvc.models import Round
+from evalsvc.services import audit, results, scope
 from evalsvc.services.errors import OutOfScope
 from evalsvc.web.exports import chart_directory, round_response
 
@@ -17,7 +18,7 @@ def _require_login() -> None:
 
 
 def _closed_result(round_id: int):
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     result = results.result_of(round_)
     if result is None:  # open rounds show participation only
         raise OutOfScope(f"results of round {round_id}")

@@ -1,17 +1,34 @@
 """Staff pages for rounds: create, open, close, print cards and posters, watch participation."""
 import io
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from evalsvc.definitions import Definition
 from evalsvc.kinds import get_kind, registry
 from evalsvc.kinds.base import MemberRef
-from evalsvc.models import GroupCode, Role, Stage
+from evalsvc.models import GroupCode, Organisation, Role, Round, Stage
 from evalsvc.questionnaires import definition, definitions
 from evalsvc.render.charts import available_charts
-from evalsvc.services import closing, codes, flags, opinions, paper, printing, results, rounds, \
-    scope
+from evalsvc.services import (
+    closing,
+    codes,
+    flags,
+    opinions,
+    paper,
+    printing,
+    results,
+    rounds,
+    scope,
+)
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.web.form_errors import attach_errors, attempt
 from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
@@ -35,7 +52,7 @@ def index():
 @bp.route("/orgs/<int:org_id>/rounds/new", methods=["GET", "POST"])
 def create(org_id: int):
     """Create a round for a branch (office, or the branch's secretary)."""
-    org = scope.get_org(current_user, org_id)
+    org = scope.get_scoped(current_user, Organisation, org_id)
     scope.require_writer(current_user, org.id)
     form = RoundForm(stage=org.current_stage.value)
     form.kind.choices = options((k.name, k.label) for k in registry().values())
@@ -68,7 +85,7 @@ def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
 @bp.get("/rounds/<int:round_id>")
 def detail(round_id: int):
     """A round: its state and, while open, participation per group only."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     result = results.result_of(round_)
     return render_template(
         "rounds/detail.html", round=round_, participation=rounds.participation(round_),
@@ -89,7 +106,7 @@ def _may_manage(round_) -> bool:
 
 
 def _managed_round(round_id: int):
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     scope.require_writer(current_user, round_.organisation_id)
     return round_
 
@@ -116,7 +133,7 @@ def _transition(round_id: int, action):
 @bp.get("/rounds/<int:round_id>/cards.pdf")
 def cards_pdf(round_id: int):
     """Every card of the round, in a fresh random order, as a printable A4 PDF."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     buffer = io.BytesIO()
     printing.card_pdf(current_user, round_, buffer)
     return _pdf(buffer, f"round-{round_.id}-cards.pdf")
@@ -125,7 +142,7 @@ def cards_pdf(round_id: int):
 @bp.get("/rounds/<int:round_id>/poster.pdf")
 def poster_pdf(round_id: int):
     """The open poster of the round as an A4 PDF."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     buffer = io.BytesIO()
     printing.poster_pdf(current_user, round_, buffer)
     return _pdf(buffer, f"round-{round_.id}-poster.pdf")
@@ -134,7 +151,7 @@ def poster_pdf(round_id: int):
 @bp.post("/rounds/<int:round_id>/print-delegation")
 def print_delegation(round_id: int):
     """The office lets the branch print this round's cards and poster, or takes it back."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         printing.set_delegation(current_user, round_, request.form.get("delegated") == "1")
@@ -151,7 +168,7 @@ def _pdf(buffer: io.BytesIO, name: str):
 @bp.get("/rounds/<int:round_id>/preview")
 def preview_round(round_id: int):
     """The round's ballot exactly as a respondent will see it (nothing is submitted)."""
-    round_ = rounds.get_round(current_user, round_id)
+    round_ = scope.get_scoped(current_user, Round, round_id)
     return _preview(round_.title, definition(round_.definition_name), rounds.layout(round_),
                     round_.is_poster)
 
