@@ -25,7 +25,8 @@ class Basis:
     valid: int  # valid answers to the rated item
     satisfied: int  # 满意 + 比较满意 + 基本满意
     dissatisfied: int  # valid answers that are not satisfied (不满意)
-    poster_only: bool  # every ballot came through an open poster
+    poster_only: bool  # the basis is only open-poster answers: not one person, one vote
+    others: int  # ballots of the respondents outside the basis
 
     @property
     def dissatisfied_share(self) -> float | None:
@@ -48,6 +49,7 @@ class Basis:
         (too few answers to decide) the counts are withheld, as a small cell is."""
         data = {**asdict(self), "dissatisfied_share": self.dissatisfied_share,
                 "satisfaction_rate": self.satisfaction_rate, "suppressed": not counted}
+        del data["others"]  # a count of ballots, not part of what the rule read
         if not counted:
             for key in ("valid", "satisfied", "dissatisfied", "dissatisfied_share",
                         "satisfaction_rate"):
@@ -76,7 +78,8 @@ def basis_of(result) -> Basis:
     return Basis(groups=[g.code for g in chosen], labels=[g.label for g in chosen],
                  masses=bool(masses), valid=valid, satisfied=satisfied,
                  dissatisfied=valid - satisfied,
-                 poster_only=bool(answering) and all(g.code == POSTER_CODE for g in answering))
+                 poster_only=bool(chosen) and all(g.code == POSTER_CODE for g in chosen),
+                 others=sum(g.ballots for g in answering if g not in chosen))
 
 
 def majority_verdict(result, floor: float, min_valid: int, rate_label: str) -> Verdict:
@@ -94,6 +97,11 @@ def majority_verdict(result, floor: float, min_valid: int, rate_label: str) -> V
     majority = basis.dissatisfied * 2 > basis.valid
     below_floor = bool(floor) and rate < floor
     figures = f"依据{basis.name}：不满意 {share:.1%}，{rate_label} {rate:.1%}"
+    if 0 < basis.others < min_valid:
+        # The round's totals minus the basis would give the few others' answers away:
+        # withhold the basis's figures, as a small cell is, and keep only the verdict.
+        details["basis"] = basis.to_data(counted=False)
+        figures = f"依据{basis.name}（其他参评人员不足 {min_valid} 人，比例不公布）"
     if majority:
         details["rule"] = "majority"
         summary = f"{figures}；多数群众不满意，需要补课"

@@ -130,6 +130,43 @@ def test_poster_only_verdict_is_advisory_and_cannot_pass_the_gate(app, demo):
     assert "仅公开扫码作答" in info.value.errors["stage"]
 
 
+def test_a_poster_basis_stays_advisory_when_one_card_ballot_is_added(app, demo):
+    """One member's card ballot beside a poster does not make the poster's verdict a
+    one-person-one-vote verdict: the masses (the poster) still decide alone."""
+    secretary = user("secretary")
+    run_round(secretary, "XW0101", "member_review", Stage.REVIEW, positive=6, negative=0)
+    round_, codes = new_round(kind="stage_review", groups={GroupCode.MEMBER: 1}, poster=True)
+    for _ in range(8):
+        ballots.cast_poster_ballot(round_.id, secrets.token_urlsafe(12),
+                                   rows_for(round_, "satisfied"))
+    ballots.cast_card_ballot(round_.id, codes[0], secrets.token_urlsafe(12),
+                             rows_for(round_, "satisfied"))
+    closing.close_round(None, round_)
+    assert verdict_of(round_)["details"]["advisory"] is True
+    flags.confirm_passes(user("office"), [round_.id])
+    with pytest.raises(Invalid):
+        stages.apply(secretary, org("XW0101"))
+
+
+def test_the_basis_never_gives_a_small_other_group_away_by_subtraction(app, demo, runner):
+    """4 members beside 10 masses: the members' tally is suppressed, so the masses' figures
+    (which the round's totals minus would turn into the 4 members' answers) are withheld
+    from the summary, the stored verdict and the tally JSON; the verdict stands."""
+    round_ = closed_review({GroupCode.MEMBER: ["dissatisfied"] * 3 + ["satisfied"],
+                            GroupCode.MASSES: ["satisfied"] * 10})
+    verdict = verdict_of(round_)
+    assert round_.passed is True
+    assert "%" not in verdict["summary"] and "比例不公布" in verdict["summary"]
+    basis = verdict["details"]["basis"]
+    assert basis["suppressed"] is True
+    assert basis["valid"] is None and basis["satisfied"] is None
+    assert basis["dissatisfied"] is None and basis["dissatisfied_share"] is None
+    db.session.commit()
+    document = json.loads(runner.invoke(args=["round", "tally", str(round_.id), "--json"]).output)
+    assert document["basis"]["valid"] is None and document["basis"]["satisfied"] is None
+    assert "100.0%" not in json.dumps(document["verdict"], ensure_ascii=False)
+
+
 def test_the_results_page_names_the_basis_and_says_why_there_is_no_verdict(client, demo):
     from tests.helpers import login
 
