@@ -96,7 +96,8 @@ def majority_verdict(result, floor: float, min_valid: int, rate_label: str) -> V
     share, rate = basis.dissatisfied_share, basis.satisfaction_rate
     majority = basis.dissatisfied * 2 > basis.valid
     below_floor = bool(floor) and rate < floor
-    figures = f"依据{basis.name}：不满意 {share:.1%}，{rate_label} {rate:.1%}"
+    figures = (f"依据{basis.name}的有效回答（不含不了解）：不满意 {share:.1%}，"
+               f"{rate_label} {rate:.1%}")
     if 0 < basis.others < min_valid:
         # The round's totals minus the basis would give the few others' answers away:
         # withhold the basis's figures, as a small cell is, and keep only the verdict.

@@ -18,6 +18,7 @@ from evalsvc.models import Campaign, MemberGrade, Round, RoundState, User
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import layout
+from evalsvc.services.campaigns import require_current
 from evalsvc.services.scope import require_office, require_writer
 from evalsvc.services.today import today
 
@@ -48,6 +49,7 @@ def grades_of(round_: Round) -> dict[int, MemberGrade]:
 def record_grade(actor: User, round_: Round, member_id: int, grade: str) -> MemberGrade:
     """The branch records (or changes, until confirmed) one member's final grade."""
     require_writer(actor, round_.organisation_id)
+    _lock_current(round_)
     kind = get_kind(round_.kind)
     labels = dict(kind.final_grades)
     if not labels:
@@ -77,6 +79,16 @@ def record_grade(actor: User, round_: Round, member_id: int, grade: str) -> Memb
     return row
 
 
+def _lock_current(round_: Round) -> None:
+    """Grades are written in the current campaign only, one writer per round at a time:
+    the round row is locked (PostgreSQL; SQLite's writer lock already serialises), so two
+    优秀 entered at once cannot both pass the cap, nor a change slip past a confirmation.
+    (A 不合格's follow-up may outlive the campaign: 限期改正 often runs a year.)"""
+    require_current(round_.campaign_id)
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
+
+
 def _check_cap(round_: Round, label: str, members: int, existing: dict[int, MemberGrade],
                member_id: int) -> None:
     cap = db.session.get(Campaign, round_.campaign_id).excellent_cap
@@ -93,6 +105,7 @@ def _check_cap(round_: Round, label: str, members: int, existing: dict[int, Memb
 def confirm_grades(actor: User, round_: Round) -> list[MemberGrade]:
     """The office confirms the branch's grades, once every listed member has one."""
     require_office(actor)
+    _lock_current(round_)
     members = graded_members(round_)
     grades = grades_of(round_)
     missing = [name for member_id, name in members if member_id not in grades]

@@ -179,3 +179,17 @@ def test_a_review_summary_with_a_proposed_unqualified_member_does_not_read_passe
     result = result_of(round_)
     assert "初步评为不合格，待支部组织评定" in result.verdict["summary"]
     assert "通过" not in result.verdict_words
+
+
+def test_grades_of_an_earlier_campaign_are_read_only(app, demo):
+    from evalsvc.services.campaigns import create_campaign
+
+    round_ = closed_review()
+    members = member_grades.graded_members(round_)
+    create_campaign(None, "第二次教育活动", 2027, 2027)
+    with pytest.raises(Invalid) as info:
+        member_grades.record_grade(user("secretary"), round_, members[0][0], "qualified")
+    assert "已不是当前活动" in info.value.errors["campaign"]
+    with pytest.raises(Invalid):
+        member_grades.confirm_grades(user("office"), round_)
+    assert stored_grades() == 0
