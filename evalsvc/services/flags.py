@@ -269,9 +269,13 @@ def confirm_passes(actor: User, round_ids: list[int], reason: str = "") -> int:
 
 
 def pending_passes(org_ids: set[int] | None) -> list[Round]:
-    """Closed rounds whose proposed pass waits for the office (None: every organisation)."""
+    """Closed rounds of the current campaign whose proposed pass waits for the office
+    (None: every organisation); an earlier campaign's rounds can no longer be confirmed."""
+    campaign = current_campaign()
     query = sa.select(Round).where(Round.verdict_status == "proposed",
                                    Round.passed.is_(True)).order_by(Round.id)
+    if campaign is not None:
+        query = query.where(Round.campaign_id == campaign.id)
     if org_ids is not None:
         query = query.where(Round.organisation_id.in_(org_ids))
     return list(db.session.scalars(query))

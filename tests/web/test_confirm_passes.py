@@ -57,3 +57,13 @@ def test_a_secretary_cannot_confirm_passes(client, demo):
     client.post("/verdicts/confirm-passes",
                 data={"csrf_token": csrf_token(page), "round": [str(ids[0])]})
     assert _statuses(ids) == ["proposed", "proposed"]
+
+
+def test_an_earlier_campaigns_passes_are_not_offered(app, demo):
+    from evalsvc.services import flags
+    from evalsvc.services.campaigns import create_campaign
+
+    ids = _two_passes()
+    assert {r.id for r in flags.pending_passes(None)} >= set(ids)
+    create_campaign(None, "第二次教育活动", 2027, 2027)
+    assert not {r.id for r in flags.pending_passes(None)} & set(ids)
