@@ -55,6 +55,11 @@ class Defaults:
     SESSION_LIFETIME_HOURS = 12
     # The live view of open rounds reloads itself this often (seconds).
     LIVE_REFRESH_SECONDS = 60
+    # The time zone staff read times and dates in (audit log, "updated at", reports).
+    TIMEZONE = "Asia/Shanghai"
+    # The day the weekly report is due (ISO weekday: 1 Monday … 7 Sunday; 4 = 每周四上午报):
+    # the report's default period is the seven days before the latest such day.
+    WEEKLY_REPORT_WEEKDAY = 4
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

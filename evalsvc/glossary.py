@@ -66,6 +66,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["kind_label"] = kind_label
     app.jinja_env.globals["branch_decisions"] = list(BranchDecision)
     app.jinja_env.globals["stage_label"] = lambda value: label(Stage(value))
+    from evalsvc.services.audit_words import person
+    from evalsvc.services.today import formal_date, local_time
+
+    app.add_template_filter(person, "person")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(formal_date, "formal_date")
 
 
 def kind_label(name: str) -> str:

@@ -1,4 +1,8 @@
-"""The weekly report as XLSX and as a printable PDF with a chart.
+"""The weekly report as XLSX and as a printable PDF with charts: the same content as the page.
+
+Charts show batches and committees, never one bar per branch, and never more than
+``BARS_PER_CHART`` bars in one picture: a county of 100 branches still fits the page (a chart
+taller than the frame made reportlab raise ``LayoutError``). Branches are in the tables.
 
 Names and changes are user text: every Paragraph gets it escaped (reportlab reads ``<a>``,
 ``<img>`` and ``&`` as markup), and the chart draws it without math parsing.
@@ -10,10 +14,15 @@ from xml.sax.saxutils import escape
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
-from evalsvc.services.report import WeeklyReport
+from evalsvc.services.report import GroupSummary, WeeklyReport
+from evalsvc.services.today import formal_date, now
 
+BARS_PER_CHART = 12
 SEAL_HEADER = ("党支部", "测评编号", "测评", "封存摘要（SHA-256）")
-PDF_LEAVES_OUT = ("批次", "测评卡", "本期变化")  # the PDF lists changes below the tables
+SUMMARY_HEADER = ("批次", "党支部数", "本期结束测评", "测评卡", "收回答卷", "参与率（%，答卷/测评卡）",
+                  "补课", "黄牌警示", "集体诫勉（单位）")
+OPINION_HEADER = ("党支部", "日期", "督导组", "督导意见")
+PDF_LEAVES_OUT = ("批次", "编码", "测评卡", "本期变化")  # the PDF lists changes below the tables
 
 
 def header() -> tuple[str, ...]:
@@ -41,6 +50,26 @@ def rows(report: WeeklyReport) -> Iterator[tuple]:
                    b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
 
 
+def summary_rows(report: WeeklyReport) -> Iterator[tuple]:
+    """One row a batch."""
+    for s in report.summaries():
+        yield (s.label, s.branches, s.rounds_held, s.cards, s.ballots, _pct(s.participation),
+               s.make_up, s.yellow_cards, s.admonishments)
+
+
+def opinion_rows(report: WeeklyReport) -> Iterator[tuple]:
+    """The week's 督导意见."""
+    for branch, on, author, text in report.opinions:
+        yield branch, formal_date(on), author, text
+
+
+def change_rows(report: WeeklyReport) -> Iterator[tuple]:
+    """What happened, branch by branch."""
+    for b in report.branches:
+        for change in b.changes:
+            yield b.name, change
+
+
 def seal_rows(report: WeeklyReport) -> Iterator[tuple]:
     """The digest of every round held in the period, to check with ``evalsvc verify ID
     --digest HEX``."""
@@ -49,51 +78,92 @@ def seal_rows(report: WeeklyReport) -> Iterator[tuple]:
             yield b.name, round_id, title, digest or "未封存"
 
 
-def _title(report: WeeklyReport) -> str:
-    return f"督导工作周报（{report.start.isoformat()} 至 {report.end.isoformat()}）"
+def title(report: WeeklyReport) -> str:
+    """督导工作周报（2026年11月19日至2026年11月25日）."""
+    return f"督导工作周报（{formal_date(report.start)}至{formal_date(report.end)}）"
+
+
+def summary_line(report: WeeklyReport) -> str:
+    """The headline sentence, the same on the page, in the XLSX and in the PDF."""
+    return (f"党支部 {len(report.branches)} 个；本期结束测评 {report.total('rounds_held')} 次，"
+            f"收回答卷 {report.total('ballots')} 份；新提规则建议 {report.total('flags_raised')} 项，"
+            f"本期确认 {report.total('flags_confirmed')} 项。")
+
+
+def generated_line() -> str:
+    """When the report was drawn, in local time."""
+    return f"生成于 {formal_date(now().date())} {now().strftime('%H:%M')}（北京时间）"
+
+
+def admonishment_lines(report: WeeklyReport) -> list[str]:
+    """集体诫勉 of units, as sentences."""
+    return [f"{unit}：{formal_date(on)} 提出集体诫勉（{status}）"
+            for unit, on, status in report.admonishments]
 
 
 def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
-    """The report as a workbook with its chart."""
-    notes = [_title(report), f"党支部 {len(report.branches)} 个；本期结束测评 "
-             f"{report.total('rounds_held')} 次，收回答卷 {report.total('ballots')} 份"]
+    """The report as a workbook: branches, batch summary, opinions, changes, seals, charts."""
+    notes = [title(report), summary_line(report), generated_line(),
+             *admonishment_lines(report)]
     write_xlsx([Sheet("周报", header(), rows(report)),
+                Sheet("批次汇总", SUMMARY_HEADER, summary_rows(report)),
+                Sheet("督导意见", OPINION_HEADER, opinion_rows(report)),
+                Sheet("本期变化", ("党支部", "变化"), change_rows(report)),
                 Sheet("封存摘要", SEAL_HEADER, seal_rows(report))], out,
-               images=[(f"本期参与率与{_figures_label()}", chart_png(report))], notes=notes)
+               images=[(caption, png) for caption, png, _h in charts(report)], notes=notes)
 
 
-def chart_png(report: WeeklyReport) -> bytes:
-    """Participation and the lowest headline figure of the branches that held rounds."""
+def charts(report: WeeklyReport) -> list[tuple[str, bytes, float]]:
+    """(caption, PNG, height over width) of each chart: the batches, then the committees that
+    held rounds, at most BARS_PER_CHART bars a chart."""
+    out = []
+    groups = [("各批次", report.summaries())]
+    committees = report.committees()
+    for i in range(0, len(committees), BARS_PER_CHART):
+        part = f"（{i // BARS_PER_CHART + 1}）" if len(committees) > BARS_PER_CHART else ""
+        groups.append((f"各党委（总支）{part}", committees[i:i + BARS_PER_CHART]))
+    for what, items in groups:
+        if items:
+            caption = f"{what}本期参与率与{_figures_label()}"
+            png, aspect = chart_png(items, caption)
+            out.append((caption, png, aspect))
+    return out
+
+
+def chart_png(items: list[GroupSummary], caption: str) -> tuple[bytes, float]:
+    """Participation and the lowest headline figure, one pair of bars per group."""
     import io
 
     import matplotlib
     from matplotlib.figure import Figure
 
-    held = [b for b in report.branches if b.rounds_held] or report.branches[:1]
+    items = items[:BARS_PER_CHART]
+    width, height = 7.5, 0.45 * len(items) + 1.6
     with matplotlib.rc_context({"font.family": matplotlib_font(), "axes.unicode_minus": False,
                                 **LITERAL_TEXT_RC}):
-        fig = Figure(figsize=(7.5, 0.45 * len(held) + 1.6))
+        fig = Figure(figsize=(width, height))
         ax = fig.add_subplot()
-        names = [b.name for b in held][::-1]
-        ax.barh([i + 0.2 for i in range(len(held))],
-                [_pct(b.participation) or 0 for b in held][::-1], 0.4, label="参与率",
+        names = [g.label for g in items][::-1]
+        ax.barh([i + 0.2 for i in range(len(items))],
+                [_pct(g.participation) or 0 for g in items][::-1], 0.4, label="参与率",
                 color="#6baed6")
-        ax.barh([i - 0.2 for i in range(len(held))], [_pct(b.rate) or 0 for b in held][::-1],
-                0.4, label=_figures_label(), color="#238b45")
-        ax.set_yticks(range(len(held)), names)
+        ax.barh([i - 0.2 for i in range(len(items))], [_pct(g.rate) or 0 for g in items][::-1],
+                0.4, label=f"最低{_figures_label()}", color="#238b45")
+        ax.set_yticks(range(len(items)), names)
         ax.set_xlim(0, 100)
         ax.set_xlabel("%")
         ax.axvline(60, color="#b3261e", linestyle="--", linewidth=1)
-        ax.set_title(f"本期参与率与{_figures_label()}（虚线：60%）")
+        ax.set_title(f"{caption}（虚线：60%）")
         ax.legend(loc="lower right")
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    return buffer.getvalue()
+    return buffer.getvalue(), height / width
 
 
 def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
-    """A printable A4 report: summary, the chart, one table per batch, the changes."""
+    """A printable A4 report: summary, batch table, charts, one table per batch, the week's
+    opinions and changes, the seals."""
     import io
 
     from reportlab.lib import colors
@@ -106,41 +176,61 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
         """A paragraph showing ``value`` as it is: never read as reportlab markup."""
         return Paragraph(escape(str(value)), style)
 
+    def grid(head, body_rows, widths=None) -> Table:
+        table = Table([[text(h, small) for h in head],
+                       *[[text(v, small) for v in row] for row in body_rows]],
+                      repeatRows=1, colWidths=widths)
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                                   ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return table
+
     font = reportlab_font()
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
     head = ParagraphStyle("head", parent=body, fontSize=15, leading=20, spaceAfter=6)
-    sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=15, spaceBefore=8)
-    story = [text(_title(report), head), text(
-        f"党支部 {len(report.branches)} 个；本期结束测评 {report.total('rounds_held')} 次，"
-        f"收回答卷 {report.total('ballots')} 份；新提规则建议 {report.total('flags_raised')} 项，"
-        f"本期确认 {report.total('flags_confirmed')} 项。", body), Spacer(1, 4 * mm),
-        Image(io.BytesIO(chart_png(report)), width=170 * mm,
-              height=170 * mm * _aspect(report))]
-    head = header()
-    columns = [i for i, name in enumerate(head) if name not in PDF_LEAVES_OUT]
+    sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=15, spaceBefore=8,
+                         spaceAfter=4)
+    page_w, page_h = landscape(A4)
+    frame_w, frame_h = page_w - 24 * mm, page_h - 24 * mm - 12  # the frame's own padding
+    story = [text(title(report), head), text(summary_line(report), body),
+             text(generated_line(), small), text("各批次汇总", sub),
+             grid(SUMMARY_HEADER, summary_rows(report))]
+    for line in admonishment_lines(report):
+        story.append(text(line, body))
+    for _caption, png, aspect in charts(report):
+        width = min(170 * mm, frame_w, (frame_h - 8 * mm) / aspect)
+        story += [Spacer(1, 4 * mm), Image(io.BytesIO(png), width=width, height=width * aspect)]
+    columns = [i for i, name in enumerate(header()) if name not in PDF_LEAVES_OUT]
+    names = [header()[i] for i in columns]
+    widths = _pdf_widths(names, frame_w)
     for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
-        story.append(text(f"第{batch}批" if batch else "未分批", sub))
-        table = [[text(head[i], body) for i in columns]]
-        for row in rows(WeeklyReport(report.start, report.end, branches)):
-            table.append([text(row[i], body) for i in columns])
-        grid = Table(table, repeatRows=1)
-        grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                                  ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
-                                  ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        story.append(grid)
+        story.append(text(report.batch_label(batch), sub))
+        part = WeeklyReport(report.start, report.end, branches)
+        story.append(grid(names, ([row[i] for i in columns] for row in rows(part)), widths))
+    story.append(text("本期督导意见", sub))
+    for branch, on, author, said in opinion_rows(report):
+        story.append(text(f"{branch}（{on}，{author}）：{said}", body))
+    if not report.opinions:
+        story.append(text("本期无督导意见。", body))
     story.append(text("本期变化", sub))
-    for b in report.branches:
-        for change in b.changes:
-            story.append(text(f"{b.name}：{change}", body))
+    for name, change in change_rows(report):
+        story.append(text(f"{name}：{change}", body))
     story.append(text("本期结束测评的封存摘要（可用 evalsvc verify 编号 --digest 摘要 核验）", sub))
-    for name, round_id, title, digest in seal_rows(report):
-        story.append(text(f"{name} · {round_id} · {title}：{digest}", body))
+    for name, round_id, round_title, digest in seal_rows(report):
+        story.append(text(f"{name} · {round_id} · {round_title}：{digest}", small))
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
-                            title=_title(report))
+                            title=title(report))
     doc.build(story)
 
 
-def _aspect(report: WeeklyReport) -> float:
-    held = max(1, sum(1 for b in report.branches if b.rounds_held))
-    return (0.45 * held + 1.6) / 7.5
+def _pdf_widths(columns: list[str], frame_w: float) -> list[float]:
+    """The branch and transition columns wide; the stage and number columns share the rest,
+    so 学习动员 and 已通过 stay on one line (not one character a line)."""
+    from reportlab.lib.units import mm
+
+    fixed = {"党支部": 42 * mm, "转段申请": 36 * mm}
+    rest = (frame_w - sum(fixed.get(c, 0) for c in columns)) / \
+        max(1, sum(c not in fixed for c in columns))
+    return [fixed.get(c, rest) for c in columns]

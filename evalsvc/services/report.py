@@ -1,25 +1,24 @@
-"""The weekly supervision report (每周四督导报告): per batch and branch, for a period."""
+"""The weekly supervision report (督导工作周报): per batch and branch, for a period."""
+import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import (
-    AuditEntry, Ballot, Decision, Flag, Organisation, OrgType, RespondentGroup, Round, Stage,
-    StageState, Transition, User,
+    AuditEntry, Ballot, Decision, Flag, FlagKind, Opinion, Organisation, OrgType,
+    RespondentGroup, Round, Stage, StageState, Transition, User,
 )
 from evalsvc.services.dashboard import round_figures
 from evalsvc.services.scope import visible_org_ids
+from evalsvc.services.today import local_day, short_date, utc_start
 
-CHANGE_WORDS = {
-    "round.open": "测评开始", "round.close": "测评结束", "transition.apply": "申请转段",
-    "transition.review": "督导组审核转段申请", "transition.decide": "先教办审批转段申请",
-    "flag.confirmed": "确认规则建议", "flag.overridden": "推翻规则建议",
-    "flag.make_up": "登记补课", "round.purge_rehearsal": "清除演练答卷",
-    "opinion.write": "督导意见",
-}
+# What the report says happened (opinions are listed on their own).
+CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal", "transition.apply",
+                  "transition.review", "transition.decide", "flag.confirmed", "flag.overridden",
+                  "flag.make_up", "flag.admonishment.carried_out")
 
 
 @dataclass
@@ -29,6 +28,7 @@ class BranchWeek:
     code: str
     name: str
     batch: int | None
+    committee: str  # the branch's parent (党委/党总支), for the charts
     stages: dict[str, str]  # stage label → state label
     rounds_held: int = 0  # rounds closed in the period
     cards: int = 0
@@ -65,6 +65,13 @@ class WeeklyReport:
     start: date
     end: date
     branches: list[BranchWeek]
+    # The week's 督导意见: (branch name, written on, author, text), oldest first.
+    opinions: list[tuple[str, date, str, str]] = field(default_factory=list)
+    # Flags raised in the period and not overridden, by batch: kind → count.
+    flag_counts: dict[int | None, dict[FlagKind, int]] = field(default_factory=dict)
+    # 集体诫勉 of the period, on the unit: (unit, raised on, status label).
+    admonishments: list[tuple[str, date, str]] = field(default_factory=list)
+    batch_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def batches(self) -> dict[int | None, list[BranchWeek]]:
@@ -78,10 +85,62 @@ class WeeklyReport:
         """A column's sum over every branch."""
         return sum(getattr(b, attribute) for b in self.branches)
 
+    def batch_label(self, batch: int | None) -> str:
+        """第1批（党政机关）, or 未分批."""
+        if batch is None:
+            return "未分批"
+        name = self.batch_names.get(batch)
+        return f"第{batch}批（{name}）" if name else f"第{batch}批"
 
-def _span(start: date, end: date) -> tuple[datetime, datetime]:
-    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+    def summaries(self) -> list["GroupSummary"]:
+        """One line a batch: branches, rounds closed, ballots, participation, flags."""
+        return [GroupSummary.of(self.batch_label(batch), branches,
+                                self.flag_counts.get(batch, {}))
+                for batch, branches in sorted(self.batches.items(), key=lambda kv: kv[0] or 99)]
+
+    def committees(self) -> list["GroupSummary"]:
+        """One line per committee (the branches' parents) that held rounds in the period."""
+        grouped: dict[str, list[BranchWeek]] = {}
+        for row in self.branches:
+            if row.rounds_held:
+                grouped.setdefault(row.committee, []).append(row)
+        return [GroupSummary.of(name, rows, {}) for name, rows in grouped.items()]
+
+
+@dataclass
+class GroupSummary:
+    """A batch's (or a committee's) week in one line."""
+
+    label: str
+    branches: int
+    rounds_held: int
+    cards: int
+    ballots: int
+    rate: float | None  # the lowest headline figure among its rounds
+    make_up: int = 0  # 补课
+    yellow_cards: int = 0  # 黄牌警示
+    admonishments: int = 0  # 集体诫勉 (of units)
+
+    @classmethod
+    def of(cls, label_: str, rows: list[BranchWeek], flags: dict) -> "GroupSummary":
+        """Sum the rows."""
+        rates = [r.rate for r in rows if r.rate is not None]
+        return cls(label_, len(rows), sum(r.rounds_held for r in rows),
+                   sum(r.cards for r in rows), sum(r.ballots for r in rows),
+                   min(rates) if rates else None, flags.get(FlagKind.MAKE_UP, 0),
+                   flags.get(FlagKind.YELLOW_CARD, 0), flags.get(FlagKind.ADMONISHMENT, 0))
+
+    @property
+    def participation(self) -> float | None:
+        """Ballots over cards of the rounds held."""
+        return self.ballots / self.cards if self.cards else None
+
+
+def default_period(day: date, weekday: int = 4) -> tuple[date, date]:
+    """The week a report due on ``weekday`` (ISO, 4 = Thursday) covers: the seven days before
+    the latest reporting day on or before ``day``."""
+    due = day - timedelta(days=(day.isoweekday() - weekday) % 7)
+    return due - timedelta(days=7), due - timedelta(days=1)
 
 
 def weekly(user: User, start: date, end: date) -> WeeklyReport:
@@ -91,14 +150,19 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     ids = visible_org_ids(user)
     if ids is not None:
         query = query.where(Organisation.id.in_(ids))
+    orgs = list(db.session.scalars(query))
     rows = {o.id: BranchWeek(o.code, o.name, o.batch.number if o.batch else None,
+                             o.parent.name if o.parent else "",
                              {label(s): label(o.stage_state(s)) for s in Stage})
-            for o in db.session.scalars(query)}
+            for o in orgs}
+    report = WeeklyReport(start, end, list(rows.values()),
+                          batch_names={o.batch.number: o.batch.name for o in orgs if o.batch})
     _rounds_held(rows, start, end)
-    _flags(rows, start, end)
+    _flags(rows, report, {o.id: o for o in orgs}, start, end)
     _transitions(rows, start, end)
     _changes(rows, start, end)
-    return WeeklyReport(start, end, list(rows.values()))
+    report.opinions = _opinions(rows, start, end)
+    return report
 
 
 def _rounds_held(rows, start, end) -> None:
@@ -117,11 +181,18 @@ def _rounds_held(rows, start, end) -> None:
             row.figures.setdefault(figure, []).append(value)
 
 
-def _flags(rows, start, end) -> None:
-    for flag in db.session.scalars(sa.select(Flag).where(Flag.organisation_id.in_(rows))):
+def _flags(rows, report: WeeklyReport, orgs, start, end) -> None:
+    for flag in db.session.scalars(sa.select(Flag).where(Flag.organisation_id.in_(rows))
+                                   .order_by(Flag.id)):
         row = rows[flag.organisation_id]
         if start <= flag.raised_on <= end:
             row.flags_raised += 1
+            if flag.status is not Decision.OVERRIDDEN:
+                counts = report.flag_counts.setdefault(row.batch, {})
+                counts[flag.kind] = counts.get(flag.kind, 0) + 1
+            if flag.kind is FlagKind.ADMONISHMENT:  # the unit's, not the branch's
+                report.admonishments.append((flag.unit or orgs[flag.organisation_id].name,
+                                             flag.raised_on, label(flag.status)))
         if flag.status is Decision.CONFIRMED and flag.decided_on and \
                 start <= flag.decided_on <= end:
             row.flags_confirmed += 1
@@ -137,12 +208,62 @@ def _transitions(rows, start, end) -> None:
 
 
 def _changes(rows, start, end) -> None:
-    low, high = _span(start, end)
+    """What happened to which round of which branch, in order."""
     for entry in db.session.scalars(sa.select(AuditEntry).where(
-            AuditEntry.organisation_id.in_(rows), AuditEntry.at >= low, AuditEntry.at < high,
-            AuditEntry.action.in_(CHANGE_WORDS)).order_by(AuditEntry.id)):
-        rows[entry.organisation_id].changes.append(
-            f"{entry.at.date().isoformat()} {CHANGE_WORDS[entry.action]}（{entry.actor}）")
+            AuditEntry.organisation_id.in_(rows), AuditEntry.at >= utc_start(start),
+            AuditEntry.at < utc_start(end + timedelta(days=1)),
+            AuditEntry.action.in_(CHANGE_ACTIONS)).order_by(AuditEntry.id)):
+        text = change_text(entry)
+        if text:
+            rows[entry.organisation_id].changes.append(
+                f"{short_date(local_day(entry.at))} {text}")
+
+
+def _round_name(round_: Round | None) -> str:
+    if round_ is None:
+        return ""
+    return f"「{round_.title}」（{label(round_.stage)}，第{round_.attempt}次）"
+
+
+def change_text(entry: AuditEntry) -> str:
+    """One audit entry as a sentence: what happened to which round (or request, or flag)."""
+    detail = json.loads(entry.detail or "{}")
+    key = int(entry.object_id) if entry.object_id.isdigit() else None
+    if entry.action.startswith("round."):
+        name = _round_name(db.session.get(Round, key) if key else None)
+        if entry.action == "round.open":
+            return f"{name}开始测评"
+        if entry.action == "round.close":
+            return f"{name}结束测评，收回答卷 {detail.get('ballots', 0)} 份"
+        return f"清除演练{name}的答卷 {detail.get('ballots', 0)} 份"
+    if entry.action.startswith("transition."):
+        request = db.session.get(Transition, key) if key else None
+        stage = f"{label(request.stage)}阶段" if request else ""
+        if entry.action == "transition.apply":
+            return f"申请{stage}转段"
+        if entry.action == "transition.review":
+            return f"督导组{'同意' if detail.get('agree') else '对'}{stage}转段申请" + \
+                ("" if detail.get("agree") else "提出异议")
+        return f"先教办{'批准' if detail.get('approve') else '退回'}{stage}转段申请"
+    flag = db.session.get(Flag, key) if key else None
+    if flag is None:
+        return ""
+    what = label(flag.kind) + (f"（{_round_name(flag_round(flag))}）" if flag.round_id else "")
+    return {"flag.confirmed": f"确认{what}", "flag.overridden": f"推翻{what}建议",
+            "flag.make_up": f"登记{what}完成情况",
+            "flag.admonishment.carried_out": f"{flag.unit}集体诫勉已执行"}[entry.action]
+
+
+def flag_round(flag: Flag) -> Round | None:
+    """The round a flag was raised on."""
+    return db.session.get(Round, flag.round_id) if flag.round_id else None
+
+
+def _opinions(rows, start, end) -> list[tuple[str, date, str, str]]:
+    return [(rows[o.organisation_id].name, o.written_on, o.author, o.text)
+            for o in db.session.scalars(sa.select(Opinion).where(
+                Opinion.organisation_id.in_(rows), Opinion.written_on >= start,
+                Opinion.written_on <= end).order_by(Opinion.written_on, Opinion.id))]
 
 
 def passed_stage_count(report: WeeklyReport) -> int:

@@ -1,15 +1,61 @@
-"""The day, in the campaign's time zone: the finest time a ballot records."""
-from datetime import date, datetime, timedelta, timezone
+"""The day and the time where the campaign runs (Beijing time unless configured otherwise),
+and how staff pages write them: formal dates (2026年11月30日) and local times."""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def zone() -> ZoneInfo:
+    """The configured time zone (the ``TIMEZONE`` setting)."""
+    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() \
+        else DEFAULT_TIMEZONE
+    return ZoneInfo(name)
+
 
 def today() -> date:
-    """Today's date where the campaign runs (UTC+8 unless configured otherwise)."""
+    """Today's date where the campaign runs."""
     return now().date()
 
 
 def now() -> datetime:
     """The time where the campaign runs: for "updated at" notes, never stored with ballots."""
-    hours = current_app.config.get("UTC_OFFSET_HOURS", 8) if has_app_context() else 8
-    return datetime.now(timezone(timedelta(hours=hours)))
+    return datetime.now(zone())
+
+
+def local(moment: datetime) -> datetime:
+    """A stored moment (UTC; SQLite hands it back naive) in the campaign's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone())
+
+
+def local_day(moment: datetime) -> date:
+    """The local date of a stored moment."""
+    return local(moment).date()
+
+
+def formal_date(day: date | datetime | None) -> str:
+    """A date as an official document writes it: 2026年11月30日."""
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = local(day).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def short_date(day: date) -> str:
+    """A date within a report's week: 11月26日."""
+    return f"{day.month}月{day.day}日"
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored moment as staff read it: 2026-11-30 14:05 in the campaign's time zone."""
+    return "" if moment is None else local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def utc_start(day: date) -> datetime:
+    """The UTC moment a local day begins (for filtering stored moments by local date)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone()).astimezone(timezone.utc)

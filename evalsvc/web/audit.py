@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.models import Role
 from evalsvc.services import audit, audit_log
+from evalsvc.services.audit_words import ACTIONS
 from evalsvc.services.errors import OutOfScope
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -33,15 +34,19 @@ def _filters() -> audit_log.AuditFilter:
         action=request.args.get("action", "").strip()[:60],
         actor=request.args.get("actor", "").strip()[:60],
         since=day("since"), until=day("until"),
-        organisation_id=request.args.get("org", type=int))
+        organisation_id=request.args.get("org", type=int),
+        branch=request.args.get("branch", "").strip()[:60])
 
 
 @bp.get("/")
 def index():
-    """The newest 500 matching entries."""
+    """One page of matching entries, newest first."""
     filters = _filters()
-    return render_template("audit/index.html", entries=audit_log.entries(current_user, filters),
-                           filters=filters)
+    number = request.args.get("page", 1, type=int)
+    entries, pages = audit_log.page(current_user, filters, number)
+    number = min(max(1, number), pages)
+    return render_template("audit/index.html", entries=entries, filters=filters,
+                           page=number, pages=pages, actions=ACTIONS.values())
 
 
 @bp.get("/export.xlsx")

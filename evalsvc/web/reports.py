@@ -2,7 +2,7 @@
 import io
 from datetime import date, timedelta
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from evalsvc.kinds import reported_rate_labels
@@ -25,15 +25,20 @@ def _office_and_supervision() -> None:
 
 
 def _period() -> tuple[date, date]:
-    """The requested period; by default the seven days up to today."""
+    """The requested period; by default the week before the latest reporting day
+    (WEEKLY_REPORT_WEEKDAY, Thursday: 每周四上午报)."""
     def day(name):
         try:
             return date.fromisoformat(request.args.get(name, ""))
         except ValueError:
             return None
 
-    end = day("to") or today()
-    start = day("from") or end - timedelta(days=6)
+    start, end = day("from"), day("to")
+    if start is None and end is None:
+        return report_service.default_period(
+            today(), current_app.config.get("WEEKLY_REPORT_WEEKDAY", 4))
+    end = end or today()
+    start = start or end - timedelta(days=6)
     return (start, end) if start <= end else (end, start)
 
 
@@ -42,7 +47,9 @@ def weekly():
     """The report for the period, on screen."""
     start, end = _period()
     report = report_service.weekly(current_user, start, end)
-    return render_template("reports/weekly.html", report=report,
+    from evalsvc.render import report as words
+
+    return render_template("reports/weekly.html", report=report, words=words,
                            figures=reported_rate_labels())
 
 

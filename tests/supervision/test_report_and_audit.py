@@ -36,7 +36,9 @@ def test_report_figures_equal_the_data(runner, demo, tmp_path):
         sa.select(sa.func.count()).select_from(Flag))
     assert rows["XW0103"]["满意率（%）"] < 60 and rows["XW0102"]["满意率（%）"] > 90
     assert rows["XW020101"]["本期确认"] == 2  # 补课 and the yellow card
-    assert "测评结束" in rows["XW0101"]["本期变化"]
+    # What happened to which round: named, with its ballots (not an audit dump).
+    assert "「县委办公室党支部民主评议党员测评票」（分析评议，第1次）结束测评，收回答卷 16 份" in \
+        rows["XW0101"]["本期变化"]
     assert (tmp_path / "w.pdf").read_bytes().startswith(b"%PDF")
     import pypdfium2
 
@@ -69,17 +71,18 @@ def test_supervisor_exports_the_week_from_the_web(client, demo):
 def test_audit_log_is_read_and_filtered_within_scope_and_exported(client, demo):
     load_demo_rounds()
     login(client, "supervisor")
-    html = client.get("/audit/?action=round.close").get_data(as_text=True)
-    assert html.count("<td>round.close</td>") == 4  # all four closed rounds are in XW01/XW02
-    html = client.get("/audit/?action=org.create").get_data(as_text=True)
-    assert html.count("<td>org.create</td>") == 8  # the two subtrees, not the 21 of the county
+    html = client.get("/audit/?action=结束测评").get_data(as_text=True)
+    assert html.count('<td class="action">结束测评</td>') == 4  # all four are in XW01/XW02
+    html = client.get("/audit/?action=新建组织").get_data(as_text=True)
+    assert html.count('<td class="action">新建组织</td>') == 8  # the two subtrees, not the 21
     client.post("/logout")
     login(client, "office")
-    html = client.get("/audit/?action=round.close").get_data(as_text=True)
-    assert html.count("<td>round.close</td>") == 4
+    html = client.get("/audit/?action=round.close").get_data(as_text=True)  # the code works too
+    assert html.count('<td class="action">结束测评</td>') == 4
     xlsx = client.get("/audit/export.xlsx?action=round")
     rows = list(load_workbook(io.BytesIO(xlsx.data))["审计日志"].iter_rows(values_only=True))
-    assert rows[0][0] == "序号" and all(r[4].startswith("round") for r in rows[1:])
+    assert rows[0][0] == "序号" and all(r[5].startswith("round") for r in rows[1:])
+    assert rows[0][1] == "时间（北京时间）" and "结束测评" in {r[4] for r in rows[1:]}
     client.post("/logout")
     login(client, "secretary")
     assert client.get("/audit/").status_code == 404
