@@ -102,3 +102,11 @@ def closed_member_review(org_code="XW0101", grade="qualified", groups=None):
         ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(12), rows)
     closing.close_round(None, round_)
     return round_
+
+
+def close_on_web(client, round_):
+    """Close a round from its page as staff do: the button, then the confirmation naming the
+    ballot count (the server closes nothing without it)."""
+    page = client.post(f"/rounds/{round_.id}/close").get_data(as_text=True)
+    count = re.search(r'name="confirmed" value="(\d+)"', page).group(1)
+    return client.post(f"/rounds/{round_.id}/close", data={"confirmed": count})

@@ -61,6 +61,10 @@ class Flag(Base):
     # 补课: what the branch made up, and when.
     make_up_note: Mapped[str | None] = mapped_column(sa.Text)
     make_up_on: Mapped[date | None]
+    # The supervision group's comment on the make-up record (督导组对补课记录的意见).
+    make_up_comment: Mapped[str | None] = mapped_column(sa.Text)
+    make_up_comment_by: Mapped[str | None] = mapped_column(sa.String(60))
+    make_up_comment_on: Mapped[date | None]
     # 不合格: what the branch decided for the member.
     branch_decision: Mapped[BranchDecision | None] = mapped_column(str_enum(BranchDecision, 12))
     branch_note: Mapped[str | None] = mapped_column(sa.Text)

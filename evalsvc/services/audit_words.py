@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from evalsvc.extensions import db
-from evalsvc.models import FlagKind, Role, Stage, User
+from evalsvc.models import FlagKind, Opinion, Role, Stage, Transition, User
 
 ACTIONS: dict[str, str] = {
     "auth.login": "登录", "auth.logout": "退出登录", "user.create": "新建账号",
@@ -39,8 +39,9 @@ ACTIONS: dict[str, str] = {
 
 DETAILS: dict[str, str] = {
     "ballots": "答卷份数", "kind": "类型", "stage": "阶段", "reason": "理由", "note": "说明",
-    "on": "日期", "passed": "通过", "summary": "摘要", "verdict": "结论", "opinion": "意见",
-    "agree": "同意", "approve": "批准", "username": "账号", "role": "角色", "name": "名称",
+    "on": "日期", "passed": "通过", "summary": "摘要", "verdict": "结论",
+    Transition.opinion.key: "意见", "agree": "同意", "approve": "批准", "username": "账号",
+    "role": "角色", "name": "名称",
     "code": "编码", "format": "格式", "start": "起", "end": "止", "filters": "筛选条件",
     "cards": "测评卡", "pages": "页数", "cap": "上限", "delegated": "交由支部打印",
     "ok": "核验通过", "differences": "差异", "file": "文件", "decision": "处理决定",
@@ -54,7 +55,7 @@ DETAILS: dict[str, str] = {
 SYSTEM_ACTORS = {"cli": "命令行操作员", "rules": "规则（自动）", "traces": "系统（自动）"}
 ROLE_WORDS = {"operator": "命令行", "system": "系统"}
 OBJECT_WORDS = {"round": "测评", "organisation": "组织", "flag": "规则建议", "user": "账号",
-                "member": "党员", "transition": "转段申请", "opinion": "督导意见",
+                "member": "党员", "transition": "转段申请", Opinion.__name__.lower(): "督导意见",
                 "campaign": "活动", "batch": "批次", "export": "导出", "membergrade": "党员等次"}
 
 

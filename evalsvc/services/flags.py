@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import (
-    BranchDecision, Campaign, Decision, Flag, FlagKind, Organisation, Round, Stage, User,
+    BranchDecision, Campaign, Decision, Flag, FlagKind, Organisation, Role, Round, Stage, User,
 )
 from evalsvc.services import audit
 from evalsvc.services.campaigns import current_campaign, require_current
-from evalsvc.services.errors import Invalid
+from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.scope import in_scope, require_office, require_writer
-from evalsvc.services.today import today
+from evalsvc.services.today import formal_date, today
 from evalsvc.tally import RoundResult
 
 
@@ -136,10 +136,30 @@ def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
         errors["note"] = "请填写补课内容"
     if on is None:
         errors["on"] = "请填写补课日期"
+    elif flag.decided_on and on < flag.decided_on:
+        errors["on"] = f"补课日期不能早于确认补课的日期（{formal_date(flag.decided_on)}）"
+    if len(note) > 4000:
+        errors["note"] = "补课内容不超过 4000 字"
     if errors:
         raise Invalid(errors)
     flag.make_up_note, flag.make_up_on = note.strip(), on
     audit.record(actor, "flag.make_up", flag, note=flag.make_up_note, on=on)
+    return flag
+
+
+@writes
+def comment_make_up(actor: User, flag: Flag, comment: str) -> Flag:
+    """The supervision group comments on a recorded make-up (补课记录的督导意见)."""
+    if actor.role is not Role.SUPERVISOR or not in_scope(actor, flag.organisation_id):
+        raise OutOfScope("supervisors of this organisation only")
+    require_current(flag.campaign_id)
+    if flag.kind is not FlagKind.MAKE_UP or flag.make_up_on is None:
+        raise Invalid({"flag": "只能对已登记的补课记录提出意见"})
+    if not comment.strip() or len(comment) > 2000:
+        raise Invalid({"comment": "意见不能为空，且不超过 2000 字"})
+    flag.make_up_comment, flag.make_up_comment_on = comment.strip(), today()
+    flag.make_up_comment_by = actor.username
+    audit.record(actor, "flag.make_up_comment", flag, comment=flag.make_up_comment)
     return flag
 
 

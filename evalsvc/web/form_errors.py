@@ -18,13 +18,15 @@ def attach_errors(form: FlaskForm, exc: Invalid) -> None:
             form.form_errors.append(message)
 
 
-def attempt(action: Callable[[], object]) -> bool:
-    """Run a one-click service action; flash the outcome (each rule broken, or 已保存)."""
+def attempt(action: Callable[[], object],
+            done: str | Callable[[object], str] = "已保存") -> bool:
+    """Run a one-click service action; flash the outcome: each rule broken, or what was done
+    (``done``, a message or a function of the action's result)."""
     try:
-        action()
+        result = action()
     except Invalid as exc:
         for message in exc.errors.values():
             flash(message, "error")
         return False
-    flash("已保存", "ok")
+    flash(done(result) if callable(done) else done, "ok")
     return True

@@ -44,7 +44,8 @@ def record(round_id: int):
     if not member_id.isdigit():
         abort(400)
     attempt(lambda: member_grades.record_grade(current_user, round_, int(member_id),
-                                               request.form.get("grade", "")))
+                                               request.form.get("grade", "")),
+            "已保存该党员的评定等次")
     return redirect(url_for("grades.index", round_id=round_id))
 
 
@@ -52,7 +53,8 @@ def record(round_id: int):
 def confirm(round_id: int):
     """The office confirms the branch's grades."""
     round_ = scope.get_scoped(current_user, Round, round_id)
-    attempt(lambda: member_grades.confirm_grades(current_user, round_))
+    attempt(lambda: member_grades.confirm_grades(current_user, round_),
+            f"已确认测评“{round_.title}”的组织评定")
     return redirect(url_for("grades.index", round_id=round_id))
 
 
@@ -64,6 +66,6 @@ def followup(grade_id: int):
         raise OutOfScope(f"grade {grade_id}")
     attempt(lambda: member_grades.record_followup(
         current_user, row, request.form.get("step", ""), request.form.get("note", ""),
-        parse_date(request.form.get("deadline", "").strip())))
+        parse_date(request.form.get("deadline", "").strip())), "已登记后续处理")
     return redirect(url_for("grades.index", round_id=row.round_id))
 

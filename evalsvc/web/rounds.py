@@ -115,19 +115,32 @@ def _managed_round(round_id: int):
 def open_(round_id: int):
     """Open a draft round (outside its batch's window: the office, with a reason)."""
     reason = request.form.get("window_override", "")
-    return _transition(round_id, lambda actor, round_: rounds.open_round(actor, round_, reason))
+    round_ = _managed_round(round_id)
+    attempt(lambda: rounds.open_round(current_user, round_, reason),
+            f"已开始测评“{round_.title}”")
+    return redirect(url_for("rounds.detail", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/close")
 def close(round_id: int):
-    """Close an open round."""
-    return _transition(round_id, closing.close_round)
-
-
-def _transition(round_id: int, action):
+    """Close an open round, once the person confirmed it naming the ballots it holds: the
+    first post (the detail page's button) shows the confirmation page; only a post carrying
+    the current ballot count closes it, so a stale or forged click does nothing."""
     round_ = _managed_round(round_id)
-    attempt(lambda: action(current_user, round_))
+    count = rounds.ballot_count(round_.id)
+    if request.form.get("confirmed") != str(count):
+        return confirm_page(round_, "结束测评", url_for("rounds.close", round_id=round_id),
+                            count, "结束后答卷将被打乱顺序并封存，不能再提交，也不能重新开始。")
+    title = round_.title
+    attempt(lambda: closing.close_round(current_user, round_),
+            lambda _r: f"已结束测评“{title}”，共收回 {count} 份")
     return redirect(url_for("rounds.detail", round_id=round_id))
+
+
+def confirm_page(round_, action: str, target: str, count: int, warning: str):
+    """Ask before an irreversible step, naming the round and its ballots."""
+    return render_template("rounds/confirm.html", round=round_, action=action, target=target,
+                           count=count, warning=warning, confirm=ConfirmForm())
 
 
 @bp.get("/rounds/<int:round_id>/cards.pdf")

@@ -59,7 +59,7 @@ def test_a_web_close_held_up_by_a_reader_returns_at_once_and_clears_later(client
     login(client, "secretary")
     with _reader():
         started = time.monotonic()
-        response = client.post(f"/rounds/{round_.id}/close")
+        response = client.post(f"/rounds/{round_.id}/close", data={"confirmed": "12"})
         assert time.monotonic() - started < 3
         assert response.status_code == 302
         page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)

@@ -62,6 +62,11 @@ def test_secretary_opens_and_closes_a_round_and_reads_the_chart(desk, server, sh
     shoot(desk, "open")
 
     desk.get_by_role("button", name="结束测评").click()
+    # One click does not seal the round: the page asks first, naming it and its ballots.
+    expect(desk.get_by_role("heading", name="确认结束测评")).to_be_visible()
+    expect(desk.locator("main")).to_contain_text(TITLE)
+    desk.get_by_role("button", name="确认结束测评（6 份答卷）").click()
+    expect(desk.locator(".flash.ok")).to_have_text(f"已结束测评“{TITLE}”，共收回 6 份")
     expect(desk.get_by_role("heading", name="测评结果")).to_be_visible()
     expect(facts).to_contain_text("已结束")
     expect(desk.locator("main")).to_contain_text("有效票 6 份")

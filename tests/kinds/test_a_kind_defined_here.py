@@ -128,7 +128,7 @@ def test_a_new_kind_runs_end_to_end_without_any_core_change(client, county):
     assert "知晓率 66.7%" in client.get("/dashboard").get_data(as_text=True)
     overview = client.get("/dashboard/export.csv").get_data(as_text=True)
     assert "学习动员知晓率" in overview.splitlines()[0]
-    assert "<th>知晓率</th>" in client.get("/reports/weekly").get_data(as_text=True)
+    assert "<th scope=\"col\">知晓率</th>" in client.get("/reports/weekly").get_data(as_text=True)
 
 
 def test_a_new_kinds_setting_is_checked_and_stored_without_a_migration(app, county):

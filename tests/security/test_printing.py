@@ -79,8 +79,8 @@ def test_every_printing_is_listed_on_the_round_page_for_all_who_see_it(client, d
         login(client, role)
         page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
         record = page[page.index("印制记录"):]
-        assert "office（先教办）" in record and "secretary（支部书记）" in record
-        assert "cli（运维命令行）" in record and "测评卡链接清单" in record
+        assert "县先教办（先教办）" in record and "县委办支部书记（支部书记）" in record
+        assert "命令行操作员（运维命令行）" in record and "测评卡链接清单" in record
         assert record.count("<td>7</td>") == 3 and "开启委托支部印制" in record
         client.post("/logout")
 

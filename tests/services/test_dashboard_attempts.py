@@ -1,5 +1,4 @@
 """The dashboard reads a stage from its latest attempt, and a draft shows no participation."""
-from datetime import date
 
 from evalsvc.models import FlagKind, Stage
 from evalsvc.services import dashboard, flags
@@ -17,7 +16,7 @@ def test_a_stage_shows_its_latest_attempt_only(app, demo):
                       negative=8)
     make_up = only_flag(FlagKind.MAKE_UP, round_id=first.id)
     flags.confirm(office, make_up)
-    flags.record_make_up(secretary, make_up, "补课学习", date(2026, 11, 1))
+    flags.record_make_up(secretary, make_up, "补课学习", make_up.decided_on)
     run_round(secretary, "XW0101", "stage_review", Stage.REVIEW, positive=6, negative=0)
     cell = _cell("XW0101", Stage.REVIEW)
     assert (cell.cards, cell.ballots) == (6, 6)

@@ -1,7 +1,7 @@
 """The rules end to end: the stage gate, 补课 and a second attempt, yellow cards and
 collective admonishment, and who may review and decide, with real staff accounts."""
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -201,8 +201,13 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
     with pytest.raises(Forbidden):
         flags.record_make_up(supervisor, make_up, "督导组代填", date(2005, 10, 8))
     db.session.rollback()
-    flags.record_make_up(secretary, make_up, "重新组织学习，逐户走访征求意见", date(2005, 10, 8))
-    assert make_up.make_up_on == date(2005, 10, 8)
+    with pytest.raises(Invalid) as info:  # not before the 补课 was confirmed
+        flags.record_make_up(secretary, make_up, "补课", make_up.decided_on - timedelta(days=1))
+    assert "确认补课的日期" in info.value.errors["on"]
+    db.session.rollback()
+    flags.record_make_up(secretary, make_up, "重新组织学习，\n逐户走访征求意见", make_up.decided_on)
+    assert make_up.make_up_on == make_up.decided_on
+    assert make_up.make_up_note == "重新组织学习，\n逐户走访征求意见"  # multi-line kept
 
     rounds.open_round(secretary, second)
     vote(second, second_cards, positive=8, negative=2)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Decision, Flag, FlagKind, Round, RoundState
-from tests.helpers import login
+from tests.helpers import close_on_web, login
 
 
 def _load_rounds():
@@ -67,7 +67,7 @@ def test_results_page_shows_numbers_and_charts_only_after_closing(client, demo):
         client.post(f"/C/{code}", data=ballot_for(round_, "qualified"))
     html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
     assert "只显示参与情况" in html and "党员评议票数" not in html
-    client.post(f"/rounds/{round_.id}/close")
+    close_on_web(client, round_)
     html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
     assert "党员评议票数" in html and "有效票 6 份" in html
     for name in ("participation", "grades"):
