@@ -64,6 +64,23 @@ class Definition:
     questions: tuple[Question, ...]
     stage: str | None = None
     source: str = field(default="", compare=False)
+    # The campaigns the form belongs to (e.g. 党的群众路线教育实践活动, 2013–2014): offered
+    # only in a campaign whose years overlap ``years``; no years means every campaign.
+    campaign: str = ""
+    years: tuple[int, int] | None = None
+
+    def fits(self, start_year: int, end_year: int) -> bool:
+        """Whether a campaign running from start_year to end_year may use this form."""
+        return self.years is None or (self.years[0] <= end_year and start_year <= self.years[1])
+
+    @property
+    def campaign_text(self) -> str:
+        """党的群众路线教育实践活动（2013—2014年）, or 各次活动通用."""
+        if self.years is None:
+            return "各次活动通用"
+        span = f"{self.years[0]}—{self.years[1]}年" if self.years[0] != self.years[1] \
+            else f"{self.years[0]}年"
+        return f"{self.campaign}（{span}）" if self.campaign else span
 
 
 def load_definition(path: Path, known_kinds: set[str] | None = None) -> Definition:
@@ -95,7 +112,19 @@ def parse_definition(data: dict, source: str, known_kinds: set[str] | None = Non
     questions = _questions(data.get("questions"), scales, source)
     return Definition(name=name, kind=kind, version=version, title=_text(data, "title", source),
                       intro=str(data.get("intro", "")), questions=questions, stage=stage,
-                      source=source)
+                      source=source, campaign=str(data.get("campaign", "")),
+                      years=_years(data.get("years"), source))
+
+
+def _years(raw, source: str) -> tuple[int, int] | None:
+    """``years = [2013, 2014]``: the first and last year of the campaigns the form is for."""
+    if raw is None:
+        return None
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(y, int) for y in raw)
+            and 1900 < raw[0] <= raw[1] < 3000):
+        raise DefinitionError(source, "years", "must be [first year, last year], e.g. "
+                                               "[2013, 2014]")
+    return raw[0], raw[1]
 
 
 def _text(data: dict, key: str, source: str, where: str = "") -> str:

@@ -33,9 +33,15 @@ def definition(name: str) -> Definition | None:
     return definitions().get(name)
 
 
-def default_definition(kind: str, stage: str) -> Definition | None:
+def for_campaign(campaign) -> list[Definition]:
+    """The definitions a campaign may use (a 2013 反对"四风" form is not offered in 2005)."""
+    return [d for d in definitions().values()
+            if campaign is None or d.fits(campaign.start_year, campaign.end_year)]
+
+
+def default_definition(kind: str, stage: str, campaign=None) -> Definition | None:
     """The definition a new round of this kind and stage uses unless told otherwise."""
-    matching = [d for d in definitions().values()
+    matching = [d for d in for_campaign(campaign)
                 if d.kind == kind and d.stage in (None, stage)]
     for preferred in (f"{kind}_{stage}", kind):
         for d in matching:

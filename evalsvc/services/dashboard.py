@@ -119,6 +119,17 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
     return row
 
 
+def admonished_units(rows: list[BranchRow]) -> list[Flag]:
+    """The 集体诫勉 of the rows' units, one per unit: shown on the unit, not on the branch
+    whose yellow card happened to trigger it."""
+    seen: dict[str, Flag] = {}
+    for row in rows:
+        for flag in row.flags:
+            if flag.kind is FlagKind.ADMONISHMENT:
+                seen.setdefault(flag.unit, flag)
+    return list(seen.values())
+
+
 def _latest_attempts(rounds):
     """Each (stage, kind)'s latest attempt only: earlier attempts do not mix into the cell."""
     latest: dict = {}

@@ -111,12 +111,16 @@ def _check_round(org: Organisation, data: RoundData):
         if kind.stages is not None and data.stage.value not in kind.stages:
             allowed = "、".join(label(Stage(s)) for s in kind.stages)
             errors["stage"] = f"{kind.label}只能在{allowed}阶段开展"
+        campaign = ensure_campaign()
         chosen = (definition(data.definition_name) if data.definition_name
-                  else default_definition(data.kind, data.stage.value))
+                  else default_definition(data.kind, data.stage.value, campaign))
         if chosen is None or chosen.kind != data.kind:
             errors["definition_name"] = "测评表不存在或与测评类型不符"
         elif chosen.stage not in (None, data.stage.value):
             errors["definition_name"] = "该转段测评表属于其他阶段"
+        elif not chosen.fits(campaign.start_year, campaign.end_year):
+            errors["definition_name"] = (f"测评表“{chosen.title}”属于{chosen.campaign_text}，"
+                                         f"不适用于本次活动“{campaign.name}”")
     if any(c not in CARD_GROUPS for c in data.groups):
         errors["groups"] = "参评对象只能是党员、群众代表或服务对象"
     elif any(not 0 <= n <= MAX_CARDS_PER_GROUP for n in data.groups.values()):

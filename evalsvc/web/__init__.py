@@ -31,10 +31,22 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)
+    app.context_processor(_campaign_name)
     app.register_error_handler(OutOfScope, _not_found)
     app.register_error_handler(Forbidden, _forbidden)
     for code in (400, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, _error_page)
+
+
+def _campaign_name() -> dict:
+    """The current campaign's name, for the staff page header (read only when shown)."""
+    def name() -> str:
+        from evalsvc.services.campaigns import current_campaign
+
+        campaign = current_campaign()
+        return campaign.name if campaign else ""
+
+    return {"campaign_name": name}
 
 
 MESSAGES = {400: "请求无效", 403: "没有权限进行此操作", 404: "页面不存在", 405: "不支持的请求方式",

@@ -37,6 +37,7 @@ def index():
     return render_template(
         "dashboard/index.html", rows=rows, batch=batch, parent_id=parent_id, parents=parents,
         batches=batches, window_text=window_text, campaign=campaign,
+        admonished=dashboard.admonished_units(rows),
         pending=flags.flags_for(ids, status=flags.Decision.PROPOSED,
                                 campaign_id=campaign.id if campaign else None),
         requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],

@@ -16,7 +16,8 @@ from evalsvc.definitions import Definition
 from evalsvc.kinds import get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Organisation, Role, Round, Stage
-from evalsvc.questionnaires import definition, definitions
+from evalsvc.questionnaires import definition, definitions, for_campaign
+from evalsvc.services.campaigns import current_campaign
 from evalsvc.render.charts import available_charts
 from evalsvc.services import (
     closing,
@@ -58,7 +59,7 @@ def create(org_id: int):
     form.kind.choices = options((k.name, k.label) for k in registry().values())
     form.definition_name.choices = options(
         [("", "（按类型和阶段自动选择）")] +
-        [(d.name, f"{d.title}（{d.name}）") for d in definitions().values()])
+        [(d.name, f"{d.title}（{d.name}）") for d in for_campaign(current_campaign())])
     if form.validate_on_submit():
         try:
             round_ = rounds.create_round(current_user, _round_data(org.id, form))
