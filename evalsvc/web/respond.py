@@ -72,7 +72,10 @@ def card(code: str):
     found = ballots.find_card(code) if code else None
     if found is None:
         ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT")  # only misses count
-        return _message(UNKNOWN, 404)
+        # Not a dead end: the code as typed (or scanned), in a box to correct it.
+        return render_template("respond/enter_code.html", typed=request.view_args["code"],
+                               title=UNKNOWN[0],
+                               error=UNKNOWN[1] + "如有输错，请在下面改正后重新打开。"), 404
     round_ = found.round
     if request.method == "GET":
         if round_.state is not RoundState.OPEN:

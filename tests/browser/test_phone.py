@@ -86,6 +86,25 @@ def test_satisfaction_ballot_gets_a_receipt(phone, cards, shoot):
     shoot(phone, "receipt")
 
 
+def rendered_text(page, selector: str) -> str:
+    """An element's text as the screen shows it, CSS generated content included (read from
+    Chromium's accessibility tree: the page's own scripts cannot read a CSS counter)."""
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    backend = cdp.send("DOM.describeNode", {"nodeId": node})["node"]["backendNodeId"]
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    by_id = {n["nodeId"]: n for n in nodes}
+    own = next(n for n in nodes if n.get("backendDOMNodeId") == backend)
+
+    def text(n) -> str:
+        if n.get("role", {}).get("value") == "StaticText":
+            return str(n.get("name", {}).get("value", ""))
+        return "".join(text(by_id[c]) for c in n.get("childIds", []) if c in by_id)
+
+    return text(own)
+
+
 def test_member_review_keeps_answers_and_names_the_missing_member(phone, cards, shoot):
     phone.goto(cards["member_review"][0])
     # Each legend ends with the required mark, which is hidden from screen readers.
@@ -97,13 +116,23 @@ def test_member_review_keeps_answers_and_names_the_missing_member(phone, cards, 
     chosen = {name: GRADES[i % 3] for i, name in enumerate(names) if name != skipped}
     for name, grade in chosen.items():  # no 不合格: one ballot should flag nobody anyway
         answer(phone, name, grade).tap()
+    # A live count of answered members (CSS counters: no script), at the foot of the screen.
+    expect(phone.locator(".answered")).to_be_in_viewport()
+    assert "已评议 35 / 36 名" in rendered_text(phone, ".answered")
     shoot(phone, "all-but-one")
     submit(phone)
 
+    # The refused page opens at the first error, counts the answered members and links to
+    # the first one unanswered.
+    assert phone.url.endswith("#first-error")
+    missing = question(phone, skipped)
+    expect(missing).to_be_in_viewport()
+    tally = phone.locator("#tally")
+    expect(tally).to_contain_text("共 36 名党员，已评议 35 名")
+    expect(tally.get_by_role("link", name=f"转到第一位未评议的党员：{skipped}")).to_be_visible()
     alert = phone.get_by_role("alert")
     expect(alert).to_contain_text("有 1 处需要修改")
     expect(alert).to_contain_text(f"请选择「{skipped}」")
-    missing = question(phone, skipped)
     expect(missing).to_contain_text(f"请选择「{skipped}」")
     expect(missing).to_have_attribute("aria-describedby", re.compile(r"^e-"))
     for name, grade in chosen.items():
@@ -117,6 +146,29 @@ def test_member_review_keeps_answers_and_names_the_missing_member(phone, cards, 
     submit(phone)
     receipt_of(phone)
     shoot(phone, "receipt")
+
+
+def test_a_mistyped_code_can_be_corrected_on_the_refusal(phone, server, cards, shoot):
+    good = cards["satisfaction"][2]
+    code = good.rsplit("/", 1)[1]
+    wrong = ("2" if code[0] != "2" else "3") + code[1:]
+    response = phone.goto(f"{server.base_url}/C/{wrong}")
+    assert response.status == 404
+    expect(phone.get_by_role("heading", name="二维码无效")).to_be_visible()
+    box = phone.get_by_label("测评卡代码")
+    expect(box).to_have_value(wrong)  # not a dead end: the typed code, ready to correct
+    shoot(phone, "wrong-code")
+    box.fill(code)
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="打开测评").tap()
+    expect(question(phone, SATISFACTION_ITEMS[0])).to_be_visible()
+    for text in SATISFACTION_ITEMS:
+        answer(phone, text, "满意").tap()
+    submit(phone)
+    receipt_of(phone)
+    expect(phone.locator("main a[href$='/receipt']")).to_be_visible()
+    expect(phone.locator("main")).to_contain_text("测评结束后")
+    assert_fits_the_screen(phone)
 
 
 def test_spent_card_is_refused(new_phone, cards, shoot):
