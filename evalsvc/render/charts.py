@@ -36,6 +36,10 @@ FLAG_SUFFIX = "（初评不合格）"  # preliminary "unqualified" proposed for 
 INSUFFICIENT = "样本不足，结果不予显示"  # "too few ballots; results withheld"
 
 
+# What each chart is called where a person reads its name (the XLSX caption, a link).
+CHART_TITLES = {"participation": "参与情况", "grades": "民主评议票数分布", "items": "各题结果"}
+
+
 def available_charts(result: RoundResult) -> list[str]:
     """Return the names of the charts that make sense for ``result``, in display order."""
     names = ["participation"]

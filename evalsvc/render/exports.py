@@ -22,7 +22,7 @@ from evalsvc.tally import ItemResult, ResultTable, RoundResult
 # full-width and small forms (＝＋－＠, ﹦﹢﹣﹫), which a Chinese input method types and an
 # office suite may fold to ASCII, count too: ``safe_cell`` folds the first character (NFKC).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-SUPPRESSED = "（不足{min_cell}份，不予显示）"
+SUPPRESSED = "（不足{min_cell}份或为防止推算，不予显示）"  # as the web page says
 COMMENTS_WITHHELD = "共{count}条（意见少于{min_text_cell}条，不予显示）"
 CSV_CHUNK_ROWS = 500
 NOTES_TITLE = "说明"
@@ -170,29 +170,39 @@ def _cell_maker(worksheet):
     return cell
 
 
-def round_sheets(result: RoundResult, *, min_cell: int = 5,
-                 min_text_cell: int = 10) -> list[Sheet]:
+def round_sheets(result: RoundResult, *, min_cell: int = 5, min_text_cell: int = 10,
+                 question_texts: dict[str, str] | None = None) -> list[Sheet]:
     """A closed round as sheets: 结果, and 分组, 党员 and 意见 when the round has them.
 
     ``min_cell`` and ``min_text_cell`` only word the suppression notices; the tally has
-    already decided what is hidden.
+    already decided what is hidden. ``question_texts`` (key → wording, from the round's
+    layout) labels the free-text questions, which the tally knows by key only.
     """
     hidden = SUPPRESSED.format(min_cell=min_cell)
     items = list(_item_rows(result.items, hidden, label=_item_rate(result)))
     if result.rate is not None:
         items.append(("全部题目", f"综合{result.rate_label}", None, Share(result.rate)))
-    sheets = [Sheet("结果", ("题目", "选项", "票数", "占本题作答比例"), items)]
+    sheets = [Sheet("结果", ("题目", "选项", "票数", _share_header(result)), items)]
     sheets += [Sheet(t.title, t.header, list(_table_rows(t))) for t in result.tables]
     if result.groups:
         sheets.append(Sheet("分组", _group_header(result), list(_group_rows(result, hidden))))
     if result.members:
-        header = ("姓名", *result.grade_labels.values(), "有效票", *_member_extras(result),
-                  "初评")
+        header = ("姓名", *result.grade_labels.values(), "有效票",
+                  *(f"{k}（占有效票）" for k in _member_extras(result)), "初评")
         sheets.append(Sheet("党员", header, list(_member_rows(result))))
     if result.comments or result.comments_suppressed:
         sheets.append(Sheet("意见", ("题目", "意见"),
-                            list(_comment_rows(result, min_text_cell))))
+                            list(_comment_rows(result, min_text_cell, question_texts))))
     return sheets
+
+
+def _share_header(result: RoundResult) -> str:
+    """What each share of the 结果 sheet is over: an option's, over the item's answers; a
+    rate, over the valid answers (不了解 not counted)."""
+    rate = _item_rate(result)
+    if not rate:
+        return "占本题作答比例"
+    return f"比例（选项：占本题作答；{rate}：占有效答案，不含不了解）"
 
 
 def _item_rate(result: RoundResult) -> str:
@@ -226,7 +236,8 @@ def _group_header(result: RoundResult) -> tuple:
     """参评对象, cards, ballots, one column per item and option, and the rate if groups
     have one."""
     options = [f"{item.text}：{option.label}" for item in result.items for option in item.options]
-    rated = (result.rate_label,) if any(g.rate is not None for g in result.groups) else ()
+    rated = (f"{result.rate_label}（占有效答案）",) \
+        if any(g.rate is not None for g in result.groups) else ()
     return ("参评对象", "测评卡", "已提交", *options, *rated)
 
 
@@ -263,9 +274,10 @@ def _member_rows(result: RoundResult) -> Iterator[tuple]:
                "不合格" if member.flagged else None)
 
 
-def _comment_rows(result: RoundResult, min_text_cell: int) -> Iterator[tuple[str, str]]:
+def _comment_rows(result: RoundResult, min_text_cell: int,
+                  question_texts: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """(题目, 意见) one comment per row, then a notice for each question's withheld comments."""
-    texts = {item.key: item.text for item in result.items}
+    texts = {**(question_texts or {}), **{item.key: item.text for item in result.items}}
     for key, comments in result.comments.items():
         for comment in comments:
             yield texts.get(key, key), comment
@@ -274,13 +286,14 @@ def _comment_rows(result: RoundResult, min_text_cell: int) -> Iterator[tuple[str
                                                             min_text_cell=min_text_cell)
 
 
-def round_csv(result: RoundResult, *, min_cell: int = 5,
-              min_text_cell: int = 10) -> Iterator[str]:
+def round_csv(result: RoundResult, *, min_cell: int = 5, min_text_cell: int = 10,
+              question_texts: dict[str, str] | None = None) -> Iterator[str]:
     """The same content as ``round_sheets`` in one CSV (部分, 题目或党员, 选项, 票数, 比例)."""
-    return stream_csv(CSV_HEADER, _csv_rows(result, min_cell, min_text_cell))
+    return stream_csv(CSV_HEADER, _csv_rows(result, min_cell, min_text_cell, question_texts))
 
 
-def _csv_rows(result: RoundResult, min_cell: int, min_text_cell: int) -> Iterator[tuple]:
+def _csv_rows(result: RoundResult, min_cell: int, min_text_cell: int,
+              question_texts: dict[str, str] | None = None) -> Iterator[tuple]:
     """Every part of the round, each row labelled with the part it belongs to."""
     hidden = SUPPRESSED.format(min_cell=min_cell)
     rate_label = _item_rate(result)
@@ -311,6 +324,6 @@ def _csv_rows(result: RoundResult, min_cell: int, min_text_cell: int) -> Iterato
         yield "党员", member.name, "有效票", member.valid, None
         if member.flagged:
             yield "党员", member.name, "初评：不合格", None, None
-    for question, text in _comment_rows(result, min_text_cell):
+    for question, text in _comment_rows(result, min_text_cell, question_texts):
         yield "意见", question, text, None, None
 

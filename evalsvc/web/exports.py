@@ -11,6 +11,7 @@ from evalsvc.render.exports import Sheet, round_csv, round_sheets, stream_csv, w
 from evalsvc.render.overview import overview_header, overview_rows
 from evalsvc.services.dashboard import BranchRow
 from evalsvc.services.results import channel_counts, settings_for
+from evalsvc.services.rounds import layout
 from evalsvc.tally import RoundResult
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,7 +25,8 @@ def chart_directory() -> Path:
 def _notes(round_: Round, result: RoundResult) -> list[str]:
     settings = settings_for(round_)
     notes = [round_.title, f"有效票 {result.ballots} 份",
-             f"少于 {settings.min_cell} 份的分组、少于 {settings.min_text_cell} 条的意见不予显示"]
+             f"不足 {settings.min_cell} 份或为防止推算的分组、少于 {settings.min_text_cell} 条的意见"
+             "不予显示"]
     if result.poster:
         notes.append("本测评含公开扫码，不是一人一票")
     notes.append(channel_line(round_))
@@ -50,22 +52,24 @@ def round_response(round_: Round, result: RoundResult, fmt: str) -> Response:
     """A closed round's results as .xlsx (with its charts) or .csv."""
     settings = settings_for(round_)
     name = f"round-{round_.id}-results.{fmt}"
+    texts = {q.key: q.text for q in layout(round_)}
     if fmt == "csv":
         lines = [[note] for note in _notes(round_, result)]
         body = stream_csv(["说明"], lines)
         body = _chain(body, round_csv(result, min_cell=settings.min_cell,
-                                      min_text_cell=settings.min_text_cell))
+                                      min_text_cell=settings.min_text_cell,
+                                      question_texts=texts))
         return _csv(body, name)
     if fmt != "xlsx":
         raise NotFound()
     from evalsvc.render.chart_cache import cached_chart
-    from evalsvc.render.charts import available_charts
+    from evalsvc.render.charts import CHART_TITLES, available_charts
 
-    images = [(chart, cached_chart(chart_directory(), result, chart, "png",
+    images = [(CHART_TITLES.get(chart, chart), cached_chart(chart_directory(), result, chart, "png",
                                    round_.digest or "unsealed"))
               for chart in available_charts(result)]
     sheets = round_sheets(result, min_cell=settings.min_cell,
-                          min_text_cell=settings.min_text_cell)
+                          min_text_cell=settings.min_text_cell, question_texts=texts)
     return _xlsx(sheets, name, images=images, notes=_notes(round_, result))
 
 

@@ -12,7 +12,7 @@ from evalsvc.render.exports import (
 )
 from evalsvc.tally import GroupResult, ItemResult, MemberResult, OptionCount, RoundResult
 
-HIDDEN = "（不足5份，不予显示）"
+HIDDEN = "（不足5份或为防止推算，不予显示）"
 WITHHELD = "（意见少于10条，不予显示）"
 OVERALL = "您对本单位开展先进性教育活动的总体评价"
 GRADES = {"excellent": "优秀", "qualified": "合格", "basic": "基本合格", "unqualified": "不合格"}
@@ -106,12 +106,14 @@ def test_round_xlsx_keeps_chinese_sheets_headers_and_values():
     sheets = read_xlsx(data)
     assert list(sheets) == ["结果", "分组", "党员", "意见"]
     results = sheets["结果"]
-    assert results[0] == ("题目", "选项", "票数", "占本题作答比例")
+    # Each share says what it is over.
+    assert results[0] == ("题目", "选项", "票数",
+                          "比例（选项：占本题作答；满意率：占有效答案，不含不了解）")
     assert (OVERALL, "满意", 12, 0.6) in results
     assert (OVERALL, "满意率", None, 0.85) in results
     assert openpyxl.load_workbook(io.BytesIO(data))["结果"]["A1"].font.bold
     assert sheets["党员"][0] == ("姓名", "优秀", "合格", "基本合格", "不合格",
-                                "有效票", "不合格比例", "初评")
+                                "有效票", "不合格比例（占有效票）", "初评")
     assert sheets["党员"][1:] == [("张三", 5, 10, 2, 3, 20, 0.15, None),
                                   ("李四", 0, 8, 0, 12, 20, 0.6, "不合格")]
     assert sheets["意见"][1:] == [("您对党组织的意见和建议", "加强理论学习"),
