@@ -177,3 +177,34 @@ def test_member_import_page_listing_a_files_problems(office_context, server, axe
     expect(page.get_by_role("heading", name="文件有 2 处问题，未导入任何党员")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="支部编码 NOPE 不存在")).to_be_visible()
     assert_accessible(page, axe_source, shoot, "member-import-errors")
+
+
+def test_unknown_card_page_with_the_typed_code(phone_page, server, axe_source, shoot):
+    phone_page.goto(f"{server.base_url}/C/ABCDEFGHJKMNPQRSTVWXYZ2345")
+    expect(phone_page.get_by_role("heading", name="二维码无效")).to_be_visible()
+    expect(phone_page.get_by_label("测评卡代码")).to_have_value("ABCDEFGHJKMNPQRSTVWXYZ2345")
+    assert_accessible(phone_page, axe_source, shoot, "unknown-card")
+
+
+@pytest.mark.parametrize("path, heading", [
+    ("/reports/weekly?from=2000-01-01&to=2100-12-31", "督导工作周报"),
+    ("/audit/?action=结束测评", "审计日志"),
+    ("/definitions", "测评表"),
+], ids=["weekly-report", "audit-log", "definitions"])
+def test_staff_reading_pages(office_context, server, axe_source, shoot, path, heading):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}{path}")
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+    assert_accessible(page, axe_source, shoot, heading)
+
+
+def test_close_confirmation_page(office_context, server, ballots, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/rounds")
+    row = page.get_by_role("row").filter(has_text="兴文").filter(has_text="进行中").first
+    if not row.count():
+        row = page.get_by_role("row").filter(has_text="进行中").first
+    row.get_by_role("link").first.click()
+    page.get_by_role("button", name="结束测评").click()
+    expect(page.get_by_role("heading", name="确认结束测评")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "confirm-close")
