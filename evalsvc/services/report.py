@@ -18,6 +18,8 @@ CHANGE_WORDS = {
     "transition.review": "督导组审核转段申请", "transition.decide": "先教办审批转段申请",
     "flag.confirmed": "确认规则建议", "flag.overridden": "推翻规则建议",
     "flag.make_up": "登记补课", "round.purge_rehearsal": "清除演练答卷",
+    "round.verdict.confirm": "确认测评判定", "round.verdict.override": "推翻测评判定",
+    "flag.make_up.required": "决定补课",
     "opinion.write": "督导意见",
 }
 

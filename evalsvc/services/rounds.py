@@ -211,8 +211,7 @@ def _check_make_up_recorded(round_: Round) -> None:
         Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
         Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
         Round.id != round_.id)))
-    pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
-    if pending is not None:
+    if flags.make_up_pending(earlier):
         raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
                                   "请先登记补课情况，再开始新一次测评"})
 
