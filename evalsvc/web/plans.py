@@ -2,7 +2,7 @@
 public page's poster; publishing a round's result."""
 import io
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
@@ -14,6 +14,7 @@ from evalsvc.web.form_errors import attach_errors, attempt
 from evalsvc.web.staff_forms import ConfirmForm, PlanItemForm
 
 bp = Blueprint("plans", __name__)
+OUTSIDE = "只能为本支部制定整改方案：该组织不存在或不在您的管理范围内"
 
 
 @bp.before_request
@@ -38,10 +39,11 @@ def show(org_id: int):
 
 @bp.post("/orgs/<int:org_id>/plan")
 def create(org_id: int):
-    """Start a plan. Someone else's organisation gets the service's Chinese refusal."""
+    """Start a plan. Someone else's organisation is a 404 that says why in Chinese (and
+    says no more than a missing one would)."""
     org = db.session.get(Organisation, org_id)
-    if org is None:
-        raise OutOfScope(f"organisation {org_id}")
+    if org is None or not scope.in_scope(current_user, org.id):
+        abort(404, OUTSIDE)
     plans.create_plan(current_user, org)
     return redirect(url_for("plans.show", org_id=org.id))
 
