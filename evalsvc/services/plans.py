@@ -228,35 +228,46 @@ def return_plan(actor: User, plan: RectificationPlan, reason: str) -> Rectificat
 
 
 def changes(plan: RectificationPlan) -> list[tuple[date, str]]:
-    """The plan's changes since its approval, oldest first: (day, what)."""
+    """The plan's changes since its approval, oldest first: (day, what). Items are named
+    by their number in the plan, as the public page shows them."""
     if plan.state is not PlanState.APPROVED:
         return []
-    item_ids = [str(i.id) for i in plan.items]
     approved = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)).where(
         AuditEntry.action == "plan.approve", AuditEntry.object_id == str(plan.id)))
     if approved is None:
         return []
+    numbers = {str(item.id): n for n, item in enumerate(plan.items, 1)}
     entries = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.id >= approved, AuditEntry.organisation_id == plan.organisation_id,
-        AuditEntry.action.in_(CHANGE_WORDS),
-        sa.or_(AuditEntry.object_type == "rectificationplan",
-               AuditEntry.object_id.in_(item_ids) if item_ids else sa.false(),
-               AuditEntry.action == "plan.item_remove"))
-        .order_by(AuditEntry.id)).all()
-    return [(e.at.date(), _change_text(e)) for e in entries
-            if e.object_type != "rectificationplan" or e.object_id == str(plan.id)]
+        AuditEntry.action.in_(CHANGE_WORDS)).order_by(AuditEntry.id)).all()
+    return [(_local_day(e.at), _change_text(e, numbers)) for e in entries
+            if (e.object_type == "rectificationplan" and e.object_id == str(plan.id))
+            or e.object_id in numbers or e.action == "plan.item_remove"]
 
 
-def _change_text(entry: AuditEntry) -> str:
+def _local_day(at) -> date:
+    """The day of an audit time where the campaign runs (SQLite hands back naive UTC)."""
+    from datetime import timezone
+
+    from evalsvc.services.today import now
+
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(
+        now().tzinfo).date()
+
+
+def _change_text(entry: AuditEntry, numbers: dict[str, int]) -> str:
     import json
 
     detail = json.loads(entry.detail or "{}")
     words = CHANGE_WORDS[entry.action]
-    if entry.action == "plan.item_update" and "status" in detail:
-        return f"{words}（事项 {entry.object_id}：状态改为{_status_label(detail['status'])}）"
     if entry.action == "plan.approve":
         return words
-    return f"{words}（事项 {entry.object_id}）"
+    if entry.action == "plan.item_remove":
+        return f"{words}：{detail.get('problem', '')}"
+    which = f"第 {numbers[entry.object_id]} 项"
+    if entry.action == "plan.item_update" and "status" in detail:
+        return f"{words}（{which}：状态改为{_status_label(detail['status'])}）"
+    return f"{words}（{which}）"
 
 
 def _status_label(value: str) -> str:

@@ -139,3 +139,16 @@ def test_briefs_are_sent_listed_and_exported(app, demo):
     with zipfile.ZipFile(io.BytesIO(export.data)) as book:
         assert "整改进展" in "".join(book.read(n).decode() for n in book.namelist()
                                  if n.startswith("xl/"))
+
+
+def test_a_plan_rounds_results_link_back_to_the_plan_items(client, demo):
+    from evalsvc.models import GroupCode
+
+    plan = approved_plan(problems=("会议制度坚持不够",))
+    round_, _codes = new_round(groups={GroupCode.MASSES: 5},
+                               plan_item_ids=(plan.items[0].id,))
+    closing.close_round(None, round_)
+    login(client, "secretary")
+    html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert f'/orgs/{demo["XW0101"]}/plan#item-{plan.items[0].id}' in html
+    assert "对“会议制度坚持不够”整改情况的评价" in html
