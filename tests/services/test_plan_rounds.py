@@ -117,3 +117,19 @@ def test_a_page_with_nothing_published_is_unknown(demo):
     assert public_pages.view(token) is not None
     public_pages.withdraw(user("office"), round_)
     assert public_pages.view(token) is None and public_pages.view("unknown") is None
+
+
+@pytest.mark.parametrize("ballots_cast, allowed, shown", [
+    (10, False, 0),  # enough texts, but the setting is off (the default)
+    (6, True, 0),  # the setting allows them, but fewer than 10: withheld
+    (10, True, 10),
+])
+def test_free_text_only_when_a_setting_allows_it_and_the_threshold_is_met(
+        app, demo, ballots_cast, allowed, shown):
+    from tests.helpers import closed_satisfaction_round
+
+    app.config["PUBLIC_FREE_TEXT"] = allowed
+    round_ = closed_satisfaction_round(ballots_cast, with_text=True)
+    public_pages.publish(user("office"), round_)
+    [published] = public_pages.view(_page_token()).rounds
+    assert len(published.comments) == shown
