@@ -152,3 +152,16 @@ def test_a_plan_rounds_results_link_back_to_the_plan_items(client, demo):
     html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
     assert f'/orgs/{demo["XW0101"]}/plan#item-{plan.items[0].id}' in html
     assert "对“会议制度坚持不够”整改情况的评价" in html
+
+
+def test_the_weekly_workbook_has_the_rectification_sheets(client, demo):
+    from openpyxl import load_workbook
+
+    plan = approved_plan(problems=("学习不经常",))
+    plan.items[0].deadline = today() - timedelta(days=3)
+    db.session.commit()
+    login(client, "office")
+    book = load_workbook(io.BytesIO(client.get("/reports/weekly.xlsx").data))
+    assert {"信息简报", "未报送简报", "逾期整改事项"} <= set(book.sheetnames)
+    rows = list(book["逾期整改事项"].values)
+    assert rows[1][:3] == ("县委办公室党支部", "学习不经常", "张书记")
