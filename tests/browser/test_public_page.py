@@ -72,3 +72,27 @@ def test_the_public_page_on_a_phone(browser, public_url, axe_source, shoot):
         assert page.goto(public_url[:-3] + "zzz").status == 404
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["plan", "briefs"])
+def test_the_staff_plan_and_brief_pages(browser, server, public_url, axe_source, shoot, path):
+    from tests.browser.conftest import DESK, log_in
+
+    context = new_context(browser, DESK, bypass_csp=True)
+    try:
+        page = context.new_page()
+        log_in(page, server.base_url, "secretary")
+        if path == "plan":
+            page.get_by_role("link", name="整改方案与公示").click()
+            expect(page.get_by_role("heading", name="整改事项（2）")).to_be_visible()
+        else:
+            page.goto(f"{server.base_url}/briefs")
+            page.get_by_label("标题").fill("县委办支部整改进展")
+            page.get_by_label("正文").fill("本周召开专题组织生活会。")
+            page.get_by_label("撰稿人").fill("李干事")
+            with page.expect_navigation():
+                page.get_by_role("button", name="报送").click()
+            expect(page.get_by_role("heading", name="县委办支部整改进展")).to_be_visible()
+        assert_accessible(page, axe_source, shoot, path)
+    finally:
+        context.close()
