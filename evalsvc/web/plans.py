@@ -44,7 +44,7 @@ def create(org_id: int):
     org = db.session.get(Organisation, org_id)
     if org is None or not scope.in_scope(current_user, org.id):
         abort(404, OUTSIDE)
-    plans.create_plan(current_user, org)
+    attempt(lambda: plans.create_plan(current_user, org))
     return redirect(url_for("plans.show", org_id=org.id))
 
 

@@ -66,3 +66,10 @@ def test_the_weekly_report_lists_briefs_overdue_senders_and_overdue_items(demo):
     scoped = report.weekly(user("supervisor"),
                            today() - timedelta(days=6), today())
     assert [i.problem for i in scoped.overdue_items] == ["学习不经常"]  # XW0102 is under XW01
+
+
+def test_the_office_names_the_department_it_sends_for(demo):
+    with pytest.raises(Invalid, match="请选择报送简报的"):
+        briefs.submit(user("office"), data())
+    brief = briefs.submit(user("office"), data(organisation_id=org_id("XW01")))
+    assert brief.organisation.name and brief.submitter_role == "office"

@@ -165,3 +165,34 @@ def test_the_weekly_workbook_has_the_rectification_sheets(client, demo):
     assert {"信息简报", "未报送简报", "逾期整改事项"} <= set(book.sheetnames)
     rows = list(book["逾期整改事项"].values)
     assert rows[1][:3] == ("县委办公室党支部", "学习不经常", "张书记")
+
+
+def test_only_a_branch_or_a_committee_has_a_plan(client, demo):
+    login(client, "office")
+    response = client.post(f"/orgs/{demo['XW']}/plan", follow_redirects=True)
+    assert "只有党支部、党总支或党委可以制定整改方案" in response.get_data(as_text=True)
+    client.post(f"/orgs/{demo['XW0101']}/plan")
+    response = client.post(f"/orgs/{demo['XW0101']}/plan", follow_redirects=True)
+    assert "已有整改方案" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RectificationPlan)) == 1
+
+
+def test_a_status_change_after_approval_shows_on_the_public_page(client, demo):
+    plan = approved_plan(problems=("会议制度坚持不够",))
+    item_id = plan.items[0].id
+    token = db.session.scalar(sa.select(PublicPage.token))
+    login(client, "secretary")
+    form = client.get(f"/plan-items/{item_id}/edit").get_data(as_text=True)
+    assert "会议制度坚持不够" in form and "方案已批准" in form
+    response = client.post(f"/plan-items/{item_id}/edit", data=_item_form(status="done"))
+    assert response.status_code == 302
+    client.post(f"/plan-items/{item_id}/notes", data={"text": "已建立月度学习制度"})
+    client.get("/logout")
+    html = app_client_get(client, f"/g/{token}")
+    assert "已完成" in html and "状态改为已完成" in html and "已建立月度学习制度" in html
+
+
+def app_client_get(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
