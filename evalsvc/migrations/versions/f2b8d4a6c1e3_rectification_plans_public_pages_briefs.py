@@ -131,9 +131,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('rounds', schema=None) as batch_op:
-        batch_op.drop_column('result_published')
-        batch_op.drop_column('extra_items_json')
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+): rounds is never rebuilt, see above.
+    op.drop_column('rounds', 'result_published')
+    op.drop_column('rounds', 'extra_items_json')
     for table in ('briefs', 'public_pages', 'progress_notes', 'plan_items',
                   'rectification_plans'):
         op.drop_table(table)
