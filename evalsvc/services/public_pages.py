@@ -115,7 +115,7 @@ class PublicView:
 def view(token: str) -> PublicView | None:
     """The public page for a token; None when unknown or when nothing is (any longer)
     published, which the web layer turns into the same 404."""
-    from evalsvc.services.plans import changes
+    from evalsvc.services.plan_changes import changes
     from evalsvc.services.results import result_of
 
     page = db.session.scalar(sa.select(PublicPage).where(PublicPage.token == token))

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Organisation, PlanItem, RectificationPlan, Role, Round
-from evalsvc.services import audit, plan_sources, plans, public_pages, scope
+from evalsvc.services import audit, plan_changes, plan_sources, plans, public_pages, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.today import today
 from evalsvc.web.form_errors import attach_errors, attempt
@@ -32,7 +32,7 @@ def show(org_id: int):
     drafter = current_user.role is not Role.SUPERVISOR
     return render_template(
         "plans/plan.html", org=org, plan=plan, confirm=ConfirmForm(), today=today(),
-        may_draft=drafter, changes=plans.changes(plan) if plan else [],
+        may_draft=drafter, changes=plan_changes.changes(plan) if plan else [],
         suggestions=plan_sources.suggestions(org.id) if plan and drafter else [],
         public_url=public_pages.public_url(page) if page else None)
 

@@ -12,7 +12,7 @@ from evalsvc.models import (
     AuditEntry, GroupCode, ItemStatus, Organisation, PlanItem, PlanState, PublicPage,
     RectificationPlan, User,
 )
-from evalsvc.services import ballots, closing, plan_sources, plans
+from evalsvc.services import ballots, closing, plan_changes, plan_sources, plans
 from evalsvc.services.errors import Forbidden, Invalid
 from evalsvc.services.today import today
 from tests.helpers import new_round, org_id
@@ -68,7 +68,7 @@ def test_a_plan_is_returned_with_a_reason_then_approved_and_shown(demo):
     plans.update_item(secretary, item, item_data(problem="三会一课制度坚持不够",
                                                  status="in_progress"))
     plans.add_note(secretary, item, "已召开专题组织生活会")
-    changes = [text for _day, text in plans.changes(plan)]
+    changes = [text for _day, text in plan_changes.changes(plan)]
     assert changes[0] == "方案经先教办批准"
     assert any("状态改为进行中" in c for c in changes) and any("整改进展" in c for c in changes)
     actions = db.session.scalars(sa.select(AuditEntry.action).where(
