@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import AuditEntry, GroupCode, Stage
+from evalsvc.models import AuditEntry, GroupCode, Round, Stage
 from evalsvc.services import ballots, closing, flags, public_pages, rounds
 from evalsvc.services.errors import Invalid, OutOfScope
 from tests.helpers import SATISFACTION, new_round, org_id
@@ -133,3 +133,12 @@ def test_free_text_only_when_a_setting_allows_it_and_the_threshold_is_met(
     public_pages.publish(user("office"), round_)
     [published] = public_pages.view(_page_token()).rounds
     assert len(published.comments) == shown
+
+
+def test_the_command_line_asks_about_the_plan_items_too(runner, demo):
+    plan = approved_plan(problems=("会议制度坚持不够",))
+    result = runner.invoke(args=["round", "create", "--org", "XW0101", "--kind", "satisfaction",
+                                 "--stage", "rectify", "--group", "masses=5", "--plan-items"])
+    assert result.exit_code == 0, result.output
+    round_ = db.session.get(Round, int(result.output))
+    assert f"plan_item_{plan.items[0].id}" in {q.key for q in rounds.layout(round_)}
