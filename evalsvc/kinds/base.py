@@ -130,7 +130,9 @@ class Kind:
         if not self.accepts_extra_items or not items:
             return ()
         model = next((q for q in definition.questions if q.rated), None) or next(
-            q for q in definition.questions if q.type == "choice")
+            (q for q in definition.questions if q.type == "choice"), None)
+        if model is None:  # nothing to rate them on
+            return ()
         return tuple(replace(model, key=key, text=self.extra_item_text.format(problem=text),
                              rated=False) for key, text in items)
 

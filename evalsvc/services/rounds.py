@@ -21,6 +21,7 @@ from evalsvc.models import (
     MemberStatus,
     Organisation,
     OrgType,
+    PlanItem,
     RespondentGroup,
     Round,
     RoundState,
@@ -194,8 +195,18 @@ def layout(round_: Round) -> tuple[Question, ...]:
     if round_.layout_json is not None:
         return _frozen_layout(round_.layout_json)
     kind, chosen = get_kind(round_.kind), definition(round_.definition_name)
-    extra = kind.extra_questions(chosen, [(e["key"], e["text"]) for e in extra_items(round_)])
+    extra = kind.extra_questions(chosen, _current_wording(extra_items(round_)))
     return kind.with_extra_questions(kind.layout(chosen, _members(round_)), extra)
+
+
+def _current_wording(extras: list[dict]) -> list[tuple[str, str]]:
+    """(key, problem) of a draft's plan items as the plan words them now (the wording
+    stored at creation when an item is gone); opening the round freezes it."""
+    if not extras:
+        return []
+    now = dict(db.session.execute(sa.select(PlanItem.id, PlanItem.problem).where(
+        PlanItem.id.in_([e["plan_item_id"] for e in extras]))).all())
+    return [(e["key"], now.get(e["plan_item_id"], e["text"])) for e in extras]
 
 
 @functools.lru_cache(maxsize=256)

@@ -142,3 +142,11 @@ def test_the_command_line_asks_about_the_plan_items_too(runner, demo):
     assert result.exit_code == 0, result.output
     round_ = db.session.get(Round, int(result.output))
     assert f"plan_item_{plan.items[0].id}" in {q.key for q in rounds.layout(round_)}
+
+
+def test_a_draft_asks_in_the_plans_current_words(demo):
+    plan = approved_plan(problems=("会议制度坚持不够",))
+    round_, _codes = plan_round(plan, open_it=False)
+    plan.items[0].problem = "三会一课制度坚持不够"
+    db.session.commit()
+    assert "对“三会一课制度坚持不够”整改情况的评价" in [q.text for q in rounds.layout(round_)]
