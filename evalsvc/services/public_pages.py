@@ -11,7 +11,9 @@ from flask import current_app
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
-from evalsvc.models import PlanState, PublicPage, RectificationPlan, Round, RoundState, User
+from evalsvc.models import (
+    Decision, PlanState, PublicPage, RectificationPlan, Round, RoundState, User,
+)
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import require_office
@@ -142,7 +144,8 @@ def _public_round(round_: Round, result) -> PublicRound:
     if result is None or result.suppressed:
         return PublicRound(round_.title, round_.closed_on, took_place_only=True)
     verdict = ""
-    if round_.verdict_status in ("confirmed", "overridden") and result.verdict_words:
+    if round_.verdict_status in (Decision.CONFIRMED, Decision.OVERRIDDEN) \
+            and result.verdict_words:
         verdict = result.verdict_words[0 if round_.passed else 1] \
             if round_.passed is not None else ""
     comments = [t for texts in result.comments.values() for t in texts] \

@@ -2,7 +2,7 @@
 briefs; rounds carry extra (plan) items and whether their result is published
 
 Revision ID: f2b8d4a6c1e3
-Revises: d7a1c0e5b3f9
+Revises: f3a8b1c6d2e4
 Create Date: 2026-11-30 17:20:00
 
 rounds is referenced by other tables, so on SQLite it is never rebuilt: its new columns are
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f2b8d4a6c1e3'
-down_revision = 'd7a1c0e5b3f9'
+down_revision = 'f3a8b1c6d2e4'
 branch_labels = None
 depends_on = None
 
