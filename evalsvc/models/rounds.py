@@ -78,6 +78,11 @@ class Round(Base):
     # Set by the close, cleared once the database files no longer pair cards with ballots
     # (SQLite: the write-ahead log truncated; PostgreSQL: the tables rewritten).
     traces_pending: Mapped[bool] = mapped_column(default=False)
+    # Questions added to the definition's for this round (one per 整改方案 item), as JSON
+    # [{"key", "text", "plan_item_id"}]; laid out (and frozen) when the round opens.
+    extra_items_json: Mapped[str | None] = mapped_column(sa.Text)
+    # The office showed the closed round's result on the organisation's public page.
+    result_published: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

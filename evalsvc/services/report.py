@@ -67,6 +67,11 @@ class WeeklyReport:
     start: date
     end: date
     branches: list[BranchWeek]
+    # 信息简报 dated in the period, who has not sent one in the week the period ends in,
+    # and 回头看: plan items past their deadline and not done (services/rectify_report.py).
+    briefs: list = field(default_factory=list)
+    missing_briefs: list = field(default_factory=list)
+    overdue_items: list = field(default_factory=list)
 
     @property
     def batches(self) -> dict[int | None, list[BranchWeek]]:
@@ -100,7 +105,9 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     _flags(rows, start, end)
     _transitions(rows, start, end)
     _changes(rows, start, end)
-    return WeeklyReport(start, end, list(rows.values()))
+    from evalsvc.services.rectify_report import add_rectification
+
+    return add_rectification(WeeklyReport(start, end, list(rows.values())), ids)
 
 
 def _rounds_held(rows, start, end) -> None:

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, OrgType, Role
-from evalsvc.services import audit, dashboard, flags, scope, stages
+from evalsvc.services import audit, dashboard, flags, plans, scope, stages
 from evalsvc.services.batches import window_text
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.web.staff_forms import ConfirmForm
@@ -43,6 +43,7 @@ def index():
         requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],
         passes=[r for r in verdicts if r.passed is True],
         to_decide=[r for r in verdicts if r.passed is not True],
+        overdue_items=plans.overdue_items(ids),
         confirm=ConfirmForm())
 
 
