@@ -60,6 +60,10 @@ class Defaults:
     # The day the weekly report is due (ISO weekday: 1 Monday … 7 Sunday; 4 = 每周四上午报):
     # the report's default period is the seven days before the latest such day.
     WEEKLY_REPORT_WEEKDAY = 4
+    # A published result's free texts on the public page (still only above the threshold).
+    PUBLIC_FREE_TEXT = False
+    # The day a brief week (信息简报) ends on: 0 Monday … 3 Thursday … 6 Sunday.
+    BRIEF_WEEK_ENDS = 3
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

@@ -9,6 +9,7 @@ from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
 from evalsvc.services import audit, closing, printing, results, rounds, traces
 from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
+from evalsvc.services.plans import approved_items
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
                **{label(g): g for g in rounds.CARD_GROUPS}}
@@ -46,8 +47,10 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
 @click.option("--poster", "poster_cap", type=int, default=None,
               help="Also open a poster QR with this cap on ballots.")
 @click.option("--rehearsal", is_flag=True, help="A practice run, purged before the live one.")
+@click.option("--plan-items", is_flag=True,
+              help="Ask about each item of the organisation's approved 整改方案.")
 def create(org_code, kind, stage, groups, definition_name, title, attempt, poster_cap,
-           rehearsal) -> None:
+           rehearsal, plan_items) -> None:
     """Create a round; prints its id alone on stdout."""
     org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
     if org_id is None:
@@ -55,7 +58,8 @@ def create(org_code, kind, stage, groups, definition_name, title, attempt, poste
     data = rounds.RoundData(
         organisation_id=org_id, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
         definition_name=definition_name, title=title, attempt=attempt,
-        poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal)
+        poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal,
+        plan_item_ids=tuple(i.id for i in approved_items(org_id)) if plan_items else ())
     try:
         round_ = rounds.create_round(None, data)
     except Invalid as exc:

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
+from evalsvc.render.rectify_report import rectification_sheets
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
 from evalsvc.services.report import GroupSummary, WeeklyReport
 from evalsvc.services.today import formal_date, now
@@ -109,7 +110,8 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
                 Sheet("批次汇总", SUMMARY_HEADER, summary_rows(report)),
                 Sheet("督导意见", OPINION_HEADER, opinion_rows(report)),
                 Sheet("本期变化", ("党支部", "变化"), change_rows(report)),
-                Sheet("封存摘要", SEAL_HEADER, seal_rows(report))], out,
+                Sheet("封存摘要", SEAL_HEADER, seal_rows(report)),
+                *rectification_sheets(report)], out,
                images=[(caption, png) for caption, png, _h in charts(report)], notes=notes)
 
 

@@ -16,10 +16,10 @@ from evalsvc.services.scope import visible_org_ids
 from evalsvc.services.today import local_day, short_date, utc_start
 
 # What the report says happened (opinions are listed on their own).
-CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal", "transition.apply",
+CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal",
+                  "round.verdict.confirm", "round.verdict.override", "transition.apply",
                   "transition.review", "transition.decide", "flag.confirmed", "flag.overridden",
-                  "flag.make_up", "flag.admonishment.carried_out")
-
+                  "flag.make_up.required", "flag.make_up", "flag.admonishment.carried_out")
 
 @dataclass
 class BranchWeek:
@@ -72,6 +72,11 @@ class WeeklyReport:
     # 集体诫勉 of the period, on the unit: (unit, raised on, status label).
     admonishments: list[tuple[str, date, str]] = field(default_factory=list)
     batch_names: dict[int, str] = field(default_factory=dict)
+    # 信息简报 dated in the period, who has not sent one in the week the period ends in,
+    # and 回头看: plan items past their deadline and not done (services/rectify_report.py).
+    briefs: list = field(default_factory=list)
+    missing_briefs: list = field(default_factory=list)
+    overdue_items: list = field(default_factory=list)
 
     @property
     def batches(self) -> dict[int | None, list[BranchWeek]]:
@@ -162,7 +167,9 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     _transitions(rows, start, end)
     _changes(rows, start, end)
     report.opinions = _opinions(rows, start, end)
-    return report
+    from evalsvc.services.rectify_report import add_rectification
+
+    return add_rectification(report, ids)
 
 
 def _rounds_held(rows, start, end) -> None:
@@ -235,6 +242,10 @@ def change_text(entry: AuditEntry) -> str:
             return f"{name}开始测评"
         if entry.action == "round.close":
             return f"{name}结束测评，收回答卷 {detail.get('ballots', 0)} 份"
+        if entry.action.startswith("round.verdict."):
+            verdict = "通过" if detail.get("passed") else "未通过"
+            verb = "确认" if entry.action == "round.verdict.confirm" else "改定"
+            return f"{verb}{name}的测评判定：{verdict}"
         return f"清除演练{name}的答卷 {detail.get('ballots', 0)} 份"
     if entry.action.startswith("transition."):
         request = db.session.get(Transition, key) if key else None
@@ -250,6 +261,7 @@ def change_text(entry: AuditEntry) -> str:
         return ""
     what = label(flag.kind) + (f"（{_round_name(flag_round(flag))}）" if flag.round_id else "")
     return {"flag.confirmed": f"确认{what}", "flag.overridden": f"推翻{what}建议",
+            "flag.make_up.required": f"决定{what}",
             "flag.make_up": f"登记{what}完成情况",
             "flag.admonishment.carried_out": f"{flag.unit}集体诫勉已执行"}[entry.action]
 

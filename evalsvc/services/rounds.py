@@ -21,6 +21,7 @@ from evalsvc.models import (
     MemberStatus,
     Organisation,
     OrgType,
+    PlanItem,
     RespondentGroup,
     Round,
     RoundState,
@@ -54,6 +55,8 @@ class RoundData:
     poster: bool = False
     poster_cap: int | None = None
     rehearsal: bool = False
+    # 整改方案 items to ask about, one question each (kinds that accept extra items only).
+    plan_item_ids: tuple[int, ...] = ()
 
 
 @writes
@@ -73,6 +76,7 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         f"{org.name}{chosen.title}", attempt=data.attempt or _next_attempt(org.id, data),
         created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
     )
+    round_.extra_items_json = _extra_items(org, data)
     round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
     if data.poster:
         round_.poster_token = secrets.token_urlsafe(9)
@@ -83,8 +87,33 @@ def create_round(actor: User | None, data: RoundData) -> Round:
     issue_cards(round_)
     audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
                  definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
-                 poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal)
+                 poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal,
+                 **({"plan_items": [e["plan_item_id"] for e in extra_items(round_)]}
+                    if round_.extra_items_json else {}))
     return round_
+
+
+PLAN_ITEM_KEY = "plan_item_{}"
+
+
+def _extra_items(org: Organisation, data: RoundData) -> str | None:
+    """The chosen plan items as the round's extra questions (JSON), or None when there are
+    none or the kind asks no extra questions."""
+    from evalsvc.services.plans import approved_items
+
+    if not data.plan_item_ids or not get_kind(data.kind).accepts_extra_items:
+        return None
+    items = {i.id: i for i in approved_items(org.id)}
+    if any(i not in items for i in data.plan_item_ids):
+        raise Invalid({"plan_item_ids": "只能选择本组织已批准的整改方案中的事项"})
+    return json.dumps([{"key": PLAN_ITEM_KEY.format(i), "text": items[i].problem,
+                        "plan_item_id": i} for i in dict.fromkeys(data.plan_item_ids)],
+                      ensure_ascii=False)
+
+
+def extra_items(round_: Round) -> list[dict]:
+    """The round's extra questions as stored: [{"key", "text", "plan_item_id"}]."""
+    return json.loads(round_.extra_items_json) if round_.extra_items_json else []
 
 
 def _leadership_refusal(kind) -> str:
@@ -169,7 +198,19 @@ def layout(round_: Round) -> tuple[Question, ...]:
     """The questions of the round: frozen once open, from the definition while a draft."""
     if round_.layout_json is not None:
         return _frozen_layout(round_.layout_json)
-    return get_kind(round_.kind).layout(definition(round_.definition_name), _members(round_))
+    kind, chosen = get_kind(round_.kind), definition(round_.definition_name)
+    extra = kind.extra_questions(chosen, _current_wording(extra_items(round_)))
+    return kind.with_extra_questions(kind.layout(chosen, _members(round_)), extra)
+
+
+def _current_wording(extras: list[dict]) -> list[tuple[str, str]]:
+    """(key, problem) of a draft's plan items as the plan words them now (the wording
+    stored at creation when an item is gone); opening the round freezes it."""
+    if not extras:
+        return []
+    now = dict(db.session.execute(sa.select(PlanItem.id, PlanItem.problem).where(
+        PlanItem.id.in_([e["plan_item_id"] for e in extras]))).all())
+    return [(e["key"], now.get(e["plan_item_id"], e["text"])) for e in extras]
 
 
 @functools.lru_cache(maxsize=256)
@@ -215,8 +256,7 @@ def _check_make_up_recorded(round_: Round) -> None:
         Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
         Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
         Round.id != round_.id)))
-    pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
-    if pending is not None:
+    if flags.make_up_pending(earlier):
         raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
                                   "请先登记补课情况，再开始新一次测评"})
 

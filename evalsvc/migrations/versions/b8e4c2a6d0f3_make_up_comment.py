@@ -1,7 +1,7 @@
 """flags: the supervision group's comment on a make-up record (补课记录的督导意见)
 
 Revision ID: b8e4c2a6d0f3
-Revises: d7a1c0e5b3f9
+Revises: f2b8d4a6c1e3
 Create Date: 2026-11-30 17:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b8e4c2a6d0f3'
-down_revision = 'd7a1c0e5b3f9'
+down_revision = 'f2b8d4a6c1e3'
 branch_labels = None
 depends_on = None
 
