@@ -8,6 +8,7 @@ Names and changes are user text: every Paragraph gets it escaped (reportlab read
 ``<img>`` and ``&`` as markup), and the chart draws it without math parsing.
 """
 from collections.abc import Iterator
+from datetime import date
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
@@ -215,6 +216,11 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
         story.append(text(f"{branch}（{on}，{author}）：{said}", body))
     if not report.opinions:
         story.append(text("本期无督导意见。", body))
+    for sheet in rectification_sheets(report):  # the 整改提高 sections, as in the workbook
+        sheet_rows = [[formal_date(v) if isinstance(v, date) else v for v in row]
+                      for row in sheet.rows]
+        story.append(text(f"{sheet.title}（{len(sheet_rows)}）", sub))
+        story.append(grid(sheet.header, sheet_rows) if sheet_rows else text("暂无", body))
     story.append(text("本期变化", sub))
     for name, change in change_rows(report):
         story.append(text(f"{name}：{change}", body))

@@ -31,6 +31,7 @@ def test_the_weekly_page_has_the_batch_summary_and_the_weeks_opinions(client, de
     doc = pypdfium2.PdfDocument(pdf)
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     assert "整改台账需细化到人" in text and "各批次汇总" in text
+    assert "信息简报" in text and "逾期整改事项" in text  # the 整改提高 sections too
 
 
 def test_the_default_period_is_the_week_before_the_reporting_day(client, demo, app):
