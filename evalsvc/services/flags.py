@@ -222,8 +222,12 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
 def _require_decidable(actor: User, round_: Round) -> None:
     """Only the office decides, only in the current campaign, and never a rehearsal: its
     ballots are practice (closing it raises no proposals), so deciding it must open no 补课
-    and no yellow card; the purge starts its verdict over."""
+    and no yellow card; the purge starts its verdict over. The round is locked and read
+    again first: of two office users deciding it at once, the second sees the first's
+    decision (PostgreSQL reads committed rows without waiting)."""
     require_office(actor)
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
     require_current(round_.campaign_id)
     if round_.rehearsal:
         raise Invalid({"verdict": "演练测评的结果仅供练习，不作判定；请清除演练答卷后正式测评"})
@@ -256,7 +260,8 @@ def confirm_passes(actor: User, round_ids: list[int], reason: str = "") -> int:
         raise Invalid({"rounds": "请至少选择一个测评"})
     for round_ in chosen:
         if round_ is None or not in_scope(actor, round_.organisation_id) or \
-                round_.verdict_status is not Decision.PROPOSED or round_.passed is not True:
+                round_.verdict_status is not Decision.PROPOSED or round_.passed is not True \
+                or round_.rehearsal:
             raise Invalid({"rounds": "所选测评中有不是待确认的通过判定，未作任何确认"})
     for round_ in chosen:
         confirm_verdict(actor, round_, reason)
