@@ -79,6 +79,8 @@ def override(actor: User, flag: Flag, reason: str) -> Flag:
 def _decide(actor: User, flag: Flag, status: Decision, reason: str) -> None:
     require_office(actor)
     require_current(flag.campaign_id)
+    if flag.kind is FlagKind.MAKE_UP:  # decided on the round, never as a flag
+        raise Invalid({"flag": "补课在测评结果页决定，不能在此确认或推翻"})
     if flag.status is not Decision.PROPOSED:
         raise Invalid({"status": "该建议已经处理过"})
     flag.status, flag.reason = status, reason.strip()

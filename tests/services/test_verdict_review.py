@@ -114,3 +114,40 @@ def test_two_office_users_deciding_one_verdict_at_once_decide_it_once(app, demo,
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "round.verdict.confirm",
         AuditEntry.object_id == str(round_id))) == 1
+
+
+def test_a_pass_with_no_decision_at_all_keeps_the_gate_shut(app, demo):
+    """The gate opens on a decided pass only: a closed round whose verdict status is empty
+    (written by hand, or by a path that forgot it) is not decided."""
+    from evalsvc.models import Organisation
+    from evalsvc.services import stages
+    from tests.supervision.insider import sql
+
+    secretary = user("secretary")
+    branch = db.session.scalar(sa.select(Organisation).where(Organisation.code == "XW0101"))
+    run_round(secretary, "XW0101", "member_review", Stage.REVIEW, positive=6, negative=0)
+    stage = run_round(secretary, "XW0101", "stage_review", Stage.REVIEW)
+    assert stages.missing_for(branch, Stage.REVIEW) == []
+    sql("UPDATE rounds SET verdict_status = NULL WHERE id = :id", id=stage.id)
+    assert "转段测评（第1次）的判定待先教办确认" in stages.missing_for(branch, Stage.REVIEW)
+
+
+def test_a_make_up_flag_is_never_decided_as_a_flag(app, demo):
+    """补课 is decided on the round; a MAKE_UP flag left undecided (an old database, a row
+    written by hand) cannot be confirmed or overridden as a flag, which would decide 补课 a
+    second way behind the round's back."""
+    from tests.supervision.insider import sql
+
+    round_ = run_round(user("secretary"), "XW0101", "stage_review", Stage.REVIEW,
+                       positive=4, negative=6)
+    sql("INSERT INTO flags (kind, status, organisation_id, campaign_id, stage, round_id, unit,"
+        " summary, raised_on, reason) SELECT 'make_up', 'proposed', organisation_id,"
+        " campaign_id, stage, id, '', '', closed_on, '' FROM rounds WHERE id = :id",
+        id=round_.id)
+    flag = db.session.scalar(sa.select(Flag).where(Flag.kind == FlagKind.MAKE_UP))
+    with pytest.raises(Invalid):
+        flags.confirm(user("office"), flag)
+    with pytest.raises(Invalid):
+        flags.override(user("office"), flag, "复核后不需补课")
+    db.session.refresh(flag)
+    assert flag.status.value == "proposed"
