@@ -68,14 +68,18 @@ def _reuse_url_builders() -> None:
     """Each app compiles a Python function per URL rule to build its URLs (werkzeug's
     ``Rule._compile_builder``, through ``ast`` and ``compile``): a fifth of the time it takes
     to build an app, and the suite builds hundreds. The function depends only on the rule's
-    parts and defaults, and reaches the rule's converters through the rule it is bound to,
+    parts and defaults (as its converters write them), and reaches the rule's converters through the rule it is bound to,
     so one compiled function serves every app's copy of the rule."""
     compile_builder = werkzeug.routing.rules.Rule._compile_builder
     built: dict = {}
 
     def reused(rule, append_unknown: bool = True):
-        key = (tuple(rule._trace), repr(sorted((rule.defaults or {}).items())),
-               append_unknown)
+        # Defaults are written into the code by the rule's own converters (an int with
+        # fixed_digits writes 1 as 0001), so the key holds them as written.
+        written = sorted((name, rule._converters[name].to_url(value) if name in
+                          rule._converters else repr(value))
+                         for name, value in (rule.defaults or {}).items())
+        key = (tuple(rule._trace), repr(written), append_unknown)
         if key not in built:
             built[key] = compile_builder(rule, append_unknown)
         return built[key]

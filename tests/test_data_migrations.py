@@ -94,3 +94,42 @@ def test_undecided_make_up_flags_go_and_the_verdict_status_is_typed(make_app):
             assert [tuple(r) for r in left] == [(2, "confirmed")]
         with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
             conn.execute(sa.text("UPDATE rounds SET verdict_status = 'maybe' WHERE id = 1"))
+
+
+def test_foreign_keys_are_enforced_after_an_upgrade_with_nothing_to_run(make_app):
+    """SQLite migrates with foreign keys off; the app's next connection from the pool must
+    have them on again, also when the database was already at the head (``evalsvc init``
+    on an existing database)."""
+    app = make_app()
+    with app.app_context():
+        upgrade()
+        upgrade()  # nothing to run
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text(
+                "INSERT INTO flags (kind, status, organisation_id, unit, summary, raised_on,"
+                " reason) VALUES ('yellow_card', 'proposed', 999, '', '', '2005-10-01', '')"))
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_a_migration_leaving_dangling_rows_is_rolled_back(make_app):
+    """SQLite: the foreign keys are checked before each migration commits, so one that finds
+    (or leaves) rows pointing nowhere stops with the database still at the revision before."""
+    app = make_app()
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return  # PostgreSQL enforces foreign keys inside every migration
+        upgrade(revision="d7a1c0e5b3f9")
+        with db.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or ignored
+            with conn.begin():
+                _campaign(conn)
+                _round(conn, 1, False, "proposed")  # organisation 1 does not exist
+            raw.execute("PRAGMA foreign_keys=ON")
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits
+            upgrade()
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) \
+                == "d7a1c0e5b3f9"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

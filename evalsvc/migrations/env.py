@@ -94,6 +94,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            conf_args = {**conf_args, "on_version_apply": (
+                *conf_args.get("on_version_apply", ()), foreign_keys_hold)}
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -111,20 +114,38 @@ def sqlite_foreign_keys_deferred(connection):
     dropping the old one; with foreign keys enforced, that drop deletes every row that
     refers to it through ON DELETE CASCADE (a round's cards, ballots and flags). So foreign
     keys are off while migrating (a pragma that only takes effect outside a transaction),
-    then checked whole, and on again."""
+    each migration is checked before it commits (``foreign_keys_hold``), and they are on
+    again for the connection the app takes from the pool next, whatever ran or failed."""
     if connection.dialect.name != "sqlite":
         yield
         return
     raw = connection.connection.dbapi_connection
-    raw.execute("PRAGMA foreign_keys=OFF")
+    _set_foreign_keys(raw, False)
     try:
         yield
-        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: "
-                               f"{broken[:5]}")
     finally:
-        raw.execute("PRAGMA foreign_keys=ON")
+        # Alembic reads its version table in a transaction it leaves open when there is
+        # nothing to run; the pragma would be ignored inside it.
+        if connection.in_transaction():
+            connection.rollback()
+        _set_foreign_keys(raw, True)
+
+
+def _set_foreign_keys(raw, on: bool) -> None:
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if bool(raw.execute("PRAGMA foreign_keys").fetchone()[0]) is not on:
+        raise RuntimeError(f"SQLite foreign keys could not be turned {'on' if on else 'off'}:"
+                           f" a transaction is open")
+
+
+def foreign_keys_hold(ctx, step, **_kw) -> None:
+    """Inside each migration's own transaction, before it commits: a migration that leaves
+    rows whose foreign keys point nowhere is rolled back, and the database stays at the
+    revision before it."""
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration {step.up_revision_id} left rows whose foreign keys "
+                           f"point nowhere: {[tuple(r) for r in broken[:5]]}")
 
 
 if context.is_offline_mode():

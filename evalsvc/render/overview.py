@@ -6,6 +6,9 @@ from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Stage
 from evalsvc.services.dashboard import BranchRow
 
+# As the dashboard shows them: the rules' proposal until the office decides, then 需补课.
+MAKE_UP_WORDS = {"proposed": "补课（待确认）", "confirmed": "需补课"}
+
 def overview_header() -> tuple[str, ...]:
     """The columns: per stage, one for each headline figure the kinds report (满意率…)."""
     per_stage = ("状态", "参与率", *reported_rate_labels(), "补课", "黄牌")
@@ -23,7 +26,7 @@ def overview_rows(rows: Sequence[BranchRow]):
             cell = row.cells[stage]
             cells += [label(cell.state), _pct(cell.participation),
                       *(_pct(cell.figures.get(f)) for f in figures),
-                      "需补课" if cell.make_up else "",
+                      MAKE_UP_WORDS.get(cell.make_up, ""),
                       label(cell.yellow_card) if cell.yellow_card else ""]
         yield (row.org.code, row.org.name, row.org.parent.name if row.org.parent else "",
                row.org.batch.number if row.org.batch else "", *cells,

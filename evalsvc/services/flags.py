@@ -79,6 +79,8 @@ def override(actor: User, flag: Flag, reason: str) -> Flag:
 def _decide(actor: User, flag: Flag, status: Decision, reason: str) -> None:
     require_office(actor)
     require_current(flag.campaign_id)
+    if flag.kind is FlagKind.MAKE_UP:  # decided on the round, never as a flag
+        raise Invalid({"flag": "补课在测评结果页决定，不能在此确认或推翻"})
     if flag.status is not Decision.PROPOSED:
         raise Invalid({"status": "该建议已经处理过"})
     flag.status, flag.reason = status, reason.strip()
@@ -188,7 +190,7 @@ def make_up_pending(round_ids: list[int]) -> bool:
         return False
     undecided = sa.select(Round.id).where(
         Round.id.in_(round_ids), Round.verdict_status == Decision.PROPOSED,
-        Round.passed.is_(False))
+        Round.passed.is_(False), Round.rehearsal.is_(False))
     unrecorded = sa.select(Flag.id).where(
         Flag.kind == FlagKind.MAKE_UP, Flag.round_id.in_(round_ids),
         Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN)
@@ -214,8 +216,7 @@ def flags_for(org_ids: set[int] | None, kinds=None, status=None,
 @writes
 def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
     """The office confirms what the rules proposed for a closed round."""
-    require_office(actor)
-    require_current(round_.campaign_id)
+    _require_decidable(actor, round_)
     if round_.verdict_status is not Decision.PROPOSED or round_.passed is None:
         raise Invalid({"verdict": "该结果已处理过，或规则未作判定（请选择推翻并写明理由）"})
     audit.record(actor, "round.verdict.confirm", round_, passed=round_.passed, reason=reason)
@@ -227,8 +228,7 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
         -> None:
     """The office decides otherwise, in writing: by default a pass becomes 补课 and 补课 a
     pass; where the rules could not decide, ``passed`` says which way."""
-    require_office(actor)
-    require_current(round_.campaign_id)
+    _require_decidable(actor, round_)
     if not reason.strip():
         raise Invalid({"reason": "推翻规则建议必须写明理由"})
     if round_.verdict_status is not Decision.PROPOSED:
@@ -239,6 +239,20 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
         raise Invalid({"passed": "规则未作判定：请选择判定通过或需要补课"})
     audit.record(actor, "round.verdict.override", round_, passed=target, reason=reason)
     _settle(actor, round_, target, Decision.OVERRIDDEN, reason)
+
+
+def _require_decidable(actor: User, round_: Round) -> None:
+    """Only the office decides, only in the current campaign, and never a rehearsal: its
+    ballots are practice (closing it raises no proposals), so deciding it must open no 补课
+    and no yellow card; the purge starts its verdict over. The round is locked and read
+    again first: of two office users deciding it at once, the second sees the first's
+    decision (PostgreSQL reads committed rows without waiting)."""
+    require_office(actor)
+    db.session.execute(sa.select(Round.id).where(Round.id == round_.id).with_for_update())
+    db.session.refresh(round_)
+    require_current(round_.campaign_id)
+    if round_.rehearsal:
+        raise Invalid({"verdict": "演练测评的结果仅供练习，不作判定；请清除演练答卷后正式测评"})
 
 
 def _settle(actor: User, round_: Round, passed: bool, status: Decision, reason: str) -> None:
@@ -268,7 +282,8 @@ def confirm_passes(actor: User, round_ids: list[int], reason: str = "") -> int:
         raise Invalid({"rounds": "请至少选择一个测评"})
     for round_ in chosen:
         if round_ is None or not in_scope(actor, round_.organisation_id) or \
-                round_.verdict_status is not Decision.PROPOSED or round_.passed is not True:
+                round_.verdict_status is not Decision.PROPOSED or round_.passed is not True \
+                or round_.rehearsal:
             raise Invalid({"rounds": "所选测评中有不是待确认的通过判定，未作任何确认"})
     for round_ in chosen:
         confirm_verdict(actor, round_, reason)
@@ -283,11 +298,12 @@ def _make_up_grounds(round_: Round, status: Decision) -> str:
 
 
 def pending_verdicts(org_ids: set[int] | None) -> list[Round]:
-    """Closed rounds of the current campaign whose proposed verdict (a pass, 补课, or none)
+    """Closed live rounds of the current campaign whose proposed verdict (a pass, 补课, or none)
     waits for the office (None: every organisation); an earlier campaign's rounds can no
     longer be decided."""
     campaign = current_campaign()
-    query = sa.select(Round).where(Round.verdict_status == Decision.PROPOSED).order_by(Round.id)
+    query = sa.select(Round).where(Round.verdict_status == Decision.PROPOSED,
+                                   Round.rehearsal.is_(False)).order_by(Round.id)
     if campaign is not None:
         query = query.where(Round.campaign_id == campaign.id)
     if org_ids is not None:

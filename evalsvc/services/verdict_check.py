@@ -37,7 +37,7 @@ def verdict_differences(round_: Round, proposed: bool | None) -> list[str]:
         expected = (action == "flag.overridden", FLAG_DECISIONS[action])
     else:
         expected = (proposed, "proposed")
-    found = _make_up_differences(make_up, on_flags, expected)
+    found = _make_up_differences(round_, make_up, on_flags, expected)
     if len(on_round) > 1:
         found.append(f"the audit log holds {len(on_round)} verdict decisions; a verdict is "
                      f"decided once")
@@ -48,18 +48,24 @@ def verdict_differences(round_: Round, proposed: bool | None) -> list[str]:
     return found
 
 
-def _make_up_differences(make_up: list[Flag], on_flags,
+def _make_up_differences(round_: Round, make_up: list[Flag], on_flags,
                          expected: tuple[bool | None, str]) -> list[str]:
-    """A decided 补课 has one follow-up flag in force; anything else (a pass, or a proposal
-    not yet decided) has none. A flag decided on itself (older databases) must show what
-    the log says of it."""
+    """A decided 补课 has one follow-up flag in force, of the round's own branch, stage and
+    campaign; anything else (a pass, or a proposal not yet decided) has none. In force means
+    not set aside: the dashboard and the next attempt read an undecided flag as a 补课 too.
+    A flag decided on itself (older databases) must show what the log says of it."""
     found = []
+    for flag in make_up:
+        if (flag.organisation_id, flag.stage, flag.campaign_id) != \
+                (round_.organisation_id, round_.stage, round_.campaign_id):
+            found.append(f"补课 flag {flag.id}: its branch, stage or campaign is not the "
+                         f"round's")
     for flag in make_up:
         logged = [action for object_id, action, _ in on_flags if object_id == str(flag.id)]
         if logged and flag.status.value != FLAG_DECISIONS[logged[0]]:
             found.append(f"补课 flag {flag.id}: status {flag.status.value}, the audit log "
                          f"says {FLAG_DECISIONS[logged[0]]}")
-    in_force = [f for f in make_up if f.status is Decision.CONFIRMED]
+    in_force = [f for f in make_up if f.status is not Decision.OVERRIDDEN]
     wanted = 1 if expected[0] is False and expected[1] != "proposed" else 0
     if len(in_force) != wanted:
         found.append(f"补课 flags in force: {len(in_force)}, the audit log's verdict calls "

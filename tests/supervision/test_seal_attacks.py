@@ -275,3 +275,33 @@ def test_a_decided_make_up_has_exactly_one_follow_up_and_a_pass_has_none(runner,
     result = _verify(runner, passed.id)
     assert result.exit_code == 1
     assert "补课 flags in force: 1, the audit log's verdict calls for 0" in result.output
+
+
+def test_a_make_up_flag_slipped_in_undecided_or_onto_another_branch_is_found(runner, demo):
+    """A 补课 flag is only ever written decided; one inserted as 'proposed' still shows
+    需补课 on the dashboard and holds back the branch's next attempt, so verify counts it.
+    The follow-up of a decided 补课 moved onto another branch leaves the right branch free
+    and holds back the wrong one: verify names it too."""
+    from evalsvc.models import User
+    from evalsvc.services import flags
+
+    office = db.session.scalar(sa.select(User).where(User.username == "office"))
+    passed = closed_satisfaction_round(6)
+    flags.confirm_verdict(office, passed)
+    sql("INSERT INTO flags (kind, status, organisation_id, campaign_id, stage, round_id, unit,"
+        " summary, raised_on, reason) SELECT 'make_up', 'proposed', organisation_id,"
+        " campaign_id, stage, id, '', '', closed_on, '' FROM rounds WHERE id = :id",
+        id=passed.id)
+    result = _verify(runner, passed.id)
+    assert result.exit_code == 1
+    assert "补课 flags in force: 1, the audit log's verdict calls for 0" in result.output
+    sql("DELETE FROM flags WHERE round_id = :id", id=passed.id)  # it held the branch back
+
+    failed = closed_satisfaction_round(6)
+    flags.override_verdict(office, failed, "复核后认定需要补课")
+    assert _verify(runner, failed.id).exit_code == 0
+    sql("UPDATE flags SET organisation_id = (SELECT id FROM organisations WHERE code = 'XW0102')"
+        " WHERE round_id = :id AND kind = 'make_up'", id=failed.id)
+    result = _verify(runner, failed.id)
+    assert result.exit_code == 1
+    assert "is not the round's" in result.output, result.output
