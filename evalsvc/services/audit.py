@@ -38,6 +38,13 @@ def record_many(actor: User | None, action: str,
     db.session.flush()
 
 
+def entry(actor: User | None, action: str, obj: object, *, organisation_id: int | None = None,
+          system: str | None = None, **detail: object) -> AuditEntry:
+    """The entry ``record`` adds, built but not added: bulk actions add many at once
+    (``obj`` must already have its id)."""
+    return _entry(actor, action, obj, organisation_id, system, detail)
+
+
 def _entry(actor: User | None, action: str, obj: object, organisation_id: int | None,
            system: str | None, detail: dict[str, object]) -> AuditEntry:
     return AuditEntry(

@@ -44,9 +44,9 @@ def outside_window(org: Organisation, on: date) -> Batch | None:
     return None
 
 
-def check_window(actor: User | None, org: Organisation, round_: Round, reason: str) -> None:
-    """Refuse to open outside the batch's window unless the office gives a reason (no
-    commit; the caller's unit of work stores the override and its audit entry)."""
+def check_window(actor: User | None, org: Organisation, reason: str) -> None:
+    """Refuse to open outside the batch's window unless the office gives a reason
+    (changes nothing: ``record_override`` stores it once the round opens)."""
     batch = outside_window(org, today())
     if batch is None:
         return
@@ -56,9 +56,17 @@ def check_window(actor: User | None, org: Organisation, round_: Round, reason: s
     if not reason.strip():
         raise Invalid({"window": f"{batch.name}批次的测评时间为 {window_text(batch)}，"
                                  f"今天不在其中：破例开始须写明理由"})
+
+
+def record_override(actor: User | None, round_: Round, reason: str) -> None:
+    """Store and audit the override of a round ``check_window`` let open outside its
+    window (no commit; nothing when the round opens inside it)."""
+    batch = outside_window(round_.organisation, today()) if reason.strip() else None
+    if batch is None:
+        return
     round_.window_override = reason.strip()
-    audit.record(actor, "round.window_override", round_, batch=batch.number,
-                 window=window_text(batch), reason=round_.window_override)
+    db.session.add(audit.entry(actor, "round.window_override", round_, batch=batch.number,
+                               window=window_text(batch), reason=round_.window_override))
 
 
 @writes

@@ -2,6 +2,7 @@
 import functools
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -64,27 +65,41 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         raise OutOfScope(f"organisation {data.organisation_id}")
     if actor is not None:
         require_writer(actor, org.id)
-    errors, chosen = _check_round(org, data)
+    errors, chosen = check_round(org, data)
     if errors:
         raise Invalid(errors)
+    round_ = build_round(org, data, chosen, data.attempt or _next_attempt(org.id, data))
+    db.session.add(round_)
+    db.session.flush()
+    issue_cards([round_])
+    audit_created(actor, round_, data)
+    return round_
+
+
+def build_round(org: Organisation, data: RoundData, chosen, attempt: int,
+                campaign_id: int | None = None) -> Round:
+    """A new draft round with its groups (and poster), not yet added to the session."""
     round_ = Round(
-        organisation_id=org.id, campaign_id=ensure_campaign().id, stage=data.stage,
+        organisation_id=org.id, campaign_id=campaign_id or ensure_campaign().id,
+        stage=data.stage,
         kind=data.kind, definition_name=chosen.name, title=data.title.strip() or
-        f"{org.name}{chosen.title}", attempt=data.attempt or _next_attempt(org.id, data),
-        created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
+        f"{org.name}{chosen.title}", attempt=attempt, created_on=today(),
+        rehearsal=data.rehearsal, card_epoch=0, code_version=codes.CODE_VERSION,
     )
     round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
     if data.poster:
         round_.poster_token = secrets.token_urlsafe(9)
         round_.poster_cap = data.poster_cap
         round_.groups.append(RespondentGroup(code=GroupCode.PUBLIC, card_count=0))
-    db.session.add(round_)
-    db.session.flush()
-    issue_cards(round_)
-    audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
-                 definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
-                 poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal)
     return round_
+
+
+def audit_created(actor: User | None, round_: Round, data: RoundData, **extra) -> None:
+    """The audit entry of one created round (``round_`` flushed: it has its id)."""
+    db.session.add(audit.entry(
+        actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
+        definition=round_.definition_name, groups={c.value: n for c, n in data.groups.items()},
+        poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal, **extra))
 
 
 def _leadership_refusal(kind) -> str:
@@ -96,7 +111,8 @@ def _leadership_refusal(kind) -> str:
             if allowed else "只有党支部可以开展测评")
 
 
-def _check_round(org: Organisation, data: RoundData):
+def check_round(org: Organisation, data: RoundData):
+    """The problems with creating this round, by field (in Chinese), and its definition."""
     errors: dict[str, str] = {}
     chosen = None
     try:
@@ -132,31 +148,42 @@ def _check_round(org: Organisation, data: RoundData):
     return errors, chosen
 
 
+def next_attempts(org_ids: list[int], data: RoundData, campaign_id: int) -> dict[int, int]:
+    """The next attempt of this kind and stage in the campaign for many branches, in one
+    query."""
+    previous = dict(db.session.execute(
+        sa.select(Round.organisation_id, sa.func.max(Round.attempt)).where(
+            Round.organisation_id.in_(org_ids), Round.campaign_id == campaign_id,
+            Round.stage == data.stage, Round.kind == data.kind).group_by(Round.organisation_id)).all())
+    return {org_id: (previous.get(org_id) or 0) + 1 for org_id in org_ids}
+
+
 def _next_attempt(org_id: int, data: RoundData) -> int:
-    previous = db.session.scalar(sa.select(sa.func.max(Round.attempt)).where(
-        Round.organisation_id == org_id, Round.campaign_id == ensure_campaign().id, Round.stage == data.stage, Round.kind == data.kind))
-    return (previous or 0) + 1
+    return next_attempts([org_id], data, ensure_campaign().id)[org_id]
 
 
-def issue_cards(round_: Round) -> None:
-    """Store the hash of every card code; the codes themselves are never stored."""
-    key = current_app.config["SECRET_KEY"]
+def issue_cards(new_rounds: list[Round]) -> None:
+    """Store the hash of every card code of new rounds; the codes themselves are never stored."""
     rows = [
         {"id": secrets.token_hex(16), "round_id": round_.id, "group_id": group.id,
-         "code_hash": codes.hash_code(codes.card_code(key, round_.id, group.code.value, n,
-                                                      round_.card_epoch)),
-         "spent": False}
-        for group in round_.groups for n in range(group.card_count)
+         "code_hash": codes.hash_code(code), "spent": False}
+        for round_ in new_rounds for group in round_.groups for code in group_codes(round_, group)
     ]
-    if rows:
-        db.session.execute(sa.insert(Card), rows)
+    if rows:  # Core, not the ORM's bulk path: thousands of rows, nothing to track
+        db.session.connection().execute(Card.__table__.insert(), rows)
+
+
+def group_codes(round_: Round, group: RespondentGroup) -> Iterator[str]:
+    """The card codes of one group, in card-number order (they are derived, not stored)."""
+    key = current_app.config["SECRET_KEY"]
+    for n in range(group.card_count):
+        yield codes.card_code(key, round_.id, group.code.value, n, round_.card_epoch,
+                              round_.code_version)
 
 
 def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
     """Every card of the round as (group, code), in a fresh random order each time."""
-    key = current_app.config["SECRET_KEY"]
-    cards = [(g, codes.card_code(key, round_.id, g.code.value, n, round_.card_epoch))
-             for g in round_.groups for n in range(g.card_count)]
+    cards = [(g, code) for g in round_.groups for code in group_codes(round_, g)]
     secrets.SystemRandom().shuffle(cards)
     return cards
 
@@ -165,7 +192,9 @@ def layout(round_: Round) -> tuple[Question, ...]:
     """The questions of the round: frozen once open, from the definition while a draft."""
     if round_.layout_json is not None:
         return _frozen_layout(round_.layout_json)
-    return get_kind(round_.kind).layout(definition(round_.definition_name), _members(round_))
+    kind = get_kind(round_.kind)
+    members = _members(round_) if kind.lists_members else []
+    return kind.layout(definition(round_.definition_name), members)
 
 
 @functools.lru_cache(maxsize=256)
@@ -188,29 +217,58 @@ def open_round(actor: User | None, round_: Round, window_override: str = "") -> 
     """draft → open: the questions (and the member list) are frozen from now on. Outside
     the batch's window only the office may open it, giving ``window_override``."""
     require_manage(actor, round_)
-    require_current(round_.campaign_id)
-    if round_.state is not RoundState.DRAFT:
-        raise Invalid({"state": "只有草稿状态的测评可以开始"})
-    kind = get_kind(round_.kind)
-    org = db.session.get(Organisation, round_.organisation_id)
-    stages.check_can_open(org, round_.stage)
-    _check_make_up_recorded(round_)
-    batches.check_window(actor, org, round_, window_override)
-    if kind.lists_members and not _members(round_):
-        raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
-    stages.mark_started(org, round_.stage)
-    round_.layout_json = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
-    round_.state, round_.opened_on = RoundState.OPEN, today()
-    audit.record(actor, "round.open", round_)
+    check_open(actor, round_, window_override)
+    start_checked(actor, round_, window_override)
     return round_
 
 
-def _check_make_up_recorded(round_: Round) -> None:
+def start_checked(actor: User | None, round_: Round, window_override: str = "",
+                  layouts: dict | None = None) -> None:
+    """Open a round ``check_open`` passed: record any window override, freeze its
+    questions, audit it. Issues no write of its own, so a bulk open flushes every round at
+    once; ``layouts`` lets it reuse the frozen questions of rounds of the same definition
+    that list no members."""
+    batches.record_override(actor, round_, window_override)
+    stages.mark_started(round_.organisation, round_.stage)
+    key = (round_.kind, round_.definition_name)
+    lists_members = get_kind(round_.kind).lists_members
+    if layouts is None or lists_members or key not in layouts:
+        frozen = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
+        if layouts is not None and not lists_members:
+            layouts[key] = frozen
+    else:
+        frozen = layouts[key]
+    round_.layout_json = frozen
+    round_.state, round_.opened_on = RoundState.OPEN, today()
+    db.session.add(audit.entry(actor, "round.open", round_))
+
+
+def check_open(actor: User | None, round_: Round, window_override: str = "",
+               earlier: list[int] | None = None) -> None:
+    """Raise ``Invalid`` (in Chinese) unless the round may open now; changes nothing.
+
+    The same steps for one round and for a bulk open: the campaign is current, the round
+    a draft, the stage gate, a recorded 补课, the batch's window, members on the ballot.
+    ``earlier``: the ids of the branch's other rounds of this stage and kind, when the
+    caller (a bulk open) has looked them up for many rounds at once.
+    """
+    require_current(round_.campaign_id)
+    if round_.state is not RoundState.DRAFT:
+        raise Invalid({"state": "只有草稿状态的测评可以开始"})
+    stages.check_can_open(round_.organisation, round_.stage)
+    _check_make_up_recorded(round_, earlier)
+    batches.check_window(actor, round_.organisation, window_override)
+    if get_kind(round_.kind).lists_members and not _members(round_):
+        raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
+
+
+def _check_make_up_recorded(round_: Round, earlier: list[int] | None = None) -> None:
     """After a confirmed 补课, a new attempt waits until the make-up is recorded."""
-    earlier = list(db.session.scalars(sa.select(Round.id).where(
-        Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
-        Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
-        Round.id != round_.id)))
+    if earlier is None:
+        earlier = list(db.session.scalars(sa.select(Round.id).where(
+            Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
+            Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
+            Round.id != round_.id)))
     pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
     if pending is not None:
         raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："

@@ -9,7 +9,7 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, dashboard, decisions, grades, input_guard, live, member_import, orgs,
+        audit, auth, bulk, dashboard, decisions, grades, input_guard, live, member_import, orgs,
         paper, receipts, reports, respond, results, rounds, supervision, users,
     )
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(paper.bp)
+    app.register_blueprint(bulk.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)

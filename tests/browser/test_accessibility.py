@@ -109,7 +109,7 @@ def test_enter_code_page(phone_page, server, axe_source, shoot):
     phone_page.get_by_label("测评卡代码").fill("ABC")
     with phone_page.expect_navigation():
         phone_page.get_by_role("button", name="打开测评").tap()
-    expect(phone_page.get_by_text("代码应为 26 位字母和数字")).to_be_visible()
+    expect(phone_page.get_by_text("代码应为 12 位字母和数字")).to_be_visible()
     assert_accessible(phone_page, axe_source, shoot, "error")
 
 

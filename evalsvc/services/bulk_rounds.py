@@ -1,0 +1,265 @@
+"""Rounds in bulk: create, open or close the rounds of many branches in one action.
+
+A selection is a batch, everything under a 党委/总支, or a list of branches. Every action has
+a preview (``plan_*``) that changes nothing and says, per branch, what will happen and what
+the rules refuse and why; the action itself then does the same per branch.
+
+Partial by design, as the office expects: the branches (or rounds) the rules refuse get
+nothing and are listed with the reason; the rest go ahead. Creating and opening are one
+unit of work each (all accepted rounds commit together, so a crash leaves nothing
+half-made); closing commits round by round, because each close is its own sealed pipeline
+(services/closing.py). Every round created, opened or closed gets its own audit entry.
+"""
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import (
+    Batch,
+    GroupCode,
+    Member,
+    Organisation,
+    OrgType,
+    Round,
+    RoundState,
+    User,
+)
+from evalsvc.services import closing, planned_close, rounds, stages
+from evalsvc.services.campaigns import batch_by_number, ensure_campaign
+from evalsvc.services.errors import Invalid
+from evalsvc.services.scope import descendants_of, require_office
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which branches: a batch number, the code of an organisation above them, or ids."""
+
+    batch: int | None = None
+    under: str | None = None
+    org_ids: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        """The selection in Chinese, for messages and the audit log."""
+        if self.batch is not None:
+            return f"第{self.batch}批次"
+        if self.under:
+            return f"{self.under} 下属支部"
+        return f"选定的 {len(self.org_ids)} 个支部"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a bulk action did (or, as a preview, would do): rounds done, and refusals."""
+
+    done: list = field(default_factory=list)  # Organisation (a preview of create) or Round
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (branch name, reason)
+
+    def summary(self, verb: str) -> str:
+        """One line in Chinese: how many rounds, and how many branches were refused."""
+        text = f"{verb} {len(self.done)} 次测评"
+        if self.refused:
+            text += f"；{len(self.refused)} 个支部未{verb}（见下方原因），其余不受影响"
+        return text
+
+
+def branches(selection: Selection) -> list[Organisation]:
+    """The branches of a selection, by code; ``Invalid`` (Chinese) for a bad selection."""
+    query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
+        .options(selectinload(Organisation.progress)).order_by(Organisation.code)
+    if selection.batch is not None:
+        batch = batch_by_number(selection.batch)
+        if batch is None:
+            raise Invalid({"batch": f"批次 {selection.batch} 不存在"})
+        query = query.where(Organisation.id.in_(_in_batch(batch.number)))
+    elif selection.under:
+        root = db.session.scalar(sa.select(Organisation.id).where(
+            Organisation.code == selection.under))
+        if root is None:
+            raise Invalid({"under": f"组织编码 {selection.under!r} 不存在"})
+        query = query.where(Organisation.id.in_(descendants_of([root])))
+    elif selection.org_ids:
+        query = query.where(Organisation.id.in_(selection.org_ids))
+    else:
+        raise Invalid({"selection": "请选择批次、上级组织或支部"})
+    found = list(db.session.scalars(query))
+    if not found:
+        raise Invalid({"selection": f"{selection.describe()}没有党支部"})
+    return found
+
+
+def _in_batch(number: int) -> set[int]:
+    """Organisations in batch ``number``: their own batch's number, or else the nearest
+    ancestor's (batches are numbered alike in every campaign, so an organisation keeps
+    its batch from one campaign to the next)."""
+    numbers = dict(db.session.execute(sa.select(Batch.id, Batch.number)).all())
+    rows = db.session.execute(sa.select(Organisation.id, Organisation.parent_id,
+                                        Organisation.batch_id)).all()
+    parent = {i: p for i, p, _b in rows}
+    own = {i: numbers.get(b) for i, _p, b in rows}
+
+    def batch_of(org_id: int | None) -> int | None:
+        while org_id is not None and own.get(org_id) is None:
+            org_id = parent.get(org_id)
+        return own.get(org_id) if org_id is not None else None
+
+    return {i for i in own if batch_of(i) == number}
+
+
+def active_members(org_ids: list[int]) -> dict[int, int]:
+    """Active members (full and probationary: both vote) per branch."""
+    return dict(db.session.execute(
+        sa.select(Member.organisation_id, sa.func.count()).where(
+            Member.organisation_id.in_(org_ids), Member.active.is_(True))
+        .group_by(Member.organisation_id)).all())
+
+
+def _refusal(errors: dict[str, str]) -> str:
+    return "；".join(errors.values())
+
+
+def plan_create(selection: Selection, template: rounds.RoundData):
+    """Per branch: the RoundData to create, or the reason it is refused; changes nothing.
+
+    The same checks as creating one round (``rounds.check_round``), in the current
+    campaign, plus the stage gate its opening would meet, so a branch refused here gets
+    nothing. Without an explicit member count the members group is sized from the
+    branch's active members. Returns ([(branch, data, definition)], [(branch name, reason)]).
+    """
+    orgs = branches(selection)
+    ids = [o.id for o in orgs]
+    members = active_members(ids)
+    campaign_id = ensure_campaign().id
+    attempts = (rounds.next_attempts(ids, template, campaign_id)
+                if template.attempt is None else {})
+    accepted, refused = [], []
+    for org in orgs:
+        groups = {GroupCode.MEMBER: members.get(org.id, 0), **template.groups}
+        data = replace(template, organisation_id=org.id, groups=groups,
+                       attempt=template.attempt or attempts[org.id])
+        errors, chosen = rounds.check_round(org, data)
+        try:
+            stages.check_can_open(org, data.stage)
+        except Invalid as exc:
+            errors = {**exc.errors, **errors}
+        if errors:
+            refused.append((org.name, _refusal(errors)))
+        else:
+            accepted.append((org, data, chosen))
+    return accepted, refused
+
+
+def preview_create(selection: Selection, template: rounds.RoundData) -> Outcome:
+    """What ``create_rounds`` would create (branches) and refuse."""
+    accepted, refused = plan_create(selection, template)
+    return Outcome(done=[(org, data) for org, data, _chosen in accepted], refused=refused)
+
+
+@writes
+def create_rounds(actor: User | None, selection: Selection, template: rounds.RoundData,
+                  planned_close_on: date | None = None) -> Outcome:
+    """Create a draft round, with its cards, for every branch the rules allow (each with
+    the planned close date, when one is given)."""
+    if actor is not None:
+        require_office(actor)
+    if planned_close_on is not None:
+        planned_close.check_day(planned_close_on)
+    accepted, refused = plan_create(selection, template)
+    campaign_id = ensure_campaign().id
+    created = [rounds.build_round(org, data, chosen, data.attempt, campaign_id)
+               for org, data, chosen in accepted]
+    db.session.add_all(created)
+    db.session.flush()
+    rounds.issue_cards(created)
+    for round_, (_org, data, _chosen) in zip(created, accepted):
+        rounds.audit_created(actor, round_, data, bulk=selection.describe())
+    planned_close.plan_new(actor, created, planned_close_on)
+    return Outcome(done=created, refused=refused)
+
+
+def rounds_in(selection: Selection, state: RoundState) -> list[Round]:
+    """The selection's rounds of the current campaign in one state (an earlier campaign's
+    are read-only), by branch code then id."""
+    ids = [o.id for o in branches(selection)]
+    return list(db.session.scalars(
+        sa.select(Round).join(Round.organisation).where(
+            Round.organisation_id.in_(ids), Round.campaign_id == ensure_campaign().id,
+            Round.state == state)
+        .options(selectinload(Round.groups),
+                 selectinload(Round.organisation).selectinload(Organisation.progress))
+        .order_by(Organisation.code, Round.id)))
+
+
+def _rounds_by_kind(org_ids: set[int]) -> dict[tuple, list[int]]:
+    """Round ids of the current campaign per (branch, stage, kind), for many branches in
+    one query."""
+    found: dict[tuple, list[int]] = {}
+    rows = db.session.execute(sa.select(Round.organisation_id, Round.stage, Round.kind,
+                                        Round.id).where(Round.organisation_id.in_(org_ids),
+                                                        Round.campaign_id == ensure_campaign().id))
+    for org_id, stage, kind, round_id in rows:
+        found.setdefault((org_id, stage, kind), []).append(round_id)
+    return found
+
+
+def plan_open(actor: User | None, selection: Selection, window_override: str = "") -> Outcome:
+    """Which draft rounds would open, and which the rules keep closed and why: the same
+    checks as opening one round (``rounds.check_open``); changes nothing."""
+    ready, refused = [], []
+    drafts = rounds_in(selection, RoundState.DRAFT)
+    siblings = _rounds_by_kind({r.organisation_id for r in drafts})
+    for round_ in drafts:
+        same = siblings.get((round_.organisation_id, round_.stage, round_.kind), [])
+        try:
+            rounds.check_open(actor, round_, window_override,
+                              [i for i in same if i != round_.id])
+        except Invalid as exc:
+            refused.append((round_.organisation.name, f"{round_.title}：{_refusal(exc.errors)}"))
+        else:
+            ready.append(round_)
+    return Outcome(done=ready, refused=refused)
+
+
+@writes
+def open_rounds(actor: User | None, selection: Selection, window_override: str = "",
+                planned_close_on: date | None = None) -> Outcome:
+    """Open every draft round of the selection that the rules allow, in one commit (each
+    with the planned close date, when one is given).
+
+    ``check_open`` changes nothing, so a refused round leaves no trace and the others go
+    ahead; the accepted ones are opened exactly as ``open_round`` opens one.
+    """
+    if actor is not None:
+        require_office(actor)
+    if planned_close_on is not None:
+        planned_close.check_day(planned_close_on)
+    plan = plan_open(actor, selection, window_override)
+    layouts: dict = {}
+    with db.session.no_autoflush:  # one flush for all rounds, not one per round
+        for round_ in plan.done:
+            rounds.start_checked(actor, round_, window_override, layouts)
+    planned_close.plan_new(actor, plan.done, planned_close_on)
+    return plan
+
+
+def plan_close(selection: Selection) -> Outcome:
+    """The open rounds that would close."""
+    return Outcome(done=rounds_in(selection, RoundState.OPEN))
+
+
+def close_rounds(actor: User | None, selection: Selection) -> Outcome:
+    """Close every open round of the selection, each in its own sealed commit."""
+    if actor is not None:
+        require_office(actor)
+    closed, refused = [], []
+    for round_ in plan_close(selection).done:
+        name, title = round_.organisation.name, round_.title
+        try:
+            closed.append(closing.close_round(actor, round_))
+        except Invalid as exc:
+            refused.append((name, f"{title}：{_refusal(exc.errors)}"))
+    return Outcome(done=closed, refused=refused)
+
