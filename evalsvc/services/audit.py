@@ -3,9 +3,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Organisation, User
+from evalsvc.models.base import utcnow
 
 CLI_ACTOR = "cli"
 
@@ -31,11 +34,11 @@ def record(
 
 def record_many(actor: User | None, action: str,
                 items: Iterable[tuple[object, dict[str, object]]]) -> None:
-    """One entry per (object, detail), flushed together: a bulk action over many objects
-    (objects that already have their ids) costs one batched INSERT, not one per object."""
-    db.session.add_all([_entry(actor, action, obj, None, None, detail)
-                        for obj, detail in items])
-    db.session.flush()
+    """One entry per (object, detail): a bulk action over many objects (objects that
+    already have their ids) writes them in one executemany, not one INSERT per object."""
+    rows = [_values(actor, action, obj, None, None, detail) for obj, detail in items]
+    if rows:  # the ORM's bulk path: no RETURNING, nothing to track
+        db.session.execute(sa.insert(AuditEntry), rows)
 
 
 def entry(actor: User | None, action: str, obj: object, *, organisation_id: int | None = None,
@@ -47,7 +50,13 @@ def entry(actor: User | None, action: str, obj: object, *, organisation_id: int 
 
 def _entry(actor: User | None, action: str, obj: object, organisation_id: int | None,
            system: str | None, detail: dict[str, object]) -> AuditEntry:
-    return AuditEntry(
+    return AuditEntry(**_values(actor, action, obj, organisation_id, system, detail))
+
+
+def _values(actor: User | None, action: str, obj: object, organisation_id: int | None,
+            system: str | None, detail: dict[str, object]) -> dict[str, object]:
+    return dict(
+        at=utcnow(),
         actor=actor.username if actor else system or CLI_ACTOR,
         role=actor.role.value if actor else "system" if system else "operator",
         action=action,

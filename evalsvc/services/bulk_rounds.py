@@ -28,7 +28,7 @@ from evalsvc.models import (
     RoundState,
     User,
 )
-from evalsvc.services import closing, planned_close, rounds, stages
+from evalsvc.services import audit, closing, planned_close, rounds, stages
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import descendants_of, require_office
@@ -132,8 +132,8 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     orgs = branches(selection)
     ids = [o.id for o in orgs]
     members = active_members(ids)
-    campaign_id = ensure_campaign().id
-    attempts = (rounds.next_attempts(ids, template, campaign_id)
+    campaign = ensure_campaign()
+    attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
     accepted, refused = [], []
     for org in orgs:
@@ -142,7 +142,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
                        attempt=template.attempt or attempts[org.id])
         errors, chosen = rounds.check_round(org, data)
         try:
-            stages.check_can_open(org, data.stage)
+            stages.check_can_open(org, data.stage, campaign)
         except Invalid as exc:
             errors = {**exc.errors, **errors}
         if errors:
@@ -168,14 +168,12 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
     accepted, refused = plan_create(selection, template)
-    campaign_id = ensure_campaign().id
-    created = [rounds.build_round(org, data, chosen, data.attempt, campaign_id)
-               for org, data, chosen in accepted]
-    db.session.add_all(created)
-    db.session.flush()
+    created = rounds.insert_rounds(accepted, ensure_campaign().id)
     rounds.issue_cards(created)
-    for round_, (_org, data, _chosen) in zip(created, accepted):
-        rounds.audit_created(actor, round_, data, bulk=selection.describe())
+    data_of = {org.id: data for org, data, _chosen in accepted}
+    audit.record_many(actor, "round.create", [
+        (round_, rounds.created_detail(round_, data_of[round_.organisation_id],
+                                       bulk=selection.describe())) for round_ in created])
     planned_close.plan_new(actor, created, planned_close_on)
     return Outcome(done=created, refused=refused)
 
@@ -193,34 +191,25 @@ def rounds_in(selection: Selection, state: RoundState) -> list[Round]:
         .order_by(Organisation.code, Round.id)))
 
 
-def _rounds_by_kind(org_ids: set[int]) -> dict[tuple, list[int]]:
-    """Round ids of the current campaign per (branch, stage, kind), for many branches in
-    one query."""
-    found: dict[tuple, list[int]] = {}
-    rows = db.session.execute(sa.select(Round.organisation_id, Round.stage, Round.kind,
-                                        Round.id).where(Round.organisation_id.in_(org_ids),
-                                                        Round.campaign_id == ensure_campaign().id))
-    for org_id, stage, kind, round_id in rows:
-        found.setdefault((org_id, stage, kind), []).append(round_id)
-    return found
-
-
-def plan_open(actor: User | None, selection: Selection, window_override: str = "") -> Outcome:
-    """Which draft rounds would open, and which the rules keep closed and why: the same
-    checks as opening one round (``rounds.check_open``); changes nothing."""
+def _plan_open(actor: User | None, selection: Selection, window_override: str):
+    """The gate and the Outcome of a bulk open, computed together."""
     ready, refused = [], []
     drafts = rounds_in(selection, RoundState.DRAFT)
-    siblings = _rounds_by_kind({r.organisation_id for r in drafts})
+    gate = rounds.OpenGate.for_rounds(drafts)
     for round_ in drafts:
-        same = siblings.get((round_.organisation_id, round_.stage, round_.kind), [])
         try:
-            rounds.check_open(actor, round_, window_override,
-                              [i for i in same if i != round_.id])
+            gate.check(actor, round_, window_override)
         except Invalid as exc:
             refused.append((round_.organisation.name, f"{round_.title}：{_refusal(exc.errors)}"))
         else:
             ready.append(round_)
-    return Outcome(done=ready, refused=refused)
+    return gate, Outcome(done=ready, refused=refused)
+
+
+def plan_open(actor: User | None, selection: Selection, window_override: str = "") -> Outcome:
+    """Which draft rounds would open, and which the rules keep closed and why: the same
+    checks as opening one round (``rounds.OpenGate``); changes nothing."""
+    return _plan_open(actor, selection, window_override)[1]
 
 
 @writes
@@ -229,18 +218,19 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
     """Open every draft round of the selection that the rules allow, in one commit (each
     with the planned close date, when one is given).
 
-    ``check_open`` changes nothing, so a refused round leaves no trace and the others go
+    The checks change nothing, so a refused round leaves no trace and the others go
     ahead; the accepted ones are opened exactly as ``open_round`` opens one.
     """
     if actor is not None:
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
-    plan = plan_open(actor, selection, window_override)
+    gate, plan = _plan_open(actor, selection, window_override)
     layouts: dict = {}
     with db.session.no_autoflush:  # one flush for all rounds, not one per round
         for round_ in plan.done:
-            rounds.start_checked(actor, round_, window_override, layouts)
+            rounds.start_checked(actor, round_, gate, window_override, layouts)
+    audit.record_many(actor, "round.open", [(round_, {}) for round_ in plan.done])
     planned_close.plan_new(actor, plan.done, planned_close_on)
     return plan
 

@@ -175,14 +175,14 @@ def record_admonishment(actor: User, flag: Flag, on: date | None, note: str) -> 
     return flag
 
 
-def open_make_up(org_id: int, stage: Stage, kind_round_ids: list[int]) -> Flag | None:
-    """A 补课 for these rounds still undecided, or confirmed but not yet recorded."""
-    if not kind_round_ids:
-        return None
-    return db.session.scalar(sa.select(Flag).where(
-        Flag.kind == FlagKind.MAKE_UP, Flag.organisation_id == org_id, Flag.stage == stage,
-        Flag.round_id.in_(kind_round_ids), Flag.make_up_on.is_(None),
-        Flag.status != Decision.OVERRIDDEN).limit(1))
+def open_make_ups(round_ids: set[int]) -> set[int]:
+    """Which of these rounds have a 补课 still undecided, or confirmed but not yet
+    recorded: a new attempt of their kind waits until the make-up is recorded."""
+    if not round_ids:
+        return set()
+    return set(db.session.scalars(sa.select(Flag.round_id).where(
+        Flag.kind == FlagKind.MAKE_UP, Flag.round_id.in_(round_ids),
+        Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN)))
 
 
 def flags_for(org_ids: set[int] | None, kinds=None, status=None,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager, selectinload
 
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.definitions import Question, layout_from_data, layout_to_data
 from evalsvc.extensions import db
 from evalsvc.glossary import label
@@ -16,6 +17,7 @@ from evalsvc.kinds import UnknownKind, get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import (
     Ballot,
+    Campaign,
     Card,
     GroupCode,
     Member,
@@ -30,7 +32,7 @@ from evalsvc.models import (
 )
 from evalsvc.questionnaires import default_definition, definition
 from evalsvc.services import audit, batches, codes, flags, stages
-from evalsvc.services.campaigns import ensure_campaign, require_current
+from evalsvc.services.campaigns import current_campaign, ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.services.scope import require_writer
@@ -68,38 +70,60 @@ def create_round(actor: User | None, data: RoundData) -> Round:
     errors, chosen = check_round(org, data)
     if errors:
         raise Invalid(errors)
-    round_ = build_round(org, data, chosen, data.attempt or _next_attempt(org.id, data))
+    round_ = Round(**round_values(org, data, chosen, data.attempt or
+                                  _next_attempt(org.id, data), ensure_campaign().id))
+    round_.groups = [RespondentGroup(code=code, card_count=count)
+                     for code, count in group_sizes(data)]
     db.session.add(round_)
     db.session.flush()
     issue_cards([round_])
-    audit_created(actor, round_, data)
+    audit.record(actor, "round.create", round_, **created_detail(round_, data))
     return round_
 
 
-def build_round(org: Organisation, data: RoundData, chosen, attempt: int,
-                campaign_id: int | None = None) -> Round:
-    """A new draft round with its groups (and poster), not yet added to the session."""
-    round_ = Round(
-        organisation_id=org.id, campaign_id=campaign_id or ensure_campaign().id,
-        stage=data.stage,
-        kind=data.kind, definition_name=chosen.name, title=data.title.strip() or
-        f"{org.name}{chosen.title}", attempt=attempt, created_on=today(),
-        rehearsal=data.rehearsal, card_epoch=0, code_version=codes.CODE_VERSION,
-    )
-    round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
-    if data.poster:
-        round_.poster_token = secrets.token_urlsafe(9)
-        round_.poster_cap = data.poster_cap
-        round_.groups.append(RespondentGroup(code=GroupCode.PUBLIC, card_count=0))
-    return round_
+def insert_rounds(accepted, campaign_id: int) -> list[Round]:
+    """Draft rounds, one per branch, with their groups, inserted together (not one
+    INSERT per round); ``accepted``: (branch, data, definition) that ``check_round``
+    passed. Returns the rounds, loaded with their groups and branches, by branch code."""
+    if not accepted:
+        return []
+    ids = dict(db.session.execute(
+        sa.insert(Round).returning(Round.organisation_id, Round.id),
+        [round_values(org, data, chosen, data.attempt, campaign_id)
+         for org, data, chosen in accepted]).all())
+    db.session.execute(sa.insert(RespondentGroup), [
+        {"round_id": ids[org.id], "code": code, "card_count": count}
+        for org, data, _chosen in accepted for code, count in group_sizes(data)])
+    return list(db.session.scalars(
+        sa.select(Round).join(Round.organisation).where(Round.id.in_(ids.values()))
+        .options(selectinload(Round.groups), contains_eager(Round.organisation))
+        .order_by(Organisation.code)))
 
 
-def audit_created(actor: User | None, round_: Round, data: RoundData, **extra) -> None:
-    """The audit entry of one created round (``round_`` flushed: it has its id)."""
-    db.session.add(audit.entry(
-        actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
-        definition=round_.definition_name, groups={c.value: n for c, n in data.groups.items()},
-        poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal, **extra))
+def round_values(org: Organisation, data: RoundData, chosen, attempt: int,
+                 campaign_id: int) -> dict[str, object]:
+    """The columns of a new draft round (and its poster)."""
+    return dict(
+        organisation_id=org.id, campaign_id=campaign_id, stage=data.stage, kind=data.kind,
+        definition_name=chosen.name, title=data.title.strip() or f"{org.name}{chosen.title}",
+        attempt=attempt, created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
+        code_version=codes.CODE_VERSION,
+        poster_token=secrets.token_urlsafe(9) if data.poster else None,
+        poster_cap=data.poster_cap if data.poster else None)
+
+
+def group_sizes(data: RoundData) -> list[tuple[GroupCode, int]]:
+    """The groups of a new round and their cards (the poster's group has none)."""
+    sizes = [(code, count) for code, count in data.groups.items() if count]
+    return sizes + [(GroupCode.PUBLIC, 0)] if data.poster else sizes
+
+
+def created_detail(round_: Round, data: RoundData, **extra) -> dict[str, object]:
+    """What the audit entry of a created round says."""
+    return dict(kind=data.kind, stage=data.stage.value, definition=round_.definition_name,
+                groups={c.value: n for c, n in data.groups.items()},
+                poster_cap=data.poster_cap if data.poster else None,
+                rehearsal=data.rehearsal, **extra)
 
 
 def _leadership_refusal(kind) -> str:
@@ -162,15 +186,16 @@ def _next_attempt(org_id: int, data: RoundData) -> int:
     return next_attempts([org_id], data, ensure_campaign().id)[org_id]
 
 
+CARD_COLUMNS = ("id", "round_id", "group_id", "code_hash", "spent")
+
+
 def issue_cards(new_rounds: list[Round]) -> None:
     """Store the hash of every card code of new rounds; the codes themselves are never stored."""
-    rows = [
-        {"id": secrets.token_hex(16), "round_id": round_.id, "group_id": group.id,
-         "code_hash": codes.hash_code(code), "spent": False}
+    token, digest = secrets.token_hex, codes.hash_code
+    insert_rows(Card.__table__, CARD_COLUMNS, [
+        (token(16), round_.id, group.id, digest(code), False)
         for round_ in new_rounds for group in round_.groups for code in group_codes(round_, group)
-    ]
-    if rows:  # Core, not the ORM's bulk path: thousands of rows, nothing to track
-        db.session.connection().execute(Card.__table__.insert(), rows)
+    ])
 
 
 def group_codes(round_: Round, group: RespondentGroup) -> Iterator[str]:
@@ -217,19 +242,70 @@ def open_round(actor: User | None, round_: Round, window_override: str = "") -> 
     """draft → open: the questions (and the member list) are frozen from now on. Outside
     the batch's window only the office may open it, giving ``window_override``."""
     require_manage(actor, round_)
-    check_open(actor, round_, window_override)
-    start_checked(actor, round_, window_override)
+    gate = OpenGate.for_rounds([round_])
+    gate.check(actor, round_, window_override)
+    start_checked(actor, round_, gate, window_override)
+    audit.record(actor, "round.open", round_)
     return round_
 
 
-def start_checked(actor: User | None, round_: Round, window_override: str = "",
-                  layouts: dict | None = None) -> None:
-    """Open a round ``check_open`` passed: record any window override, freeze its
-    questions, audit it. Issues no write of its own, so a bulk open flushes every round at
-    once; ``layouts`` lets it reuse the frozen questions of rounds of the same definition
-    that list no members."""
-    batches.record_override(actor, round_, window_override)
-    stages.mark_started(round_.organisation, round_.stage)
+@dataclass
+class OpenGate:
+    """What the opening checks read, looked up once for the rounds about to open: one
+    round (``open_round``) or many (a bulk open) go through the same steps."""
+
+    campaign: Campaign | None
+    earlier: dict[tuple, list[int]]  # (branch, campaign, stage, kind) -> its round ids
+    pending_make_up: set[int]  # round ids with a 补课 undecided, or confirmed not recorded
+    windows: dict[int | None, object] = field(default_factory=dict)  # batch id -> outside
+
+    @classmethod
+    def for_rounds(cls, candidates: list[Round]) -> "OpenGate":
+        """The gate for these rounds, in a fixed number of queries."""
+        earlier: dict[tuple, list[int]] = {}
+        if candidates:
+            rows = db.session.execute(sa.select(
+                Round.organisation_id, Round.campaign_id, Round.stage, Round.kind, Round.id)
+                .where(Round.organisation_id.in_({r.organisation_id for r in candidates}),
+                       Round.campaign_id.in_({r.campaign_id for r in candidates})))
+            for org_id, campaign_id, stage, kind, round_id in rows:
+                earlier.setdefault((org_id, campaign_id, stage, kind), []).append(round_id)
+        ids = {i for found in earlier.values() for i in found}
+        return cls(current_campaign(), earlier, flags.open_make_ups(ids))
+
+    def check(self, actor: User | None, round_: Round, window_override: str = "") -> None:
+        """Raise ``Invalid`` (in Chinese) unless the round may open now; changes nothing:
+        the campaign is current, the round a draft, the stage gate, a recorded 补课, the
+        batch's window, members on the ballot."""
+        require_current(round_.campaign_id, self.campaign)
+        if round_.state is not RoundState.DRAFT:
+            raise Invalid({"state": "只有草稿状态的测评可以开始"})
+        stages.check_can_open(round_.organisation, round_.stage, self.campaign)
+        same = self.earlier.get((round_.organisation_id, round_.campaign_id, round_.stage,
+                                 round_.kind), [])
+        if any(i != round_.id and i in self.pending_make_up for i in same):
+            raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
+                                      "请先登记补课情况，再开始新一次测评"})
+        batches.check_window(actor, self.outside_window(round_.organisation), window_override)
+        if get_kind(round_.kind).lists_members and not _members(round_):
+            raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
+
+    def outside_window(self, org: Organisation):
+        """The branch's batch when today is outside its window (once per batch)."""
+        if org.batch_id not in self.windows:
+            self.windows[org.batch_id] = batches.outside_window(org, today(), self.campaign)
+        return self.windows[org.batch_id]
+
+
+def start_checked(actor: User | None, round_: Round, gate: OpenGate,
+                  window_override: str = "", layouts: dict | None = None) -> None:
+    """Open a round ``gate.check`` passed: record any window override, freeze its
+    questions (the caller audits the opening). Issues no write of its own, so a bulk open
+    flushes every round at once; ``layouts`` lets it reuse the frozen questions of rounds
+    of the same definition that list no members."""
+    batches.record_override(actor, round_, gate.outside_window(round_.organisation),
+                            window_override)
+    stages.mark_started(round_.organisation, round_.stage, gate.campaign)
     key = (round_.kind, round_.definition_name)
     lists_members = get_kind(round_.kind).lists_members
     if layouts is None or lists_members or key not in layouts:
@@ -240,39 +316,6 @@ def start_checked(actor: User | None, round_: Round, window_override: str = "",
         frozen = layouts[key]
     round_.layout_json = frozen
     round_.state, round_.opened_on = RoundState.OPEN, today()
-    db.session.add(audit.entry(actor, "round.open", round_))
-
-
-def check_open(actor: User | None, round_: Round, window_override: str = "",
-               earlier: list[int] | None = None) -> None:
-    """Raise ``Invalid`` (in Chinese) unless the round may open now; changes nothing.
-
-    The same steps for one round and for a bulk open: the campaign is current, the round
-    a draft, the stage gate, a recorded 补课, the batch's window, members on the ballot.
-    ``earlier``: the ids of the branch's other rounds of this stage and kind, when the
-    caller (a bulk open) has looked them up for many rounds at once.
-    """
-    require_current(round_.campaign_id)
-    if round_.state is not RoundState.DRAFT:
-        raise Invalid({"state": "只有草稿状态的测评可以开始"})
-    stages.check_can_open(round_.organisation, round_.stage)
-    _check_make_up_recorded(round_, earlier)
-    batches.check_window(actor, round_.organisation, window_override)
-    if get_kind(round_.kind).lists_members and not _members(round_):
-        raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
-
-
-def _check_make_up_recorded(round_: Round, earlier: list[int] | None = None) -> None:
-    """After a confirmed 补课, a new attempt waits until the make-up is recorded."""
-    if earlier is None:
-        earlier = list(db.session.scalars(sa.select(Round.id).where(
-            Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
-            Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
-            Round.id != round_.id)))
-    pending = flags.open_make_up(round_.organisation_id, round_.stage, earlier)
-    if pending is not None:
-        raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
-                                  "请先登记补课情况，再开始新一次测评"})
 
 
 def require_manage(actor: User | None, round_: Round) -> None:

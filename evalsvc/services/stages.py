@@ -12,6 +12,7 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import registry
 from evalsvc.models import (
+    Campaign,
     Organisation,
     Role,
     Round,
@@ -45,18 +46,19 @@ def next_stage(stage: Stage) -> Stage | None:
     return stages[stage.index + 1] if stage.index + 1 < len(stages) else None
 
 
-def _progress(org: Organisation, stage: Stage) -> StageProgress:
+def _progress(org: Organisation, stage: Stage, campaign: Campaign | None = None) -> StageProgress:
     row = next((p for p in org.progress if p.stage is stage), None)
     if row is None:
-        row = StageProgress(stage=stage, campaign_id=current_campaign().id)
+        row = StageProgress(stage=stage, campaign_id=(campaign or current_campaign()).id)
         org.progress.append(row)
     return row
 
 
-def check_can_open(org: Organisation, stage: Stage) -> None:
+def check_can_open(org: Organisation, stage: Stage, campaign: Campaign | None = None) -> None:
     """A round of stage N+1 may not open before stage N is approved (a single-stage
-    campaign has no gate)."""
-    before = None if current_campaign().single_stage else previous(stage)
+    campaign has no gate). ``campaign``: the current one, when the caller (a bulk action)
+    has it already."""
+    before = None if (campaign or current_campaign()).single_stage else previous(stage)
     if before is not None and org.stage_state(before) is not StageState.PASSED:
         raise Invalid({"stage": f"{label(before)}阶段尚未通过转段审批，不能开始"
                                 f"{label(stage)}阶段的测评"})
@@ -64,9 +66,9 @@ def check_can_open(org: Organisation, stage: Stage) -> None:
         raise Invalid({"stage": f"{label(stage)}阶段已经通过，不能再开始该阶段的测评"})
 
 
-def mark_started(org: Organisation, stage: Stage) -> None:
+def mark_started(org: Organisation, stage: Stage, campaign: Campaign | None = None) -> None:
     """Opening the first round of a stage puts the stage in progress (no commit)."""
-    row = _progress(org, stage)
+    row = _progress(org, stage, campaign)
     if row.state is StageState.NOT_STARTED:
         row.state = StageState.IN_PROGRESS
 
