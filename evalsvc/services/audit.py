@@ -3,9 +3,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Organisation, User
 from evalsvc.models.base import utcnow
@@ -37,8 +35,8 @@ def record_many(actor: User | None, action: str,
     """One entry per (object, detail): a bulk action over many objects (objects that
     already have their ids) writes them in one executemany, not one INSERT per object."""
     rows = [_values(actor, action, obj, None, None, detail) for obj, detail in items]
-    if rows:  # the ORM's bulk path: no RETURNING, nothing to track
-        db.session.execute(sa.insert(AuditEntry), rows)
+    if rows:
+        insert_rows(AuditEntry.__table__, _COLUMNS, [tuple(r.values()) for r in rows])
 
 
 def entry(actor: User | None, action: str, obj: object, *, organisation_id: int | None = None,
@@ -51,6 +49,10 @@ def entry(actor: User | None, action: str, obj: object, *, organisation_id: int 
 def _entry(actor: User | None, action: str, obj: object, organisation_id: int | None,
            system: str | None, detail: dict[str, object]) -> AuditEntry:
     return AuditEntry(**_values(actor, action, obj, organisation_id, system, detail))
+
+
+_COLUMNS = ("at", "actor", "role", "action", "object_type", "object_id", "organisation_id",
+            "detail")  # the keys of ``_values``, in order
 
 
 def _values(actor: User | None, action: str, obj: object, organisation_id: int | None,

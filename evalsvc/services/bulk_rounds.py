@@ -230,6 +230,7 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
     with db.session.no_autoflush:  # one flush for all rounds, not one per round
         for round_ in plan.done:
             rounds.start_checked(actor, round_, gate, window_override, layouts)
+    stages.mark_started_many(plan.done, gate.campaign)
     audit.record_many(actor, "round.open", [(round_, {}) for round_ in plan.done])
     planned_close.plan_new(actor, plan.done, planned_close_on)
     return plan

@@ -1,6 +1,7 @@
 """Rounds: creation with their cards, the draft → open → closed lifecycle, participation."""
 import functools
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,19 +192,23 @@ CARD_COLUMNS = ("id", "round_id", "group_id", "code_hash", "spent")
 
 def issue_cards(new_rounds: list[Round]) -> None:
     """Store the hash of every card code of new rounds; the codes themselves are never stored."""
-    token, digest = secrets.token_hex, codes.hash_code
-    insert_rows(Card.__table__, CARD_COLUMNS, [
-        (token(16), round_.id, group.id, digest(code), False)
-        for round_ in new_rounds for group in round_.groups for code in group_codes(round_, group)
-    ])
+    insert_rows(Card.__table__, CARD_COLUMNS, _card_rows(new_rounds))
 
 
-def group_codes(round_: Round, group: RespondentGroup) -> Iterator[str]:
+def _card_rows(new_rounds: list[Round]) -> Iterator[tuple]:
+    """One row per card: a random id, its round and group, the hash of its code."""
+    digest = codes.hash_code
+    for round_ in new_rounds:
+        for group in round_.groups:
+            ids = os.urandom(16 * group.card_count).hex()  # the group's random ids at once
+            for n, code in enumerate(group_codes(round_, group)):
+                yield ids[32 * n:32 * n + 32], round_.id, group.id, digest(code), False
+
+
+def group_codes(round_: Round, group: RespondentGroup) -> list[str]:
     """The card codes of one group, in card-number order (they are derived, not stored)."""
-    key = current_app.config["SECRET_KEY"]
-    for n in range(group.card_count):
-        yield codes.card_code(key, round_.id, group.code.value, n, round_.card_epoch,
-                              round_.code_version)
+    return codes.card_codes(current_app.config["SECRET_KEY"], round_.id, group.code.value,
+                            range(group.card_count), round_.card_epoch, round_.code_version)
 
 
 def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
@@ -244,6 +249,7 @@ def open_round(actor: User | None, round_: Round, window_override: str = "") -> 
     require_manage(actor, round_)
     gate = OpenGate.for_rounds([round_])
     gate.check(actor, round_, window_override)
+    stages.mark_started(round_.organisation, round_.stage, gate.campaign)
     start_checked(actor, round_, gate, window_override)
     audit.record(actor, "round.open", round_)
     return round_
@@ -300,12 +306,11 @@ class OpenGate:
 def start_checked(actor: User | None, round_: Round, gate: OpenGate,
                   window_override: str = "", layouts: dict | None = None) -> None:
     """Open a round ``gate.check`` passed: record any window override, freeze its
-    questions (the caller audits the opening). Issues no write of its own, so a bulk open
-    flushes every round at once; ``layouts`` lets it reuse the frozen questions of rounds
-    of the same definition that list no members."""
+    questions (the caller marks the stage started and audits the opening). Issues no
+    write of its own, so a bulk open flushes every round at once; ``layouts`` lets it
+    reuse the frozen questions of rounds of the same definition that list no members."""
     batches.record_override(actor, round_, gate.outside_window(round_.organisation),
                             window_override)
-    stages.mark_started(round_.organisation, round_.stage, gate.campaign)
     key = (round_.kind, round_.definition_name)
     lists_members = get_kind(round_.kind).lists_members
     if layouts is None or lists_members or key not in layouts:

@@ -7,7 +7,7 @@ kind declares in ``Kind.required_in``.
 """
 import sqlalchemy as sa
 
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import registry
@@ -71,6 +71,24 @@ def mark_started(org: Organisation, stage: Stage, campaign: Campaign | None = No
     row = _progress(org, stage, campaign)
     if row.state is StageState.NOT_STARTED:
         row.state = StageState.IN_PROGRESS
+
+
+def mark_started_many(opened: list[Round], campaign: Campaign) -> None:
+    """``mark_started`` for every round a bulk open opens, the missing progress rows
+    inserted together (no commit)."""
+    missing: dict[tuple[int, Stage], Organisation] = {}
+    for round_ in opened:
+        org = round_.organisation
+        row = next((p for p in org.progress if p.stage is round_.stage), None)
+        if row is None:
+            missing[(org.id, round_.stage)] = org
+        elif row.state is StageState.NOT_STARTED:
+            row.state = StageState.IN_PROGRESS
+    insert_rows(StageProgress.__table__, ("organisation_id", "campaign_id", "stage", "state"),
+                [(org_id, campaign.id, stage, StageState.IN_PROGRESS)
+                 for org_id, stage in missing])
+    for org in set(missing.values()):
+        db.session.expire(org, ["progress"])
 
 
 def missing_for(org: Organisation, stage: Stage) -> list[str]:
