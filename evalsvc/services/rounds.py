@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from evalsvc.database import insert_rows, writes
 from evalsvc.definitions import Question, layout_from_data, layout_to_data
@@ -85,20 +85,25 @@ def create_round(actor: User | None, data: RoundData) -> Round:
 def insert_rounds(accepted, campaign_id: int) -> list[Round]:
     """Draft rounds, one per branch, with their groups, inserted together (not one
     INSERT per round); ``accepted``: (branch, data, definition) that ``check_round``
-    passed. Returns the rounds, loaded with their groups and branches, by branch code."""
+    passed, in print order. Returns the rounds, with their groups and branches, in it."""
     if not accepted:
         return []
-    ids = dict(db.session.execute(
-        sa.insert(Round).returning(Round.organisation_id, Round.id),
-        [round_values(org, data, chosen, data.attempt, campaign_id)
-         for org, data, chosen in accepted]).all())
-    db.session.execute(sa.insert(RespondentGroup), [
-        {"round_id": ids[org.id], "code": code, "card_count": count}
-        for org, data, _chosen in accepted for code, count in group_sizes(data)])
-    return list(db.session.scalars(
-        sa.select(Round).join(Round.organisation).where(Round.id.in_(ids.values()))
-        .options(selectinload(Round.groups), contains_eager(Round.organisation))
-        .order_by(Organisation.code)))
+    made = db.session.scalars(sa.insert(Round).returning(Round), [
+        round_values(org, data, chosen, data.attempt, campaign_id)
+        for org, data, chosen in accepted]).all()
+    by_branch = {round_.organisation_id: round_ for round_ in made}
+    groups: dict[int, list[RespondentGroup]] = {round_.id: [] for round_ in made}
+    for group in db.session.scalars(sa.insert(RespondentGroup).returning(RespondentGroup), [
+            {"round_id": by_branch[org.id].id, "code": code, "card_count": count}
+            for org, data, _chosen in accepted for code, count in group_sizes(data)]).all():
+        groups[group.round_id].append(group)
+    created = []
+    for org, _data, _chosen in accepted:
+        round_ = by_branch[org.id]
+        set_committed_value(round_, "organisation", org)
+        set_committed_value(round_, "groups", sorted(groups[round_.id], key=lambda g: g.id))
+        created.append(round_)
+    return created
 
 
 def round_values(org: Organisation, data: RoundData, chosen, attempt: int,
