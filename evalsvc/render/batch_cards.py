@@ -2,13 +2,22 @@
 cards, group by group, each group starting on a fresh sheet so cut cards never mix groups.
 
 The file is drawn as its parts arrive: a branch's cards are read from an iterator, so only
-one sheet of cards is held at a time (reportlab still keeps the finished pages until save).
+one sheet of cards is held at a time, and each finished page is compressed at once
+(``cards.finish_page``): what stays until the file is saved is about its final size.
 """
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from evalsvc.render.cards import MM, PAGE_H, PAGE_W, CardFace, card_template, draw_deck
+from evalsvc.render.cards import (
+    MM,
+    PAGE_H,
+    PAGE_W,
+    CardFace,
+    card_template,
+    draw_deck,
+    finish_page,
+)
 from evalsvc.render.fonts import reportlab_font
 from evalsvc.render.text_fit import fit_text
 
@@ -71,7 +80,7 @@ def _register_sheet(pdf, part: BranchPart) -> int:
     for deck in part.decks:
         y -= ROW_H
         if y < 30 * MM:
-            pdf.showPage()
+            finish_page(pdf)
             pages += 1
             y = _sheet_head(pdf, f"{part.branch}（续）", font, left) - ROW_H
         _row(pdf, left, y, [deck.round_title, f"第{deck.attempt}次", deck.group_label,
@@ -80,7 +89,7 @@ def _register_sheet(pdf, part: BranchPart) -> int:
     pdf.setFont(font, size)
     for index, line in enumerate(lines):
         pdf.drawString(left, y - 10 * MM - index * size * 1.4, line)
-    pdf.showPage()
+    finish_page(pdf)
     return pages
 
 
