@@ -114,6 +114,12 @@ def writes(service: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# SQLite's page cache while it inserts many rows (negative: KiB), back to the default after:
+# rows keyed by random ids (cards) land all over their table, and 2 MiB of cache would
+# read the same pages back again and again.
+BULK_CACHE_KIB = -65536
+
+
 def insert_rows(table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     """Insert many plain rows into ``table`` inside the session's transaction, at driver
     speed: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite. For thousands of rows
@@ -121,7 +127,8 @@ def insert_rows(table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     would cost more than the database. Values go through their column types' bind
     processing, as SQLAlchemy would store them; no Python-side column default applies.
     ``rows`` may be a generator: rows made as they are written are freed as they go, so
-    thousands of them never wake the garbage collector."""
+    thousands of them never wake the garbage collector. It must not use the database:
+    PostgreSQL's connection is in COPY while it is read."""
     connection = db.session.connection()
     dialect = connection.dialect
     processors = [(i, p) for i, name in enumerate(columns)
@@ -138,7 +145,13 @@ def insert_rows(table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
                     copy.write_row(row)
         else:
             marks = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+            (previous,) = cursor.execute("PRAGMA cache_size").fetchone()
+            cursor.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+            try:
+                cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                                   rows)
+            finally:
+                cursor.execute(f"PRAGMA cache_size={int(previous)}")
     finally:
         cursor.close()
 

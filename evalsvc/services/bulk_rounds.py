@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
@@ -69,7 +69,7 @@ class Outcome:
 def branches(selection: Selection) -> list[Organisation]:
     """The branches of a selection, by code; ``Invalid`` (Chinese) for a bad selection."""
     query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
-        .options(selectinload(Organisation.progress)).order_by(Organisation.code)
+        .order_by(Organisation.code)
     if selection.batch is not None:
         batch = batch_by_number(selection.batch)
         if batch is None:
@@ -133,6 +133,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     ids = [o.id for o in orgs]
     members = active_members(ids)
     campaign = ensure_campaign()
+    states = stages.states_of(ids, campaign)
     attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
     accepted, refused = [], []
@@ -142,7 +143,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
                        attempt=template.attempt or attempts[org.id])
         errors, chosen = rounds.check_round(org, data)
         try:
-            stages.check_can_open(org, data.stage, campaign)
+            stages.check_can_open(org, data.stage, campaign, states[org.id])
         except Invalid as exc:
             errors = {**exc.errors, **errors}
         if errors:
@@ -186,8 +187,7 @@ def rounds_in(selection: Selection, state: RoundState) -> list[Round]:
         sa.select(Round).join(Round.organisation).where(
             Round.organisation_id.in_(ids), Round.campaign_id == ensure_campaign().id,
             Round.state == state)
-        .options(selectinload(Round.groups),
-                 selectinload(Round.organisation).selectinload(Organisation.progress))
+        .options(selectinload(Round.groups), contains_eager(Round.organisation))
         .order_by(Organisation.code, Round.id)))
 
 
@@ -227,10 +227,13 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
         planned_close.check_day(planned_close_on)
     gate, plan = _plan_open(actor, selection, window_override)
     layouts: dict = {}
+    opened: dict[str, list[Round]] = {}
     with db.session.no_autoflush:  # one flush for all rounds, not one per round
         for round_ in plan.done:
-            rounds.start_checked(actor, round_, gate, window_override, layouts)
-    stages.mark_started_many(plan.done, gate.campaign)
+            frozen = rounds.prepare_open(actor, round_, gate, window_override, layouts)
+            opened.setdefault(frozen, []).append(round_)
+    rounds.mark_open(opened)
+    stages.mark_started_many(plan.done, gate.campaign, gate.states)
     audit.record_many(actor, "round.open", [(round_, {}) for round_ in plan.done])
     planned_close.plan_new(actor, plan.done, planned_close_on)
     return plan

@@ -201,13 +201,22 @@ def issue_cards(new_rounds: list[Round]) -> None:
 
 
 def _card_rows(new_rounds: list[Round]) -> Iterator[tuple]:
-    """One row per card: a random id, its round and group, the hash of its code."""
+    """One row per card: a random id, its round and group, the hash of its code. What
+    the rows need is read from the rounds here, before the rows are made: they are made
+    while PostgreSQL is in COPY, when the connection can run nothing else (a lazy load
+    would wait for ever)."""
+    groups = [(round_.id, group.id, group.code.value, group.card_count, round_.card_epoch,
+               round_.code_version) for round_ in new_rounds for group in round_.groups]
+    return _rows_of(current_app.config["SECRET_KEY"], groups)
+
+
+def _rows_of(key: str, groups: list[tuple]) -> Iterator[tuple]:
     digest = codes.hash_code
-    for round_ in new_rounds:
-        for group in round_.groups:
-            ids = os.urandom(16 * group.card_count).hex()  # the group's random ids at once
-            for n, code in enumerate(group_codes(round_, group)):
-                yield ids[32 * n:32 * n + 32], round_.id, group.id, digest(code), False
+    for round_id, group_id, code, count, epoch, version in groups:
+        ids = os.urandom(16 * count).hex()  # the group's random ids at once
+        for n, card in enumerate(codes.card_codes(key, round_id, code, range(count), epoch,
+                                                  version)):
+            yield ids[32 * n:32 * n + 32], round_id, group_id, digest(card), False
 
 
 def group_codes(round_: Round, group: RespondentGroup) -> list[str]:
@@ -255,7 +264,8 @@ def open_round(actor: User | None, round_: Round, window_override: str = "") -> 
     gate = OpenGate.for_rounds([round_])
     gate.check(actor, round_, window_override)
     stages.mark_started(round_.organisation, round_.stage, gate.campaign)
-    start_checked(actor, round_, gate, window_override)
+    round_.layout_json = prepare_open(actor, round_, gate, window_override)
+    round_.state, round_.opened_on = RoundState.OPEN, today()
     audit.record(actor, "round.open", round_)
     return round_
 
@@ -268,6 +278,7 @@ class OpenGate:
     campaign: Campaign | None
     earlier: dict[tuple, list[int]]  # (branch, campaign, stage, kind) -> its round ids
     pending_make_up: set[int]  # round ids with a 补课 undecided, or confirmed not recorded
+    states: dict[int, dict]  # branch -> its stage states in the current campaign
     windows: dict[int | None, object] = field(default_factory=dict)  # batch id -> outside
 
     @classmethod
@@ -282,7 +293,10 @@ class OpenGate:
             for org_id, campaign_id, stage, kind, round_id in rows:
                 earlier.setdefault((org_id, campaign_id, stage, kind), []).append(round_id)
         ids = {i for found in earlier.values() for i in found}
-        return cls(current_campaign(), earlier, flags.open_make_ups(ids))
+        campaign = current_campaign()
+        states = stages.states_of({r.organisation_id for r in candidates}, campaign) \
+            if campaign is not None else {r.organisation_id: {} for r in candidates}
+        return cls(campaign, earlier, flags.open_make_ups(ids), states)
 
     def check(self, actor: User | None, round_: Round, window_override: str = "") -> None:
         """Raise ``Invalid`` (in Chinese) unless the round may open now; changes nothing:
@@ -291,7 +305,8 @@ class OpenGate:
         require_current(round_.campaign_id, self.campaign)
         if round_.state is not RoundState.DRAFT:
             raise Invalid({"state": "只有草稿状态的测评可以开始"})
-        stages.check_can_open(round_.organisation, round_.stage, self.campaign)
+        stages.check_can_open(round_.organisation, round_.stage, self.campaign,
+                              self.states[round_.organisation_id])
         same = self.earlier.get((round_.organisation_id, round_.campaign_id, round_.stage,
                                  round_.kind), [])
         if any(i != round_.id and i in self.pending_make_up for i in same):
@@ -308,12 +323,12 @@ class OpenGate:
         return self.windows[org.batch_id]
 
 
-def start_checked(actor: User | None, round_: Round, gate: OpenGate,
-                  window_override: str = "", layouts: dict | None = None) -> None:
-    """Open a round ``gate.check`` passed: record any window override, freeze its
-    questions (the caller marks the stage started and audits the opening). Issues no
-    write of its own, so a bulk open flushes every round at once; ``layouts`` lets it
-    reuse the frozen questions of rounds of the same definition that list no members."""
+def prepare_open(actor: User | None, round_: Round, gate: OpenGate,
+                 window_override: str = "", layouts: dict | None = None) -> str:
+    """For a round ``gate.check`` passed: record any window override, and return its
+    questions frozen as JSON, which the caller stores with the open state (one round, or
+    many in one statement), marks the stage started and audits the opening. ``layouts``
+    reuses the frozen questions of rounds of the same definition that list no members."""
     batches.record_override(actor, round_, gate.outside_window(round_.organisation),
                             window_override)
     key = (round_.kind, round_.definition_name)
@@ -322,10 +337,22 @@ def start_checked(actor: User | None, round_: Round, gate: OpenGate,
         frozen = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
         if layouts is not None and not lists_members:
             layouts[key] = frozen
-    else:
-        frozen = layouts[key]
-    round_.layout_json = frozen
-    round_.state, round_.opened_on = RoundState.OPEN, today()
+        return frozen
+    return layouts[key]
+
+
+def mark_open(opened: dict[str, list[Round]]) -> None:
+    """Store many rounds as open, one UPDATE per frozen layout (``prepare_open``'s), and
+    say so to the session's copies of them (no commit)."""
+    on = today()
+    for frozen, same in opened.items():
+        db.session.execute(sa.update(Round).where(Round.id.in_([r.id for r in same]))
+                           .values(layout_json=frozen, state=RoundState.OPEN, opened_on=on)
+                           .execution_options(synchronize_session=False))
+        for round_ in same:
+            set_committed_value(round_, "layout_json", frozen)
+            set_committed_value(round_, "state", RoundState.OPEN)
+            set_committed_value(round_, "opened_on", on)
 
 
 def require_manage(actor: User | None, round_: Round) -> None:

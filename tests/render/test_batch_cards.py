@@ -39,3 +39,21 @@ def test_a_long_register_continues_on_another_page():
     texts = _texts([BranchPart("乙支部", decks)])
     assert "乙支部（续）" in texts[1] and "测评24" in texts[1]
     assert len(texts) == 2 + 25
+
+
+def test_finished_pages_are_held_compressed_not_as_drawing_text():
+    """A batch of thousands of cards keeps about its file size in memory until saved:
+    each finished sheet is compressed at once, and the file still reads back."""
+    from reportlab.pdfgen import canvas as pdfcanvas
+
+    from evalsvc.render.cards import PAGE_H, PAGE_W, card_template, draw_deck
+
+    out = io.BytesIO()
+    pdf = pdfcanvas.Canvas(out, pagesize=(PAGE_W, PAGE_H), pageCompression=1)
+    box = card_template(pdf, "批量", "https://pj.example.gov.cn/c", "card_1")
+    assert draw_deck(pdf, _faces("党员", 17), box, "card_1") == 3
+    held = pdf._doc.Pages.pages
+    assert len(held) == 3 and all(page.stream is None for page in held)
+    assert sum(len(page.Contents.content) for page in held) < 3 * 20_000
+    pdf.save()
+    assert len(pypdfium2.PdfDocument(out.getvalue())) == 3

@@ -1,6 +1,6 @@
 """Rounds in bulk: a batch or a committee's branches created, opened and closed at once."""
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -46,8 +46,15 @@ def test_a_batch_gets_one_round_per_branch_sized_from_active_members(app, demo):
     assert cards == 27
     entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "round.create"))
     assert sorted(int(e.object_id) for e in entries) == sorted(r.id for r in outcome.done)
-    assert all(json.loads(e.detail)["bulk"] == "第1批次" for e in db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.action == "round.create")))
+    entries = list(db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "round.create")))
+    assert all(json.loads(e.detail)["bulk"] == "第1批次" for e in entries)
+    assert all(e.actor == "cli" and e.organisation_id == r.organisation_id and
+               abs((datetime.now(timezone.utc) - (e.at if e.at.tzinfo else
+                                                  e.at.replace(tzinfo=timezone.utc)))
+                   .total_seconds()) < 600
+               for e, r in zip(sorted(entries, key=lambda e: int(e.object_id)),
+                               sorted(outcome.done, key=lambda r: r.id)))
 
 
 def test_branches_the_gate_refuses_get_nothing_and_the_reason_is_given(app, demo):
