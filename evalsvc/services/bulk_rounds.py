@@ -179,22 +179,24 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
     return Outcome(done=created, refused=refused)
 
 
-def rounds_in(selection: Selection, state: RoundState) -> list[Round]:
+def rounds_in(selection: Selection, state: RoundState, with_groups: bool = True) -> list[Round]:
     """The selection's rounds of the current campaign in one state (an earlier campaign's
-    are read-only), by branch code then id."""
+    are read-only), by branch code then id; ``with_groups`` loads their groups too."""
     ids = [o.id for o in branches(selection)]
     return list(db.session.scalars(
         sa.select(Round).join(Round.organisation).where(
             Round.organisation_id.in_(ids), Round.campaign_id == ensure_campaign().id,
             Round.state == state)
-        .options(selectinload(Round.groups), contains_eager(Round.organisation))
+        .options(contains_eager(Round.organisation),
+                 *([selectinload(Round.groups)] if with_groups else []))
         .order_by(Organisation.code, Round.id)))
 
 
-def _plan_open(actor: User | None, selection: Selection, window_override: str):
+def _plan_open(actor: User | None, selection: Selection, window_override: str,
+               with_groups: bool = True):
     """The gate and the Outcome of a bulk open, computed together."""
     ready, refused = [], []
-    drafts = rounds_in(selection, RoundState.DRAFT)
+    drafts = rounds_in(selection, RoundState.DRAFT, with_groups)
     gate = rounds.OpenGate.for_rounds(drafts)
     for round_ in drafts:
         try:
@@ -225,7 +227,7 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
-    gate, plan = _plan_open(actor, selection, window_override)
+    gate, plan = _plan_open(actor, selection, window_override, with_groups=False)
     layouts: dict = {}
     opened: dict[str, list[Round]] = {}
     with db.session.no_autoflush:  # one flush for all rounds, not one per round
