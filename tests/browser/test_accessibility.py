@@ -177,3 +177,14 @@ def test_member_import_page_listing_a_files_problems(office_context, server, axe
     expect(page.get_by_role("heading", name="文件有 2 处问题，未导入任何党员")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="支部编码 NOPE 不存在")).to_be_visible()
     assert_accessible(page, axe_source, shoot, "member-import-errors")
+
+
+def test_bulk_rounds_form_and_preview(office_context, server, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/rounds/bulk")
+    expect(page.get_by_role("heading", name="批量创建、开始、结束测评")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "bulk")
+    page.locator("#batch").select_option("1")
+    page.get_by_role("button", name="预览").click()
+    expect(page.get_by_role("heading", name="预览：第1批次批量创建测评")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "bulk-preview")
