@@ -56,6 +56,10 @@ class Defaults:
     SESSION_LIFETIME_HOURS = 12
     # The live view of open rounds reloads itself this often (seconds).
     LIVE_REFRESH_SECONDS = 60
+    # A published result's free texts on the public page (still only above the threshold).
+    PUBLIC_FREE_TEXT = False
+    # The day a brief week (信息简报) ends on: 0 Monday … 3 Thursday … 6 Sunday.
+    BRIEF_WEEK_ENDS = 3
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

@@ -1,7 +1,7 @@
 """The one place where code names meet their Chinese labels."""
 from flask import Flask
 
-from evalsvc.models import BranchDecision, Decision, FlagKind, GroupCode, TransitionState, MemberStatus, OrgType, Role, RoundState, Stage, StageState
+from evalsvc.models import ItemStatus, PlanState, BranchDecision, Decision, FlagKind, GroupCode, TransitionState, MemberStatus, OrgType, Role, RoundState, Stage, StageState
 
 LABELS: dict[object, str] = {
     OrgType.WORKING_COMMITTEE: "机关工委",
@@ -43,6 +43,13 @@ LABELS: dict[object, str] = {
     TransitionState.OBJECTED: "督导组有异议",
     TransitionState.APPROVED: "已批准",
     TransitionState.RETURNED: "已退回",
+    PlanState.DRAFT: "草稿",
+    PlanState.SUBMITTED: "待审批",
+    PlanState.RETURNED: "已退回",
+    PlanState.APPROVED: "已批准",
+    ItemStatus.NOT_STARTED: "未开始",
+    ItemStatus.IN_PROGRESS: "进行中",
+    ItemStatus.DONE: "已完成",
 }
 
 # Accepted spellings of the organisation type in import files.
@@ -65,6 +72,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["stages"] = list(Stage)
     app.jinja_env.globals["kind_label"] = kind_label
     app.jinja_env.globals["branch_decisions"] = list(BranchDecision)
+    app.jinja_env.globals["item_statuses"] = list(ItemStatus)
     app.jinja_env.globals["stage_label"] = lambda value: label(Stage(value))
 
 

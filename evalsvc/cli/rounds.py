@@ -11,6 +11,7 @@ from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
 from evalsvc.services import audit, closing, printing, results, rounds, traces
 from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
+from evalsvc.services.plans import approved_items
 
 GROUP_NAMES = {**{g.value: g for g in rounds.CARD_GROUPS},
                **{label(g): g for g in rounds.CARD_GROUPS}}
@@ -51,14 +52,18 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
 @click.option("--poster", "poster_cap", type=int, default=None,
               help="Also open a poster QR with this cap on ballots.")
 @click.option("--rehearsal", is_flag=True, help="A practice run, purged before the live one.")
+@click.option("--plan-items", is_flag=True,
+              help="Ask about each item of the organisation's approved 整改方案 (one branch).")
 @bulk.planned_close_option
 def create(org_code, batch, under, dry_run, kind, stage, groups, definition_name, title, attempt,
-           poster_cap, rehearsal, planned_close_on) -> None:
+           poster_cap, rehearsal, plan_items, planned_close_on) -> None:
     """Create a round for one branch (--org) or every branch of --batch/--under; prints
     one round id a line."""
     chosen = bulk.selection(batch, under)
     if (chosen is None) == (org_code is None):
         raise click.UsageError("give --org CODE, --batch N or --under CODE")
+    if chosen is not None and plan_items:
+        raise click.UsageError("--plan-items goes with --org: each plan is one branch's")
     org_id = None
     if org_code is not None:
         org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
@@ -67,7 +72,8 @@ def create(org_code, batch, under, dry_run, kind, stage, groups, definition_name
     data = rounds.RoundData(
         organisation_id=org_id or 0, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
         definition_name=definition_name, title=title, attempt=attempt,
-        poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal)
+        poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal,
+        plan_item_ids=tuple(i.id for i in approved_items(org_id)) if plan_items else ())
     if chosen is not None:
         bulk.create(chosen, data, dry_run, planned_close_on)
         return

@@ -1,6 +1,6 @@
 """The interface every questionnaire kind implements, and what flows through it."""
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
@@ -77,6 +77,12 @@ class Kind:
     lists_members: bool = False
     # True when a 党委 or 党总支 may hold a round of this kind (班子 民主测评), not only a branch.
     for_leadership: bool = False
+    # True when a closed round's shown result names problems a 整改方案 may take up
+    # (its categories and the free texts that suppression lets through).
+    supplies_problems: bool = False
+    # True when a round may add one question per 整改方案 item to the definition's.
+    accepts_extra_items: bool = False
+    extra_item_text: str = "对“{problem}”整改情况的评价"
     # True when closing this kind can raise 补课.
     can_require_make_up: bool = False
     # True when the round's rate is a headline figure (dashboard, weekly report).
@@ -116,6 +122,28 @@ class Kind:
             -> tuple[Question, ...]:
         """The questions a respondent sees, in order."""
         return tuple(q for q in definition.questions if not q.per_member)
+
+    def extra_questions(self, definition: Definition,
+                        items: Sequence[tuple[str, str]]) -> tuple[Question, ...]:
+        """One question per (key, problem) on the scale of the definition's rated item
+        (总体评价), not rated itself; empty unless the kind ``accepts_extra_items``."""
+        if not self.accepts_extra_items or not items:
+            return ()
+        model = next((q for q in definition.questions if q.rated), None) or next(
+            (q for q in definition.questions if q.type == "choice"), None)
+        if model is None:  # nothing to rate them on
+            return ()
+        return tuple(replace(model, key=key, text=self.extra_item_text.format(problem=text),
+                             rated=False) for key, text in items)
+
+    def with_extra_questions(self, layout: tuple[Question, ...],
+                             extra: tuple[Question, ...]) -> tuple[Question, ...]:
+        """The layout with the extra questions placed before the rated item (or at the
+        end when there is none)."""
+        if not extra:
+            return layout
+        at = next((i for i, q in enumerate(layout) if q.rated), len(layout))
+        return layout[:at] + extra + layout[at:]
 
     def form(self, layout: tuple[Question, ...], formdata: MultiDict | None = None,
              text_limit: int = 500) -> BallotForm:

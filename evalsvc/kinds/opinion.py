@@ -8,6 +8,7 @@ class OpinionKind(Kind):
     name = "opinion"
     label = "征求意见"
     for_leadership = True
+    supplies_problems = True  # its categories and comments feed the 整改方案
 
     def propose(self, result, settings: Settings) -> Verdict:
         """Opinions are collected for rectification; nothing is passed or failed."""

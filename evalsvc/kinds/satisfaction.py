@@ -16,6 +16,7 @@ class SatisfactionKind(Kind):
     can_require_make_up = True
     for_leadership = True
     reports_rate = True
+    accepts_extra_items = True  # one question per 整改方案 item
     rate_label = "满意率"
     required_in = ("rectify",)
     settings = (Setting(FLOOR_KEY, "满意率下限（0 为不设，默认不设）", 0.0),)

@@ -10,3 +10,4 @@ class StageReviewKind(SatisfactionKind):
     label = "转段测评"
     required_in = ("study", "review", "rectify")
     for_leadership = False  # stage reviews gate a branch's stages
+    accepts_extra_items = False  # it rates the stage, not the 整改方案's items

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -99,8 +100,31 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with sqlite_foreign_keys_deferred(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+
+
+@contextlib.contextmanager
+def sqlite_foreign_keys_deferred(connection):
+    """SQLite changes a table's columns or constraints by copying it into a new table and
+    dropping the old one; with foreign keys enforced, that drop deletes every row that
+    refers to it through ON DELETE CASCADE (a round's cards, ballots and flags). So foreign
+    keys are off while migrating (a pragma that only takes effect outside a transaction),
+    then checked whole, and on again."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: "
+                               f"{broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

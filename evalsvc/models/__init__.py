@@ -8,6 +8,9 @@ from evalsvc.models.flags import (
 )
 from evalsvc.models.grades import MemberGrade
 from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType, Unit
+from evalsvc.models.rectification import (
+    Brief, ItemStatus, PlanItem, PlanState, ProgressNote, PublicPage, RectificationPlan,
+)
 from evalsvc.models.sessions import StaffSession
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
 from evalsvc.models.users import Role, User, supervisor_scope
@@ -16,5 +19,6 @@ __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
     "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
-    "OrgType", "Role", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
+    "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
+    "PublicPage", "RectificationPlan", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

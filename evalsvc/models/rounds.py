@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from evalsvc.models.base import Base, str_enum
 from evalsvc.models.campaigns import Stage
+from evalsvc.models.flags import Decision
 from evalsvc.models.organisations import Organisation
 
 
@@ -57,9 +58,11 @@ class Round(Base):
     # The rule thresholds the round was decided with, frozen at close (a later change of
     # the campaign's settings must not move a sealed verdict or break its verification).
     settings_json: Mapped[str | None] = mapped_column(sa.Text)
-    # The verdict: proposed by the rules, then confirmed or overridden by the office.
+    # The verdict, kept here and nowhere else: the outcome in force (the rules' proposal until
+    # the office decides, then the decision), where it stands, and the office's reason. A
+    # decided 补课 opens a MAKE_UP flag for the branch's follow-up; it holds no decision.
     passed: Mapped[bool | None]
-    verdict_status: Mapped[str | None] = mapped_column(sa.String(12))
+    verdict_status: Mapped[Decision | None] = mapped_column(str_enum(Decision, 12))
     verdict_reason: Mapped[str] = mapped_column(sa.Text, default="")
     # A rehearsal's ballots are purged before the live run; purging re-issues the cards.
     rehearsal: Mapped[bool] = mapped_column(default=False)
@@ -77,6 +80,11 @@ class Round(Base):
     # Set by the close, cleared once the database files no longer pair cards with ballots
     # (SQLite: the write-ahead log truncated; PostgreSQL: the tables rewritten).
     traces_pending: Mapped[bool] = mapped_column(default=False)
+    # Questions added to the definition's for this round (one per 整改方案 item), as JSON
+    # [{"key", "text", "plan_item_id"}]; laid out (and frozen) when the round opens.
+    extra_items_json: Mapped[str | None] = mapped_column(sa.Text)
+    # The office showed the closed round's result on the organisation's public page.
+    result_published: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

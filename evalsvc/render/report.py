@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
+from evalsvc.render.rectify_report import rectification_sheets
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
 from evalsvc.services.report import WeeklyReport
 
@@ -58,7 +59,8 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
     notes = [_title(report), f"党支部 {len(report.branches)} 个；本期结束测评 "
              f"{report.total('rounds_held')} 次，收回答卷 {report.total('ballots')} 份"]
     write_xlsx([Sheet("周报", header(), rows(report)),
-                Sheet("封存摘要", SEAL_HEADER, seal_rows(report))], out,
+                Sheet("封存摘要", SEAL_HEADER, seal_rows(report)),
+                *rectification_sheets(report)], out,
                images=[(f"本期参与率与{_figures_label()}", chart_png(report))], notes=notes)
 
 

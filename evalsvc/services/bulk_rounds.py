@@ -129,6 +129,8 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     nothing. Without an explicit member count the members group is sized from the
     branch's active members. Returns ([(branch, data, definition)], [(branch name, reason)]).
     """
+    if template.plan_item_ids:
+        raise Invalid({"plan_item_ids": "整改方案的事项属于各组织自己的方案，不能批量选择"})
     orgs = branches(selection)
     ids = [o.id for o in orgs]
     members = active_members(ids)

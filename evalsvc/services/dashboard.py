@@ -106,10 +106,12 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
             cell.cards += cards
             cell.ballots += ballots
         cell.figures.update(round_figures(round_))
+        if round_.passed is False and round_.verdict_status is Decision.PROPOSED:
+            cell.make_up = "proposed"  # the rules propose 补课; the office has not decided
     row = BranchRow(org, cells, flags=flags)
     for flag in flags:
         if flag.kind is FlagKind.MAKE_UP and flag.stage and flag.make_up_on is None:
-            cells[flag.stage].make_up = flag.status.value
+            cells[flag.stage].make_up = "confirmed"  # decided, not yet made up
         elif flag.kind is FlagKind.YELLOW_CARD and flag.stage:
             cells[flag.stage].yellow_card = flag.status
         elif flag.kind is FlagKind.ADMONISHMENT:

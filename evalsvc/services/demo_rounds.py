@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.kinds import registry
-from evalsvc.models import Flag, FlagKind, GroupCode, Organisation, Round, Stage, User
+from evalsvc.models import Decision, Flag, FlagKind, GroupCode, Organisation, Round, Stage, User
 from evalsvc.services import ballots, closing, flags, rounds
 
 PLAN_FILE = Path(__file__).with_name("demo_rounds.toml")
@@ -57,9 +57,10 @@ def _answers(round_: Round, rng: random.Random, favour: float):
 
 def _office_confirms(org_id: int) -> None:
     office = db.session.scalar(sa.select(User).where(User.username == "office"))
-    make_up = db.session.scalar(sa.select(Flag).where(
-        Flag.organisation_id == org_id, Flag.kind == FlagKind.MAKE_UP))
-    flags.confirm(office, make_up, "转段测评满意率偏低，同意补课")
+    failed = db.session.scalar(sa.select(Round).where(
+        Round.organisation_id == org_id, Round.passed.is_(False),
+        Round.verdict_status == Decision.PROPOSED))
+    flags.confirm_verdict(office, failed, "转段测评满意率偏低，同意补课")
     card = db.session.scalar(sa.select(Flag).where(
         Flag.organisation_id == org_id, Flag.kind == FlagKind.YELLOW_CARD))
     flags.confirm(office, card, "首次转段未达标")

@@ -1,7 +1,10 @@
 """Proposals the rules raise, and the office's decisions on them.
 
-* A round that falls below its threshold proposes 补课 (make-up lessons).
-* Confirming 补课, or returning a branch's first transition request of a stage, proposes
+* A round's verdict lives on the round alone (``passed``, ``verdict_status``,
+  ``verdict_reason``): the rules propose a pass or 补课 when it closes, and the office confirms
+  or overrides it. 补课 is decided there; deciding it opens a MAKE_UP flag, which carries the
+  branch's follow-up (what it made up, and when) and never a decision of its own.
+* Deciding 补课, or returning a branch's first transition request of a stage, proposes
   a yellow card for that branch and stage (at most one per stage).
 * Confirming a unit's second yellow card in the same campaign proposes collective
   admonishment for the unit; the office then records when and how it was carried out.
@@ -10,6 +13,7 @@
 * A member_review round proposes preliminary 不合格 for members above the threshold.
 Every proposal is confirmed or overridden (with a reason) by the office; both are audited.
 """
+import json
 from datetime import date
 
 import sqlalchemy as sa
@@ -33,13 +37,10 @@ def _unit_of(org: Organisation) -> str:
 
 
 def raise_for_round(round_: Round, result: RoundResult) -> list[Flag]:
-    """The proposals a closed round's verdict calls for (no commit)."""
+    """The proposals a closed round's result calls for besides its verdict (no commit):
+    preliminary 不合格 members. A proposed 补课 is the round's own verdict."""
     org = db.session.get(Organisation, round_.organisation_id)
     raised = []
-    if result.verdict.get("make_up"):
-        raised.append(_flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
-                            campaign_id=round_.campaign_id,
-                            summary=f"{result.title}：{result.verdict['summary']}"))
     for member in result.members:
         if member.flagged:
             raised.append(_flag(FlagKind.UNQUALIFIED, org, round_.stage, round_id=round_.id,
@@ -61,10 +62,7 @@ def _flag(kind: FlagKind, org: Organisation, stage: Stage | None, **fields) -> F
 def confirm(actor: User, flag: Flag, reason: str = "") -> Flag:
     """The office confirms a proposal; confirmations may raise the next proposal."""
     _decide(actor, flag, Decision.CONFIRMED, reason)
-    if flag.kind is FlagKind.MAKE_UP:
-        _sync_round_verdict(flag, passed=False)
-        propose_yellow_card(flag.organisation, flag.stage, "需要补课")
-    elif flag.kind is FlagKind.YELLOW_CARD:
+    if flag.kind is FlagKind.YELLOW_CARD:
         _propose_admonishment(flag)
     return flag
 
@@ -75,8 +73,6 @@ def override(actor: User, flag: Flag, reason: str) -> Flag:
     if not reason.strip():
         raise Invalid({"reason": "推翻规则建议必须写明理由"})
     _decide(actor, flag, Decision.OVERRIDDEN, reason)
-    if flag.kind is FlagKind.MAKE_UP:
-        _sync_round_verdict(flag, passed=True)
     return flag
 
 
@@ -88,15 +84,6 @@ def _decide(actor: User, flag: Flag, status: Decision, reason: str) -> None:
     flag.status, flag.reason = status, reason.strip()
     flag.decided_by, flag.decided_on = actor.username, today()
     audit.record(actor, f"flag.{status.value}", flag, kind=flag.kind.value, reason=flag.reason)
-
-
-def _sync_round_verdict(flag: Flag, passed: bool) -> None:
-    if flag.round_id is None:
-        return
-    round_ = db.session.get(Round, flag.round_id)
-    round_.passed = passed
-    round_.verdict_status = "confirmed" if flag.status is Decision.CONFIRMED else "overridden"
-    round_.verdict_reason = flag.reason
 
 
 def propose_yellow_card(org: Organisation, stage: Stage | None, why: str) -> Flag | None:
@@ -176,13 +163,17 @@ def record_admonishment(actor: User, flag: Flag, on: date | None, note: str) -> 
 
 
 def open_make_ups(round_ids: set[int]) -> set[int]:
-    """Which of these rounds have a 补课 still undecided, or confirmed but not yet
-    recorded: a new attempt of their kind waits until the make-up is recorded."""
+    """Which of these rounds hold a 补课 still to decide, or decided but not yet recorded
+    (a new attempt of their kind waits until the make-up is recorded), in two queries."""
     if not round_ids:
         return set()
-    return set(db.session.scalars(sa.select(Flag.round_id).where(
+    undecided = db.session.scalars(sa.select(Round.id).where(
+        Round.id.in_(round_ids), Round.verdict_status == Decision.PROPOSED,
+        Round.passed.is_(False)))
+    unrecorded = db.session.scalars(sa.select(Flag.round_id).where(
         Flag.kind == FlagKind.MAKE_UP, Flag.round_id.in_(round_ids),
-        Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN)))
+        Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN))
+    return set(undecided) | set(unrecorded)
 
 
 def flags_for(org_ids: set[int] | None, kinds=None, status=None,
@@ -200,24 +191,15 @@ def flags_for(org_ids: set[int] | None, kinds=None, status=None,
     return list(db.session.scalars(query))
 
 
-def _round_make_up(round_: Round) -> Flag | None:
-    return db.session.scalar(sa.select(Flag).where(
-        Flag.kind == FlagKind.MAKE_UP, Flag.round_id == round_.id))
-
-
 @writes
 def confirm_verdict(actor: User, round_: Round, reason: str = "") -> None:
     """The office confirms what the rules proposed for a closed round."""
     require_office(actor)
     require_current(round_.campaign_id)
-    flag = _round_make_up(round_)
-    if flag is not None and flag.status is Decision.PROPOSED:
-        confirm(actor, flag, reason)
-        return
-    if round_.verdict_status != "proposed" or round_.passed is None:
+    if round_.verdict_status is not Decision.PROPOSED or round_.passed is None:
         raise Invalid({"verdict": "该结果已处理过，或规则未作判定（请选择推翻并写明理由）"})
-    round_.verdict_status, round_.verdict_reason = "confirmed", reason.strip()
     audit.record(actor, "round.verdict.confirm", round_, passed=round_.passed, reason=reason)
+    _settle(actor, round_, round_.passed, Decision.CONFIRMED, reason)
 
 
 @writes
@@ -229,26 +211,31 @@ def override_verdict(actor: User, round_: Round, reason: str, passed: bool | Non
     require_current(round_.campaign_id)
     if not reason.strip():
         raise Invalid({"reason": "推翻规则建议必须写明理由"})
-    if round_.verdict_status != "proposed":
+    if round_.verdict_status is not Decision.PROPOSED:
         raise Invalid({"verdict": "该结果已处理过"})
     target = passed if passed is not None else (
         None if round_.passed is None else not round_.passed)
     if target is None:
         raise Invalid({"passed": "规则未作判定：请选择判定通过或需要补课"})
-    flag = _round_make_up(round_)
-    if flag is not None and flag.status is Decision.PROPOSED:
-        # The rules proposed 补课: passing overrides it, failing confirms it.
-        (override if target else confirm)(actor, flag, reason)
-        return
-    round_.passed, round_.verdict_status = target, "overridden"
-    round_.verdict_reason = reason.strip()
-    if not target:
-        org = db.session.get(Organisation, round_.organisation_id)
-        flag = _flag(FlagKind.MAKE_UP, org, round_.stage, round_id=round_.id,
-                     summary=f"{round_.title}：先教办决定需要补课")
-        _decide(actor, flag, Decision.CONFIRMED, reason)
-        propose_yellow_card(org, round_.stage, "需要补课")
     audit.record(actor, "round.verdict.override", round_, passed=target, reason=reason)
+    _settle(actor, round_, target, Decision.OVERRIDDEN, reason)
+
+
+def _settle(actor: User, round_: Round, passed: bool, status: Decision, reason: str) -> None:
+    """Write the decision in the one place it is kept; a decided 补课 opens its follow-up."""
+    round_.passed, round_.verdict_status = passed, status
+    round_.verdict_reason = reason.strip()
+    if passed:
+        return
+    org = db.session.get(Organisation, round_.organisation_id)
+    flag = Flag(kind=FlagKind.MAKE_UP, status=Decision.CONFIRMED, organisation_id=org.id,
+                stage=round_.stage, round_id=round_.id, campaign_id=round_.campaign_id,
+                unit=_unit_of(org), raised_on=today(), decided_by=actor.username,
+                decided_on=today(), reason=round_.verdict_reason,
+                summary=f"{round_.title}（第{round_.attempt}次）：{_make_up_grounds(round_, status)}")
+    db.session.add(flag)
+    audit.record(actor, "flag.make_up.required", flag, round=round_.id)
+    propose_yellow_card(org, round_.stage, "需要补课")
 
 
 @writes
@@ -261,21 +248,33 @@ def confirm_passes(actor: User, round_ids: list[int], reason: str = "") -> int:
         raise Invalid({"rounds": "请至少选择一个测评"})
     for round_ in chosen:
         if round_ is None or not in_scope(actor, round_.organisation_id) or \
-                round_.verdict_status != "proposed" or round_.passed is not True:
+                round_.verdict_status is not Decision.PROPOSED or round_.passed is not True:
             raise Invalid({"rounds": "所选测评中有不是待确认的通过判定，未作任何确认"})
     for round_ in chosen:
         confirm_verdict(actor, round_, reason)
     return len(chosen)
 
 
-def pending_passes(org_ids: set[int] | None) -> list[Round]:
-    """Closed rounds of the current campaign whose proposed pass waits for the office
-    (None: every organisation); an earlier campaign's rounds can no longer be confirmed."""
+def _make_up_grounds(round_: Round, status: Decision) -> str:
+    """Why 补课: the rules' own words when the office confirmed them."""
+    if status is Decision.CONFIRMED and round_.result_json:
+        return json.loads(round_.result_json)["verdict"]["summary"]
+    return "先教办决定需要补课"
+
+
+def pending_verdicts(org_ids: set[int] | None) -> list[Round]:
+    """Closed rounds of the current campaign whose proposed verdict (a pass, 补课, or none)
+    waits for the office (None: every organisation); an earlier campaign's rounds can no
+    longer be decided."""
     campaign = current_campaign()
-    query = sa.select(Round).where(Round.verdict_status == "proposed",
-                                   Round.passed.is_(True)).order_by(Round.id)
+    query = sa.select(Round).where(Round.verdict_status == Decision.PROPOSED).order_by(Round.id)
     if campaign is not None:
         query = query.where(Round.campaign_id == campaign.id)
     if org_ids is not None:
         query = query.where(Round.organisation_id.in_(org_ids))
     return list(db.session.scalars(query))
+
+
+def pending_passes(org_ids: set[int] | None) -> list[Round]:
+    """The proposed passes among the pending verdicts (the office may confirm them at once)."""
+    return [r for r in pending_verdicts(org_ids) if r.passed is True]

@@ -18,6 +18,8 @@ CHANGE_WORDS = {
     "transition.review": "督导组审核转段申请", "transition.decide": "先教办审批转段申请",
     "flag.confirmed": "确认规则建议", "flag.overridden": "推翻规则建议",
     "flag.make_up": "登记补课", "round.purge_rehearsal": "清除演练答卷",
+    "round.verdict.confirm": "确认测评判定", "round.verdict.override": "推翻测评判定",
+    "flag.make_up.required": "决定补课",
     "opinion.write": "督导意见",
 }
 
@@ -65,6 +67,11 @@ class WeeklyReport:
     start: date
     end: date
     branches: list[BranchWeek]
+    # 信息简报 dated in the period, who has not sent one in the week the period ends in,
+    # and 回头看: plan items past their deadline and not done (services/rectify_report.py).
+    briefs: list = field(default_factory=list)
+    missing_briefs: list = field(default_factory=list)
+    overdue_items: list = field(default_factory=list)
 
     @property
     def batches(self) -> dict[int | None, list[BranchWeek]]:
@@ -98,7 +105,9 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     _flags(rows, start, end)
     _transitions(rows, start, end)
     _changes(rows, start, end)
-    return WeeklyReport(start, end, list(rows.values()))
+    from evalsvc.services.rectify_report import add_rectification
+
+    return add_rectification(WeeklyReport(start, end, list(rows.values())), ids)
 
 
 def _rounds_held(rows, start, end) -> None:

@@ -9,7 +9,7 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import Settings
-from evalsvc.models import Answer, Ballot, Campaign, Round, RoundState
+from evalsvc.models import Answer, Ballot, Campaign, Decision, Round, RoundState
 from evalsvc.services.campaign_rules import kind_settings
 from evalsvc.services.rounds import layout
 from evalsvc.tally import ALL, Counts, RoundResult, TallyInput, suppressed_groups
@@ -121,8 +121,9 @@ def store(round_: Round) -> RoundResult:
     """Compute and keep the result with the round (called inside the closing transaction)."""
     result = compute(round_)
     round_.result_json = json.dumps(result.to_data(), ensure_ascii=False)
+    # The rules' proposal is in force until the office decides (services/flags.py).
     round_.passed = result.verdict.get("passed")
-    round_.verdict_status = "proposed"
+    round_.verdict_status = Decision.PROPOSED
     return result
 
 
@@ -189,7 +190,11 @@ def tally_document(round_: Round, result: RoundResult) -> dict:
         "channels": [{"channel": c, "label": name, "ballots": n, "suppressed": n is None}
                      for c, name, n in channel_counts(round_)],
         "comments": result.comments, "comments_suppressed": result.comments_suppressed,
-        "verdict": {**result.verdict, "status": round_.verdict_status,
+        "verdict": {**result.verdict, "status": _value(round_.verdict_status),
                     "effective_passed": round_.passed, "reason": round_.verdict_reason},
         "digest": round_.digest,
     }
+
+
+def _value(status) -> str | None:
+    return None if status is None else status.value

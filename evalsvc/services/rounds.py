@@ -25,6 +25,7 @@ from evalsvc.models import (
     MemberStatus,
     Organisation,
     OrgType,
+    PlanItem,
     RespondentGroup,
     Round,
     RoundState,
@@ -58,6 +59,8 @@ class RoundData:
     poster: bool = False
     poster_cap: int | None = None
     rehearsal: bool = False
+    # 整改方案 items to ask about, one question each (kinds that accept extra items only).
+    plan_item_ids: tuple[int, ...] = ()
 
 
 @writes
@@ -73,6 +76,7 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         raise Invalid(errors)
     round_ = Round(**round_values(org, data, chosen, data.attempt or
                                   _next_attempt(org.id, data), ensure_campaign().id))
+    round_.extra_items_json = _extra_items(org, data)
     round_.groups = [RespondentGroup(code=code, card_count=count)
                      for code, count in group_sizes(data)]
     db.session.add(round_)
@@ -126,10 +130,35 @@ def group_sizes(data: RoundData) -> list[tuple[GroupCode, int]]:
 
 def created_detail(round_: Round, data: RoundData, **extra) -> dict[str, object]:
     """What the audit entry of a created round says."""
+    if round_.extra_items_json:
+        extra["plan_items"] = [e["plan_item_id"] for e in extra_items(round_)]
     return dict(kind=data.kind, stage=data.stage.value, definition=round_.definition_name,
                 groups={c.value: n for c, n in data.groups.items()},
                 poster_cap=data.poster_cap if data.poster else None,
                 rehearsal=data.rehearsal, **extra)
+
+
+PLAN_ITEM_KEY = "plan_item_{}"
+
+
+def _extra_items(org: Organisation, data: RoundData) -> str | None:
+    """The chosen plan items as the round's extra questions (JSON), or None when there are
+    none or the kind asks no extra questions."""
+    from evalsvc.services.plans import approved_items
+
+    if not data.plan_item_ids or not get_kind(data.kind).accepts_extra_items:
+        return None
+    items = {i.id: i for i in approved_items(org.id)}
+    if any(i not in items for i in data.plan_item_ids):
+        raise Invalid({"plan_item_ids": "只能选择本组织已批准的整改方案中的事项"})
+    return json.dumps([{"key": PLAN_ITEM_KEY.format(i), "text": items[i].problem,
+                        "plan_item_id": i} for i in dict.fromkeys(data.plan_item_ids)],
+                      ensure_ascii=False)
+
+
+def extra_items(round_: Round) -> list[dict]:
+    """The round's extra questions as stored: [{"key", "text", "plan_item_id"}]."""
+    return json.loads(round_.extra_items_json) if round_.extra_items_json else []
 
 
 def _leadership_refusal(kind) -> str:
@@ -236,9 +265,20 @@ def layout(round_: Round) -> tuple[Question, ...]:
     """The questions of the round: frozen once open, from the definition while a draft."""
     if round_.layout_json is not None:
         return _frozen_layout(round_.layout_json)
-    kind = get_kind(round_.kind)
+    kind, chosen = get_kind(round_.kind), definition(round_.definition_name)
+    extra = kind.extra_questions(chosen, _current_wording(extra_items(round_)))
     members = _members(round_) if kind.lists_members else []
-    return kind.layout(definition(round_.definition_name), members)
+    return kind.with_extra_questions(kind.layout(chosen, members), extra)
+
+
+def _current_wording(extras: list[dict]) -> list[tuple[str, str]]:
+    """(key, problem) of a draft's plan items as the plan words them now (the wording
+    stored at creation when an item is gone); opening the round freezes it."""
+    if not extras:
+        return []
+    now = dict(db.session.execute(sa.select(PlanItem.id, PlanItem.problem).where(
+        PlanItem.id.in_([e["plan_item_id"] for e in extras]))).all())
+    return [(e["key"], now.get(e["plan_item_id"], e["text"])) for e in extras]
 
 
 @functools.lru_cache(maxsize=256)
@@ -328,14 +368,15 @@ def prepare_open(actor: User | None, round_: Round, gate: OpenGate,
     """For a round ``gate.check`` passed: record any window override, and return its
     questions frozen as JSON, which the caller stores with the open state (one round, or
     many in one statement), marks the stage started and audits the opening. ``layouts``
-    reuses the frozen questions of rounds of the same definition that list no members."""
+    reuses the frozen questions of rounds of the same definition that list no members and
+    ask about no plan items."""
     batches.record_override(actor, round_, gate.outside_window(round_.organisation),
                             window_override)
     key = (round_.kind, round_.definition_name)
-    lists_members = get_kind(round_.kind).lists_members
-    if layouts is None or lists_members or key not in layouts:
+    own = get_kind(round_.kind).lists_members or bool(round_.extra_items_json)
+    if layouts is None or own or key not in layouts:
         frozen = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
-        if layouts is not None and not lists_members:
+        if layouts is not None and not own:
             layouts[key] = frozen
         return frozen
     return layouts[key]

@@ -15,6 +15,7 @@ from evalsvc.glossary import label
 from evalsvc.kinds import registry
 from evalsvc.models import (
     Campaign,
+    Decision,
     Organisation,
     Role,
     Round,
@@ -137,7 +138,7 @@ def missing_for(org: Organisation, stage: Stage) -> list[str]:
             missing.append(f"{name}（第{latest.attempt}次）尚未结束")
         elif latest.passed is not True:
             missing.append(f"{name}（第{latest.attempt}次）未通过或未判定")
-        elif latest.verdict_status not in ("confirmed", "overridden"):
+        elif latest.verdict_status is Decision.PROPOSED:
             missing.append(f"{name}（第{latest.attempt}次）的判定待先教办确认")
         elif latest.is_poster and _advisory(latest):
             missing.append(f"{name}（第{latest.attempt}次）仅公开扫码作答，判定仅供参考，"

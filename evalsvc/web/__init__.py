@@ -9,8 +9,9 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, bulk, dashboard, decisions, grades, input_guard, live, member_import, orgs,
-        paper, receipts, reports, respond, results, rounds, supervision, users,
+        audit, auth, briefs, bulk, dashboard, decisions, grades, input_guard, live,
+        member_import, orgs, paper, plans, public, receipts, reports, respond, results, rounds,
+        supervision, users,
     )
 
     member_import.init_app(app)  # before the input guard, which reads the body
@@ -32,6 +33,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(plans.bp)
+    app.register_blueprint(briefs.bp)
+    app.register_blueprint(public.bp)
     app.register_error_handler(OutOfScope, _not_found)
     app.register_error_handler(Forbidden, _forbidden)
     for code in (400, 403, 404, 405, 413, 415, 429, 500):
@@ -62,7 +66,7 @@ def _error_page(exc):
 
 def _render_error(code: int, detail: str | None):
     title = MESSAGES.get(code, "出错了")
-    if request.blueprint in ("respond", "receipts"):
+    if request.blueprint in ("respond", "receipts", "public"):
         return render_template("respond/message.html", title=title, text=detail or "",
                                receipt=None), code
     return render_template("error.html", code=code, title=title, detail=detail), code

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, OrgType, Role
-from evalsvc.services import audit, dashboard, flags, scope, stages
+from evalsvc.services import audit, dashboard, flags, plans, scope, stages
 from evalsvc.services.batches import window_text
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.web.staff_forms import ConfirmForm
@@ -34,13 +34,16 @@ def index():
     batches = db.session.scalars(db.select(Batch).where(
         Batch.campaign_id == (campaign.id if campaign else None)).order_by(Batch.number)).all()
     ids = scope.visible_org_ids(current_user)
+    verdicts = flags.pending_verdicts(ids) if current_user.role is Role.OFFICE else []
     return render_template(
         "dashboard/index.html", rows=rows, batch=batch, parent_id=parent_id, parents=parents,
         batches=batches, window_text=window_text, campaign=campaign,
         pending=flags.flags_for(ids, status=flags.Decision.PROPOSED,
                                 campaign_id=campaign.id if campaign else None),
         requests=[t for t in stages.transitions_for(ids) if t.state in stages.OPEN_REQUESTS],
-        passes=flags.pending_passes(ids) if current_user.role is Role.OFFICE else [],
+        passes=[r for r in verdicts if r.passed is True],
+        to_decide=[r for r in verdicts if r.passed is not True],
+        overdue_items=plans.overdue_items(ids),
         confirm=ConfirmForm())
 
 

@@ -25,6 +25,7 @@ from evalsvc.services import (
     flags,
     opinions,
     paper,
+    plans,
     printing,
     results,
     rounds,
@@ -60,6 +61,7 @@ def create(org_id: int):
     form.definition_name.choices = options(
         [("", "（按类型和阶段自动选择）")] +
         [(d.name, f"{d.title}（{d.name}）") for d in definitions().values()])
+    _offer_plan_items(form, org.id)
     if form.validate_on_submit():
         try:
             round_ = rounds.create_round(current_user, _round_data(org.id, form))
@@ -68,6 +70,18 @@ def create(org_id: int):
         else:
             return redirect(url_for("rounds.detail", round_id=round_.id))
     return render_template("rounds/form.html", form=form, org=org)
+
+
+def _offer_plan_items(form: RoundForm, org_id: int) -> None:
+    """One checkbox per item of the approved 整改方案 (all ticked at first); no field when
+    the organisation has no approved plan."""
+    items = plans.approved_items(org_id)
+    if not items:
+        del form.plan_item_ids
+        return
+    form.plan_item_ids.choices = options((i.id, i.problem) for i in items)
+    if request.method == "GET":
+        form.plan_item_ids.data = [i.id for i in items]
 
 
 def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
@@ -80,6 +94,7 @@ def _round_data(org_id: int, form: RoundForm) -> rounds.RoundData:
                 GroupCode.SERVICE: form.service_cards.data or 0},
         poster=form.poster.data, poster_cap=form.poster_cap.data if form.poster.data else None,
         rehearsal=form.rehearsal.data,
+        plan_item_ids=tuple(form.plan_item_ids.data or ()) if "plan_item_ids" in form else (),
     )
 
 
@@ -96,7 +111,7 @@ def detail(round_id: int):
         kind=get_kind(round_.kind), may_manage=_may_manage(round_), confirm=ConfirmForm(),
         may_print=printing.may_print(current_user, round_),
         paper_waiting=paper.waiting_count(round_) if round_.state.value == "open" else 0,
-        printings=printing.printings(round_),
+        printings=printing.printings(round_), extra_items=rounds.extra_items(round_),
         # The poster's URL is a credential like the printed poster: only for who may print it.
         poster_url=codes.poster_url(current_app.config["PUBLIC_URL"], round_.poster_token)
         if round_.is_poster and printing.may_print(current_user, round_) else None)

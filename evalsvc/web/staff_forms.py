@@ -1,13 +1,15 @@
 """WTForms for the staff pages; choices are filled in by the view."""
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
+    BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField,
+    SelectMultipleField, StringField, TextAreaField,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from evalsvc.glossary import label
-from evalsvc.models import MemberStatus, OrgType, Role, Stage
+from evalsvc.models import ItemStatus, MemberStatus, OrgType, Role, Stage
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -76,6 +78,42 @@ class RoundForm(FlaskForm):
     poster_cap = IntegerField("公开二维码票数上限（留空则不限）", validators=[
         Optional(), NumberRange(min=1, max=1_000_000, message="应在 1 到 1000000 之间")])
     rehearsal = BooleanField("演练（正式开始前清除演练答卷）")
+    # Filled with the approved 整改方案's items by the view; removed when there is none.
+    plan_item_ids = SelectMultipleField(
+        "整改方案事项（每项增加一道“整改情况评价”题，仅适用于可添加事项的测评类型）",
+        coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
+class ChineseDateField(DateField):
+    """A date whose format error is in Chinese."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("日期格式无效，请按 年-月-日 填写") from None
+
+
+class PlanItemForm(FlaskForm):
+    """An item of a 整改方案; the rules (non-empty, deadline not past) are the service's."""
+
+    problem = TextAreaField("存在问题", render_kw={"rows": 3, "maxlength": 500})
+    measures = TextAreaField("整改措施", render_kw={"rows": 4, "maxlength": 2000})
+    responsible = StringField("责任人", render_kw={"maxlength": 60})
+    deadline = ChineseDateField("整改时限", validators=[Optional()])
+    status = SelectField("整改状态", choices=_enum_choices(ItemStatus))
+    source_round_id = HiddenField(filters=[lambda v: int(v) if v and str(v).isdigit() else None])
+
+
+class BriefForm(FlaskForm):
+    """A weekly 信息简报."""
+
+    title = StringField("标题", render_kw={"maxlength": 200})
+    text = TextAreaField("正文", render_kw={"rows": 8, "maxlength": 10000})
+    brief_date = ChineseDateField("日期", validators=[Optional()])
+    author = StringField("撰稿人", render_kw={"maxlength": 60})
+    organisation_id = SelectField("报送单位", coerce=_optional_int, validate_choice=True)
 
 
 class ConfirmForm(FlaskForm):

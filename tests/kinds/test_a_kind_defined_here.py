@@ -12,8 +12,8 @@ from evalsvc.extensions import db
 from evalsvc.kinds import register, registry, unregister
 from evalsvc.kinds.base import Kind
 from evalsvc.kinds.settings import Setting
-from evalsvc.models import Campaign, Flag, FlagKind, GroupCode, Organisation, Stage
-from evalsvc.services import closing, stages
+from evalsvc.models import Campaign, Flag, FlagKind, GroupCode, Organisation, Stage, User
+from evalsvc.services import closing, flags, stages
 from evalsvc.services.campaign_rules import set_kind_settings
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
@@ -114,6 +114,9 @@ def test_a_new_kind_runs_end_to_end_without_any_core_change(client, county):
     closing.close_round(None, round_)
     assert round_.passed is False  # 4 of 6 = 66.7 % is below the 70 % floor
     assert any("未通过" in m for m in stages.missing_for(org, Stage.STUDY))
+    # The office confirms the rules' 补课; the follow-up flag carries the kind's own words.
+    office = db.session.scalar(sa.select(User).where(User.username == "office"))
+    flags.confirm_verdict(office, round_)
     make_up = db.session.scalar(sa.select(Flag).where(Flag.round_id == round_.id,
                                                       Flag.kind == FlagKind.MAKE_UP))
     assert "知晓率 66.7%，低于 70%" in make_up.summary

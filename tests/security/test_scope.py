@@ -38,7 +38,7 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
         return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
                 "round_id": 999_999, "name": "no_such_definition", "flag_id": 999_999,
                 "transition_id": 999_999, "grade_id": 999_999, "unit_id": 999_999,
-                "fmt": "exe"}
+                "fmt": "exe", "plan_id": 999_999, "item_id": 999_999, "action": "approve"}
     foreign = ids["XW050101"]
     round_id = _foreign_round(foreign)
     return {"grade_id": _foreign_grade(round_id, foreign, member_elsewhere),
@@ -46,7 +46,23 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
             "user_id": db.session.scalar(sa.select(User.id).limit(1)),
             "round_id": round_id, "name": "no_such_definition",
             "flag_id": _foreign_flag(foreign), "transition_id": _foreign_transition(foreign),
-            "unit_id": db.session.get(Organisation, foreign).unit_id, "fmt": "exe"}
+            "unit_id": db.session.get(Organisation, foreign).unit_id, "fmt": "exe",
+            **_foreign_plan(foreign), "action": "approve"}
+
+
+def _foreign_plan(org_id: int) -> dict[str, int]:
+    """A submitted 整改方案 with one item, in a branch of another scope."""
+    from evalsvc.models import PlanItem, PlanState, RectificationPlan
+    from evalsvc.services.campaigns import ensure_campaign
+
+    plan = RectificationPlan(organisation_id=org_id, campaign_id=ensure_campaign().id,
+                             state=PlanState.SUBMITTED, drafted_by="x", drafted_on=date.today(),
+                             review_opinion="", return_reason="")
+    item = PlanItem(plan=plan, organisation_id=org_id, problem="外部", measures="x",
+                    responsible="x", deadline=date.today())
+    db.session.add_all([plan, item])
+    db.session.commit()
+    return {"plan_id": plan.id, "item_id": item.id}
 
 
 def _foreign_flag(org_id: int) -> int:
@@ -93,7 +109,7 @@ def _foreign_round(org_id: int) -> int:
 
 def _staff_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith("respond."):
+        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith(("respond.", "public.")):
             continue
         yield rule
 

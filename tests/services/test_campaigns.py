@@ -25,7 +25,7 @@ def yellow_card_for(code: str) -> Flag:
     """A confirmed 补课 in the review stage of the current campaign: it proposes a card."""
     campaign_id = campaigns.current_campaign().id
     round_ = run_round(None, code, "stage_review", Stage.REVIEW, positive=1, negative=4)
-    flags.confirm(user("office"), only_flag(FlagKind.MAKE_UP, round_id=round_.id))
+    flags.confirm_verdict(user("office"), round_)
     return only_flag(FlagKind.YELLOW_CARD, organisation_id=org(code).id,
                      campaign_id=campaign_id)
 

@@ -15,8 +15,8 @@ def test_a_stage_shows_its_latest_attempt_only(app, demo):
     office, secretary = user("office"), user("secretary")
     first = run_round(secretary, "XW0101", "stage_review", Stage.REVIEW, positive=2,
                       negative=8)
+    flags.confirm_verdict(office, first)
     make_up = only_flag(FlagKind.MAKE_UP, round_id=first.id)
-    flags.confirm(office, make_up)
     flags.record_make_up(secretary, make_up, "补课学习", date(2026, 11, 1))
     run_round(secretary, "XW0101", "stage_review", Stage.REVIEW, positive=6, negative=0)
     cell = _cell("XW0101", Stage.REVIEW)

@@ -83,7 +83,7 @@ def yellow_card_for(code: str) -> Flag:
     """A confirmed 补课 in the review stage, which proposes a yellow card for the branch."""
     office = user("office")
     round_ = run_round(None, code, "stage_review", Stage.REVIEW, positive=1, negative=4)
-    flags.confirm(office, only_flag(FlagKind.MAKE_UP, round_id=round_.id))
+    flags.confirm_verdict(office, round_)
     return only_flag(FlagKind.YELLOW_CARD, organisation_id=org(code).id)
 
 
@@ -175,21 +175,27 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
     first = run_round(secretary, "XW0101", "stage_review", Stage.REVIEW,
                       positive=4, negative=6)
     assert first.attempt == 1 and first.passed is False
-    make_up = only_flag(FlagKind.MAKE_UP, round_id=first.id)
-    assert make_up.status is Decision.PROPOSED and make_up.stage is Stage.REVIEW
+    assert first.verdict_status is Decision.PROPOSED and flag_count(FlagKind.MAKE_UP) == 0
     assert flag_count(FlagKind.YELLOW_CARD) == 0
+    # Until the office decides, the proposed 补课 already holds back a new attempt.
+    second, second_cards = create(secretary, "XW0101", "stage_review", Stage.REVIEW)
+    assert second.attempt == 2
+    with pytest.raises(Invalid) as info:
+        rounds.open_round(secretary, second)
+    assert "make_up" in info.value.errors
+    db.session.rollback()
 
-    # The office confirms 补课: a yellow card is proposed for (XW0101, review).
+    # The office confirms 补课: the branch's follow-up opens, a yellow card is proposed.
     flags.confirm_verdict(office, first, "转段测评满意率仅 50%")
+    make_up = only_flag(FlagKind.MAKE_UP, round_id=first.id)
     assert make_up.status is Decision.CONFIRMED and make_up.decided_by == "office"
-    assert first.verdict_status == "confirmed" and first.passed is False
+    assert make_up.stage is Stage.REVIEW and "满意率" in make_up.summary
+    assert first.verdict_status is Decision.CONFIRMED and first.passed is False
     card = only_flag(FlagKind.YELLOW_CARD)
     assert (card.organisation_id, card.stage, card.status) == \
         (branch_id, Stage.REVIEW, Decision.PROPOSED)
 
-    # A second attempt cannot open until the make-up is recorded.
-    second, second_cards = create(secretary, "XW0101", "stage_review", Stage.REVIEW)
-    assert second.attempt == 2
+    # Nor once it is decided, until the make-up is recorded.
     with pytest.raises(Invalid) as info:
         rounds.open_round(secretary, second)
     assert "make_up" in info.value.errors
@@ -210,7 +216,7 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
     assert second.passed is True
     assert db.session.scalars(sa.select(Flag).where(Flag.round_id == second.id)).all() == []
     flags.confirm_verdict(office, second)
-    assert second.verdict_status == "confirmed"
+    assert second.verdict_status.value == "confirmed"
 
     # 转段: secretary applies, supervision objects in writing, the office approves.
     request = stages.apply(secretary, org("XW0101"), "补课后第二次转段测评满意率 80%")
@@ -266,9 +272,10 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
         ("round.create", "secretary"), ("round.open", "secretary"),
         ("round.close", "secretary"),  # 民主评议
         ("round.create", "secretary"), ("round.open", "secretary"),
-        ("flag.propose.make_up", "rules"), ("round.close", "secretary"),  # raised at close
-        ("flag.confirmed", "office"), ("flag.propose.yellow_card", "rules"),
-        ("round.create", "secretary"), ("flag.make_up", "secretary"),
+        ("round.close", "secretary"),  # 补课 proposed by the round's verdict
+        ("round.create", "secretary"),  # the second attempt, held back
+        ("round.verdict.confirm", "office"), ("flag.make_up.required", "office"),
+        ("flag.propose.yellow_card", "rules"), ("flag.make_up", "secretary"),
         ("round.open", "secretary"), ("round.close", "secretary"),
         ("round.verdict.confirm", "office"),
         ("transition.apply", "secretary"), ("transition.review", "supervisor"),
@@ -277,7 +284,7 @@ def test_branch_goes_through_review_with_make_up_and_rectify_to_the_end(app, dem
         ("transition.apply", "secretary"), ("transition.review", "supervisor"),
         ("transition.decide", "office"),
     ]
-    assert is_subsequence(expected, trail), trail
+    assert is_subsequence(expected, trail), "\n".join(map(str, trail))
     actions = [a for a, _ in trail]
     assert actions.count("transition.apply") == 2
     assert actions.count("round.close") == 5
@@ -382,18 +389,17 @@ def test_only_supervisors_review_and_only_the_office_decides(app, demo):
     assert state_of("XW0101", Stage.REVIEW) is StageState.PASSED
 
 
-def test_supervisors_and_secretaries_cannot_decide_flags(app, demo):
+def test_supervisors_and_secretaries_cannot_decide_verdicts(app, demo):
     round_ = run_round(None, "XW0101", "stage_review", Stage.REVIEW, positive=2, negative=8)
-    make_up = only_flag(FlagKind.MAKE_UP, round_id=round_.id)
     for username in ("supervisor", "secretary"):
         with pytest.raises(OutOfScope):
-            flags.confirm(user(username), make_up)
+            flags.confirm_verdict(user(username), round_)
         db.session.rollback()
         with pytest.raises(OutOfScope):
-            flags.override(user(username), make_up, "我认为不需要补课")
+            flags.override_verdict(user(username), round_, "我认为不需要补课")
         db.session.rollback()
-    assert make_up.status is Decision.PROPOSED
-    assert flag_count(FlagKind.YELLOW_CARD) == 0
+    assert round_.verdict_status is Decision.PROPOSED and round_.passed is False
+    assert flag_count(FlagKind.MAKE_UP) == 0 and flag_count(FlagKind.YELLOW_CARD) == 0
 
 
 def test_supervisor_reviews_only_assigned_branches(app, demo):
@@ -437,7 +443,7 @@ def test_unconfirmed_pass_keeps_the_gate_shut(app, demo):
     with pytest.raises(Invalid):  # a 补课 or an unknown round in the lot refuses it all
         flags.confirm_passes(office, [review.id, stage.id, 10**6])
     db.session.rollback()
-    assert db.session.get(Round, review.id).verdict_status == "proposed"
+    assert db.session.get(Round, review.id).verdict_status.value == "proposed"
     assert flags.confirm_passes(office, [review.id, stage.id]) == 2
     actions = [a for a, _who in audit_trail(org("XW0101").id)]
     assert actions.count("round.verdict.confirm") == 2

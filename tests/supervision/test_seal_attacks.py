@@ -247,3 +247,31 @@ def test_the_final_verdict_must_follow_the_audit_logs_decisions(runner, demo):
     assert "final verdict: shown 通过 (confirmed), the audit log says 未通过 (overridden)" \
         in result.output, result.output
     assert "补课 flag" in result.output, result.output
+
+
+def test_a_decided_make_up_has_exactly_one_follow_up_and_a_pass_has_none(runner, demo):
+    """The verdict lives on the round; a decided 补课 opens one MAKE_UP flag. Deleting that
+    flag (the branch escapes its make-up) or slipping one onto a passed round (a branch
+    held back for nothing) is found by verify."""
+    from evalsvc.models import User
+    from evalsvc.services import flags
+
+    office = db.session.scalar(sa.select(User).where(User.username == "office"))
+    failed = closed_satisfaction_round(6)
+    flags.override_verdict(office, failed, "复核后认定需要补课")
+    assert _verify(runner, failed.id).exit_code == 0
+    sql("DELETE FROM flags WHERE round_id = :id AND kind = 'make_up'", id=failed.id)
+    result = _verify(runner, failed.id)
+    assert result.exit_code == 1
+    assert "补课 flags in force: 0, the audit log's verdict calls for 1" in result.output
+
+    passed = closed_satisfaction_round(6)
+    flags.confirm_verdict(office, passed)
+    assert _verify(runner, passed.id).exit_code == 0
+    sql("INSERT INTO flags (kind, status, organisation_id, campaign_id, stage, round_id, unit,"
+        " summary, raised_on, reason) SELECT 'make_up', 'confirmed', organisation_id,"
+        " campaign_id, stage, id, '', '', closed_on, '' FROM rounds WHERE id = :id",
+        id=passed.id)
+    result = _verify(runner, passed.id)
+    assert result.exit_code == 1
+    assert "补课 flags in force: 1, the audit log's verdict calls for 0" in result.output

@@ -18,7 +18,7 @@ def _two_passes() -> list[int]:
 
 def _statuses(ids):
     db.session.expire_all()
-    return [db.session.get(Round, i).verdict_status for i in ids]
+    return [db.session.get(Round, i).verdict_status.value for i in ids]
 
 
 def test_office_confirms_several_passes_from_the_dashboard(client, demo):

@@ -34,7 +34,8 @@ def test_office_dashboard_shows_make_up_and_yellow_cards(client, demo):
     assert "补课（待确认）" in rows["县财政局党支部"]
     assert "需补课" in rows["兴文中学教工第一党支部"] and "黄牌" in rows["兴文中学教工第一党支部"]
     assert "补课" not in rows["县政府办公室党支部"] and "满意率 95.5%" in rows["县政府办公室党支部"]
-    assert "待处理的规则建议（1）" in html
+    # The 补课 the rules propose waits on the round for the office; no flag holds it twice.
+    assert "待决定的补课建议（1）" in html and "待处理的规则建议（0）" in html
 
 
 def test_dashboard_filters_by_batch_and_parent(client, demo):
@@ -82,30 +83,39 @@ def test_results_page_shows_numbers_and_charts_only_after_closing(client, demo):
 def test_office_confirms_and_overrides_from_the_web_with_audit(client, demo):
     _load_rounds()
     login(client, "office")
-    pending = db.session.scalar(sa.select(Flag).where(Flag.status == Decision.PROPOSED,
-                                                      Flag.kind == FlagKind.MAKE_UP))
-    response = client.post(f"/flags/{pending.id}/override", data={"reason": ""})
+    pending = db.session.scalar(sa.select(Round).where(
+        Round.verdict_status == Decision.PROPOSED, Round.passed.is_(False)))
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "待决定的补课建议" in dashboard and f"/rounds/{pending.id}" in dashboard
+    response = client.post(f"/rounds/{pending.id}/verdict/override", data={"reason": ""})
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Flag, pending.id).status is Decision.PROPOSED  # a reason is required
-    client.post(f"/flags/{pending.id}/override", data={"reason": "测评期间恰逢汛期，样本不具代表性"})
+    round_ = db.session.get(Round, pending.id)
+    assert round_.verdict_status is Decision.PROPOSED  # a reason is required
+    client.post(f"/rounds/{pending.id}/verdict/override",
+                data={"reason": "测评期间恰逢汛期，样本不具代表性"})
     db.session.expire_all()
-    flag = db.session.get(Flag, pending.id)
-    assert flag.status is Decision.OVERRIDDEN and "汛期" in flag.reason
-    assert db.session.get(Round, flag.round_id).passed is True
+    round_ = db.session.get(Round, pending.id)
+    assert round_.verdict_status is Decision.OVERRIDDEN and round_.passed is True
+    assert "汛期" in round_.verdict_reason
+    # A pass decided over the rules' 补课 opens no make-up for the branch.
+    assert db.session.scalar(sa.select(Flag).where(Flag.round_id == pending.id,
+                                                   Flag.kind == FlagKind.MAKE_UP)) is None
     from evalsvc.models import AuditEntry
 
-    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "flag.overridden"))
+    entry = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "round.verdict.override"))
     assert entry.actor == "office" and "汛期" in entry.detail
 
 
 def test_supervisor_cannot_confirm_proposals(client, demo):
     _load_rounds()
     login(client, "supervisor")
-    pending = db.session.scalar(sa.select(Flag).where(Flag.status == Decision.PROPOSED))
-    client.post(f"/flags/{pending.id}/confirm")
+    pending = db.session.scalar(sa.select(Round).where(Round.verdict_status == Decision.PROPOSED))
+    client.post(f"/rounds/{pending.id}/verdict/confirm")
+    client.post(f"/rounds/{pending.id}/verdict/override", data={"reason": "督导组认为应当通过"})
     db.session.expire_all()
-    assert db.session.get(Flag, pending.id).status is Decision.PROPOSED
+    assert db.session.get(Round, pending.id).verdict_status is Decision.PROPOSED
 
 
 def test_round_exports_carry_the_same_suppressed_numbers(client, demo):

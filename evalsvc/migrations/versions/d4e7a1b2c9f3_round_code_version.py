@@ -1,7 +1,7 @@
 """round.code_version: short (12-character) card codes for new rounds; old rounds keep theirs
 
 Revision ID: d4e7a1b2c9f3
-Revises: d7a1c0e5b3f9
+Revises: f2b8d4a6c1e3
 Create Date: 2026-11-30 15:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd4e7a1b2c9f3'
-down_revision = 'd7a1c0e5b3f9'
+down_revision = 'f2b8d4a6c1e3'
 branch_labels = None
 depends_on = None
 

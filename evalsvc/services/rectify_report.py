@@ -1,0 +1,11 @@
+"""The weekly report's 整改提高 sections: the period's briefs, who is overdue with one,
+and the plan items past their deadline (回头看)."""
+from evalsvc.services import briefs, plans
+
+
+def add_rectification(report, org_ids: set[int] | None):
+    """Fill the report's briefs, missing briefs and overdue items for the user's scope."""
+    report.briefs = briefs.briefs_between(report.start, report.end, org_ids)
+    report.missing_briefs = briefs.missing(report.end, org_ids)
+    report.overdue_items = plans.overdue_items(org_ids, on=report.end)
+    return report
