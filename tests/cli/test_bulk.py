@@ -86,6 +86,7 @@ def test_usage_errors(runner, demo):
     assert _create(runner, "--org", "XW0101", "--batch", "1").exit_code == 2
     assert _create(runner, "--batch", "1", "--under", "XW").exit_code == 2
     assert runner.invoke(args=["round", "open"]).exit_code == 2
+    assert _create(runner, "--batch", "1", "--plan-items").exit_code == 2
     bad = _create(runner, "--batch", "7")
     assert bad.exit_code == 1 and "批次 7 不存在" in bad.output
     assert _rounds() == 0

@@ -1,5 +1,6 @@
 """Rounds in bulk: a batch or a committee's branches created, opened and closed at once."""
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -88,6 +89,9 @@ def test_bad_selections_are_refused_in_chinese(app, demo):
         bulk_rounds.create_rounds(None, Selection(batch=9), _template(masses=2))
     with pytest.raises(Invalid, match="不存在"):
         bulk_rounds.plan_open(None, Selection(under="NOPE"))
+    with pytest.raises(Invalid, match="不能批量选择"):  # a plan is one branch's own
+        bulk_rounds.create_rounds(None, Selection(batch=1), replace(
+            _template(masses=2), plan_item_ids=(1,)))
     assert _count(Round) == 0
 
 
