@@ -1,6 +1,6 @@
 """``python -m bench [--quick] [--only NAME …] [--db sqlite|postgres]``: run the benchmarks.
 
-Names, in run order: rush, tally, exports, cards, pages, startup (and ``profile``, the
+Names, in run order: rush, tally, exports, cards, bulk, batchpdf, pages, startup (and ``profile``, the
 per-phase cost of one submission, which runs when asked for, or right after the hall rush
 when it misses its throughput floor). Exit status 1 when a floor failed.
 """
@@ -18,7 +18,7 @@ import traceback
 from bench.databases import KINDS, postgres_available
 from bench.report import Report
 
-BENCHMARKS = ("rush", "tally", "exports", "cards", "pages", "startup")
+BENCHMARKS = ("rush", "tally", "exports", "cards", "bulk", "batchpdf", "pages", "startup")
 EXTRA = ("profile", "spy")
 MODULES = {"profile": "submit_profile"}  # names whose module is called otherwise
 

@@ -33,8 +33,9 @@ class Defaults:
     SQLITE_SYNCHRONOUS = "FULL"
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     PASSWORD_HASH_METHOD = "scrypt"
-    # Base of the URLs printed on QR cards and posters (e.g. https://pj.example.gov.cn).
-    PUBLIC_URL = "http://127.0.0.1:5000"
+    # PUBLIC_URL, the base of the URLs printed on QR cards and posters (e.g.
+    # https://pj.example.gov.cn), defaults to this machine on the port being served: see
+    # _default_public_url.
     # Longest free-text answer a respondent may give, in characters.
     FREE_TEXT_LIMIT = 500
     # Where per-client rate limits are kept: "memory" (per process) or a redis:// URL
@@ -74,7 +75,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
     _apply_database_url(app)
+    _default_public_url(app)
     _ensure_secret_key(app)
+
+
+def _default_public_url(app: Flask) -> None:
+    """Unless set, cards point at this machine on the port served (``PORT``, as
+    ``scripts/run`` uses it; 5000 otherwise). Printing warns that such cards work only here."""
+    if not app.config.get("PUBLIC_URL"):
+        port = os.environ.get("PORT", "").strip()
+        app.config["PUBLIC_URL"] = f"http://127.0.0.1:{port if port.isdigit() else 5000}"
 
 
 def _apply_database_url(app: Flask) -> None:

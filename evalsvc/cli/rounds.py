@@ -4,6 +4,8 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+
+from evalsvc.cli import bulk
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import GroupCode, Organisation, Round, Stage
@@ -37,10 +39,13 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
 
 
 @round_group.command("create")
-@click.option("--org", "org_code", required=True, help="Code of the branch.")
+@click.option("--org", "org_code", default=None, help="Code of the branch.")
+@bulk.selection_options
 @click.option("--kind", required=True, help="A registered questionnaire kind (see the README).")
 @click.option("--stage", type=click.Choice([s.value for s in Stage]), required=True)
-@click.option("--group", "groups", multiple=True, help="NAME=COUNT cards; repeat per group.")
+@click.option("--group", "groups", multiple=True,
+              help="NAME=COUNT cards; repeat per group (bulk: member defaults to the "
+                   "branch's active members).")
 @click.option("--definition", "definition_name", default=None, help="Definition name in forms/.")
 @click.option("--title", default="", help="Title shown to respondents.")
 @click.option("--attempt", type=int, default=None, help="Attempt number (default: next).")
@@ -48,18 +53,32 @@ def _parse_groups(values: tuple[str, ...]) -> dict[GroupCode, int]:
               help="Also open a poster QR with this cap on ballots.")
 @click.option("--rehearsal", is_flag=True, help="A practice run, purged before the live one.")
 @click.option("--plan-items", is_flag=True,
-              help="Ask about each item of the organisation's approved 整改方案.")
-def create(org_code, kind, stage, groups, definition_name, title, attempt, poster_cap,
-           rehearsal, plan_items) -> None:
-    """Create a round; prints its id alone on stdout."""
-    org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
-    if org_id is None:
-        raise click.ClickException(f"unknown organisation code {org_code!r}")
+              help="Ask about each item of the organisation's approved 整改方案 (one branch).")
+@bulk.planned_close_option
+def create(org_code, batch, under, dry_run, kind, stage, groups, definition_name, title, attempt,
+           poster_cap, rehearsal, plan_items, planned_close_on) -> None:
+    """Create a round for one branch (--org) or every branch of --batch/--under; prints
+    one round id a line."""
+    chosen = bulk.selection(batch, under)
+    if (chosen is None) == (org_code is None):
+        raise click.UsageError("give --org CODE, --batch N or --under CODE")
+    if chosen is not None and plan_items:
+        raise click.UsageError("--plan-items goes with --org: each plan is one branch's")
+    org_id = None
+    if org_code is not None:
+        org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))
+        if org_id is None:
+            raise click.ClickException(f"unknown organisation code {org_code!r}")
     data = rounds.RoundData(
-        organisation_id=org_id, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
+        organisation_id=org_id or 0, kind=kind, stage=Stage(stage), groups=_parse_groups(groups),
         definition_name=definition_name, title=title, attempt=attempt,
         poster=poster_cap is not None, poster_cap=poster_cap, rehearsal=rehearsal,
         plan_item_ids=tuple(i.id for i in approved_items(org_id)) if plan_items else ())
+    if chosen is not None:
+        bulk.create(chosen, data, dry_run, planned_close_on)
+        return
+    if dry_run or planned_close_on:
+        raise click.UsageError("--dry-run and --planned-close go with --batch or --under")
     try:
         round_ = rounds.create_round(None, data)
     except Invalid as exc:
@@ -74,12 +93,30 @@ def _round(round_id: int) -> Round:
     return round_
 
 
+def _single_or_bulk(round_id, batch, under, dry_run, closing_: bool, reason: str = "",
+                    planned_close_on: str | None = None) -> bool:
+    """Run the bulk form when --batch/--under is given; True when it did."""
+    chosen = bulk.selection(batch, under)
+    if (chosen is None) == (round_id is None):
+        raise click.UsageError("give a ROUND_ID, --batch N or --under CODE")
+    if chosen is None and (dry_run or planned_close_on):
+        raise click.UsageError("--dry-run and --planned-close go with --batch or --under")
+    if chosen is not None:
+        bulk.open_or_close(chosen, closing_, dry_run, reason, planned_close_on)
+    return chosen is not None
+
+
 @round_group.command("open")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=int, required=False)
+@bulk.selection_options
 @click.option("--override", "reason", default="",
-              help="why it opens outside its batch's window (audited)")
-def open_(round_id: int, reason: str) -> None:
-    """Open a draft round."""
+              help="why it opens outside its batch's window (audited; office only)")
+@bulk.planned_close_option
+def open_(round_id: int | None, batch, under, dry_run, reason: str, planned_close_on) -> None:
+    """Open a draft round, or every draft round of --batch/--under."""
+    if _single_or_bulk(round_id, batch, under, dry_run, closing_=False, reason=reason,
+                       planned_close_on=planned_close_on):
+        return
     try:
         rounds.open_round(None, _round(round_id), reason)
     except Invalid as exc:
@@ -88,9 +125,12 @@ def open_(round_id: int, reason: str) -> None:
 
 
 @round_group.command("close")
-@click.argument("round_id", type=int)
-def close(round_id: int) -> None:
-    """Close an open round."""
+@click.argument("round_id", type=int, required=False)
+@bulk.selection_options
+def close(round_id: int | None, batch, under, dry_run) -> None:
+    """Close an open round, or every open round of --batch/--under."""
+    if _single_or_bulk(round_id, batch, under, dry_run, closing_=True):
+        return
     try:
         round_ = closing.close_round(None, _round(round_id))
     except Invalid as exc:
@@ -152,14 +192,27 @@ def tally(round_id: int, as_json: bool) -> None:
 
 
 @round_group.command("cards")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=int, required=False)
+@click.option("--batch", type=int, default=None, help="The open rounds of batch N, one PDF.")
+@click.option("--under", default=None, metavar="CODE",
+              help="The open rounds of every branch under this 党委/总支 code, one PDF.")
 @click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--urls", is_flag=True, help="Print one card URL a line.")
-def cards(round_id: int, pdf: Path | None, urls: bool) -> None:
-    """Print the round's cards as a PDF, or list their URLs (both are audited)."""
+def cards(round_id: int | None, batch, under, pdf: Path | None, urls: bool) -> None:
+    """Print a round's cards as a PDF, or list their URLs; or one PDF for --batch/--under,
+    sorted by branch then group, each branch after its 发放登记 sheet (all audited)."""
+    chosen = bulk.selection(batch, under)
+    if (chosen is None) == (round_id is None):
+        raise click.UsageError("give a ROUND_ID, --batch N or --under CODE")
+    if chosen is not None:
+        if not pdf or urls:
+            raise click.UsageError("--batch/--under print one PDF: give --pdf FILE")
+        bulk.cards(chosen, pdf)
+        return
     if not pdf and not urls:
         raise click.UsageError("give --pdf FILE or --urls")
     round_ = _round(round_id)
+    bulk.warn_loopback()
     try:
         if urls:
             for url in printing.card_urls(None, round_):

@@ -69,6 +69,8 @@ class Round(Base):
     # Opened outside its batch's window: the office's written reason (audited).
     window_override: Mapped[str | None] = mapped_column(sa.Text)
     card_epoch: Mapped[int] = mapped_column(default=0)
+    # How its card codes are made (services/codes.py): 1 = 26 characters, 2 = 12 characters.
+    code_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # The seal: a SHA-256 hash chain over the ballots and receipts, taken at close.
     digest: Mapped[str | None] = mapped_column(sa.String(64))
     receipts_published: Mapped[bool] = mapped_column(default=False)

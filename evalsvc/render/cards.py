@@ -8,7 +8,8 @@ reportlab is imported inside the functions only (see ``fonts``).
 """
 import functools
 import math
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -66,22 +67,60 @@ def cards_pdf(title: str, faces: Sequence[CardFace], out: BinaryIO, *, typed_url
         raise ValueError("there are no cards to print")
     pdf = pdfcanvas.Canvas(out, pagesize=(PAGE_W, PAGE_H), pageCompression=1)
     pdf.setTitle(title)
-    code_box = _card_template(pdf, title, typed_url)
-    pages = math.ceil(len(faces) / PER_PAGE)
-    for page in range(pages):
-        on_page = faces[page * PER_PAGE:(page + 1) * PER_PAGE]
-        for slot, face in enumerate(on_page):
-            _draw_card(pdf, face, slot, code_box)
-        _cut_marks(pdf, len(on_page))
-        pdf.showPage()
+    code_box = card_template(pdf, title, typed_url, FORM_NAME)
+    pages = draw_deck(pdf, faces, code_box, FORM_NAME)
     pdf.save()
     return pages
 
 
-def _card_template(pdf, title: str, typed_url: str) -> CodeBox:
-    """Draw what all cards share into a form XObject; return where the code goes."""
+def draw_deck(pdf, faces: Iterable[CardFace], code_box: "CodeBox", form: str) -> int:
+    """Draw cards eight a sheet from a fresh page on, reading ``faces`` as it goes (so a
+    generator keeps only one sheet of cards in memory); returns the pages drawn."""
+    pages, sheet = 0, []
+    for face in faces:
+        sheet.append(face)
+        if len(sheet) == PER_PAGE:
+            pages += _draw_sheet(pdf, sheet, code_box, form)
+            sheet = []
+    if sheet:
+        pages += _draw_sheet(pdf, sheet, code_box, form)
+    return pages
+
+
+def _draw_sheet(pdf, sheet: list[CardFace], code_box: "CodeBox", form: str) -> int:
+    for slot, face in enumerate(sheet):
+        _draw_card(pdf, face, slot, code_box, form)
+    _cut_marks(pdf, len(sheet))
+    finish_page(pdf)
+    return 1
+
+
+def finish_page(pdf) -> None:
+    """End the page and compress its drawing now, not when the file is saved.
+
+    reportlab keeps every finished page's operators as text until ``save`` (some 60 kB a
+    sheet of eight QR codes), so a batch of 20,000 cards would hold 150 MB; compressed
+    straight away a sheet takes a few kB. The page gets reportlab's own stream object,
+    with its filter already applied and named (reportlab leaves such a stream as is).
+    """
+    from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
+
+    pdf.showPage()
+    page = pdf._doc.Pages.pages[-1]  # the page just finished
+    if page.Contents or not getattr(page, "stream", None):
+        return  # not what this reportlab does: leave it to save
+    content = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
+    page.Contents = PDFStream(PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])}),
+                              zlib.compress(content))
+    page.Contents.__Comment__ = "page stream"
+    page.stream = None
+
+
+def card_template(pdf, title: str, typed_url: str, form: str) -> CodeBox:
+    """Draw what all cards of a round share into the form XObject ``form``; return where
+    the code goes."""
     font = reportlab_font()
-    pdf.beginForm(FORM_NAME, 0, 0, CARD_W, CARD_H)
+    pdf.beginForm(form, 0, 0, CARD_W, CARD_H)
     # One line unless that makes the title small; then two lines, cut if still too long.
     size, lines = fit_text(title, font, CARD_W - 2 * PAD, max_lines=1, largest=11, smallest=9.5)
     if lines[-1].endswith("…"):
@@ -102,12 +141,12 @@ def _card_template(pdf, title: str, typed_url: str) -> CodeBox:
     return CodeBox(top=BODY_TOP - LABEL_H - 1.5 * MM, bottom=bottom)
 
 
-def _draw_card(pdf, face: CardFace, slot: int, code_box: CodeBox) -> None:
+def _draw_card(pdf, face: CardFace, slot: int, code_box: CodeBox, form: str) -> None:
     """Draw one card in its slot of the sheet: template, group label, code and QR code."""
     column, row = slot % COLUMNS, slot // COLUMNS
     pdf.saveState()
     pdf.translate(GRID_X + column * CARD_W, GRID_Y + (ROWS - 1 - row) * CARD_H)
-    pdf.doForm(FORM_NAME)
+    pdf.doForm(form)
     _draw_label(pdf, face.group_label)
     _draw_code(pdf, face.code, code_box)
     pdf.addLiteral(qr_pdf_ops(qr_matrix(face.url), QR_X, QR_Y, QR_BLOCK))

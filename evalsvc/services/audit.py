@@ -3,9 +3,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Organisation, User
+from evalsvc.models.base import utcnow
 
 CLI_ACTOR = "cli"
 
@@ -31,16 +32,33 @@ def record(
 
 def record_many(actor: User | None, action: str,
                 items: Iterable[tuple[object, dict[str, object]]]) -> None:
-    """One entry per (object, detail), flushed together: a bulk action over many objects
-    (objects that already have their ids) costs one batched INSERT, not one per object."""
-    db.session.add_all([_entry(actor, action, obj, None, None, detail)
-                        for obj, detail in items])
-    db.session.flush()
+    """One entry per (object, detail): a bulk action over many objects (objects that
+    already have their ids) writes them in one executemany, not one INSERT per object."""
+    rows = [_values(actor, action, obj, None, None, detail) for obj, detail in items]
+    if rows:
+        insert_rows(AuditEntry.__table__, _COLUMNS, [tuple(r.values()) for r in rows])
+
+
+def entry(actor: User | None, action: str, obj: object, *, organisation_id: int | None = None,
+          system: str | None = None, **detail: object) -> AuditEntry:
+    """The entry ``record`` adds, built but not added: bulk actions add many at once
+    (``obj`` must already have its id)."""
+    return _entry(actor, action, obj, organisation_id, system, detail)
 
 
 def _entry(actor: User | None, action: str, obj: object, organisation_id: int | None,
            system: str | None, detail: dict[str, object]) -> AuditEntry:
-    return AuditEntry(
+    return AuditEntry(**_values(actor, action, obj, organisation_id, system, detail))
+
+
+_COLUMNS = ("at", "actor", "role", "action", "object_type", "object_id", "organisation_id",
+            "detail")  # the keys of ``_values``, in order
+
+
+def _values(actor: User | None, action: str, obj: object, organisation_id: int | None,
+            system: str | None, detail: dict[str, object]) -> dict[str, object]:
+    return dict(
+        at=utcnow(),
         actor=actor.username if actor else system or CLI_ACTOR,
         role=actor.role.value if actor else "system" if system else "operator",
         action=action,

@@ -7,18 +7,20 @@ import sqlalchemy as sa
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
-from evalsvc.models import Batch, Organisation, Role, Round, User
+from evalsvc.models import Batch, Campaign, Organisation, Role, Round, User
 from evalsvc.services import audit
 from evalsvc.services.campaigns import current_campaign, require_current
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import require_office
-from evalsvc.services.today import today
 
 
-def batch_of(org: Organisation) -> Batch | None:
+def batch_of(org: Organisation, campaign: Campaign | None = None) -> Batch | None:
     """The current campaign's batch with the organisation's batch number (batches are
-    numbered alike in every campaign, so an organisation keeps its batch)."""
-    campaign = current_campaign()
+    numbered alike in every campaign, so an organisation keeps its batch). ``campaign``:
+    the current one, when the caller has it already."""
+    if org.batch_id is None:
+        return None
+    campaign = campaign or current_campaign()
     if org.batch is None or campaign is None:
         return None
     if org.batch.campaign_id == campaign.id:
@@ -34,9 +36,9 @@ def window_text(batch: Batch) -> str:
     return f"{start} 至 {end}"
 
 
-def outside_window(org: Organisation, on: date) -> Batch | None:
+def outside_window(org: Organisation, on: date, campaign: Campaign | None = None) -> Batch | None:
     """The organisation's batch when ``on`` falls outside its window, else None."""
-    batch = batch_of(org)
+    batch = batch_of(org, campaign)
     if batch is None:
         return None
     if (batch.starts_on and on < batch.starts_on) or (batch.ends_on and on > batch.ends_on):
@@ -44,10 +46,10 @@ def outside_window(org: Organisation, on: date) -> Batch | None:
     return None
 
 
-def check_window(actor: User | None, org: Organisation, round_: Round, reason: str) -> None:
-    """Refuse to open outside the batch's window unless the office gives a reason (no
-    commit; the caller's unit of work stores the override and its audit entry)."""
-    batch = outside_window(org, today())
+def check_window(actor: User | None, batch: Batch | None, reason: str) -> None:
+    """Refuse to open outside the batch's window (``batch``: what ``outside_window``
+    found, None when inside) unless the office gives a reason (changes nothing:
+    ``record_override`` stores it once the round opens)."""
     if batch is None:
         return
     if actor is not None and actor.role is not Role.OFFICE:
@@ -56,9 +58,17 @@ def check_window(actor: User | None, org: Organisation, round_: Round, reason: s
     if not reason.strip():
         raise Invalid({"window": f"{batch.name}批次的测评时间为 {window_text(batch)}，"
                                  f"今天不在其中：破例开始须写明理由"})
+
+
+def record_override(actor: User | None, round_: Round, batch: Batch | None,
+                    reason: str) -> None:
+    """Store and audit the override of a round ``check_window`` let open outside its
+    batch's window (no commit; nothing when it opens inside, ``batch`` None)."""
+    if batch is None or not reason.strip():
+        return
     round_.window_override = reason.strip()
-    audit.record(actor, "round.window_override", round_, batch=batch.number,
-                 window=window_text(batch), reason=round_.window_override)
+    db.session.add(audit.entry(actor, "round.window_override", round_, batch=batch.number,
+                               window=window_text(batch), reason=round_.window_override))
 
 
 @writes

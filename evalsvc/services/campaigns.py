@@ -83,9 +83,10 @@ def ensure_campaign(name: str | None = None, year: int | None = None) -> Campaig
     return campaign
 
 
-def require_current(campaign_id: int | None) -> None:
-    """Refuse a write to a round, flag or stage of an earlier campaign (read-only now)."""
-    current = current_campaign()
+def require_current(campaign_id: int | None, current: Campaign | None = None) -> None:
+    """Refuse a write to a round, flag or stage of an earlier campaign (read-only now).
+    ``current``: the current campaign, when the caller (a bulk action) has it already."""
+    current = current or current_campaign()
     if campaign_id is not None and current is not None and campaign_id != current.id:
         earlier = db.session.get(Campaign, campaign_id)
         raise Invalid({"campaign": f"“{earlier.name}”已不是当前活动，其测评、警示和阶段"

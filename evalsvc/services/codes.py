@@ -1,20 +1,32 @@
 """Card codes, receipt codes and the URLs printed on cards.
 
-A card code is 128 bits derived from the app's secret key, the round, the group and the
-card's number, so the printed cards can be rendered again while the database holds only
-SHA-256 hashes of the codes. A receipt code is derived from the card code and a one-time
+A card code is derived from the app's secret key, the round, the group and the card's
+number, so the printed cards can be rendered again while the database holds only SHA-256
+hashes of the codes. Rounds created since issue 13 use short codes (version 2): 12
+characters from an alphabet without look-alikes (no 0/O, 1/I/L, U/V), about 59 bits, safe
+behind the per-address guessing limit (the arithmetic is in the README). Older rounds keep
+their 26-character base32 codes (version 1, 128 bits), which still work. A receipt code is derived from the card code and a one-time
 value in the respondent's page: the same page resubmitted gets the same receipt, and
 nothing stored says which ballot a receipt belongs to.
 """
 import base64
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 from urllib.parse import urlsplit
 
-CODE_BYTES = 16  # 128 bits
-CODE_LENGTH = 26  # base32 characters for 128 bits
+CODE_BYTES = 16  # 128 bits (version 1)
+CODE_LENGTH = 26  # base32 characters for 128 bits (version 1)
+SHORT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"  # 29 characters, no look-alikes
+SHORT_LENGTH = 12  # 29**12 ≈ 3.5e17 ≈ 2**58.3
+CODE_VERSION = 2  # what new rounds get
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+_SHORT_SPACE = len(SHORT_ALPHABET) ** SHORT_LENGTH
+# Every three-character string of the alphabet, in base-29 order: a code is four of them.
+_TRIPLES = [a + b + c for a in SHORT_ALPHABET for b in SHORT_ALPHABET for c in SHORT_ALPHABET]
+_TRIPLE_SPACE = len(_TRIPLES)
 RECEIPT_LENGTH = 12  # 60 bits: unguessable enough to prove nothing, short enough to read
 _NOT_BASE32 = re.compile(r"[^A-Z2-7]")
 # Characters people mistype for base32 letters.
@@ -26,13 +38,68 @@ def _b32(raw: bytes) -> str:
 
 
 def _mac(key: str, message: str) -> bytes:
-    return hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+    mac = _keyed(key).copy()
+    mac.update(message.encode())
+    return mac.digest()
 
 
-def card_code(key: str, round_id: int, group: str, number: int, epoch: int = 0) -> str:
-    """The code of card ``number`` of a group in a round (``epoch`` counts re-issues)."""
+@functools.lru_cache(maxsize=4)
+def _keyed(key: str):
+    """The HMAC state after the key: copied per code, so the key is hashed in once."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
+@functools.lru_cache(maxsize=4)
+def _pads(key: str):
+    """SHA-256 after HMAC's inner and outer key pads (RFC 2104): copying these two
+    states per message gives HMAC-SHA256 at a fraction of ``hmac``'s per-call cost."""
+    raw = key.encode()
+    if len(raw) > 64:  # SHA-256's block size
+        raw = hashlib.sha256(raw).digest()
+    raw = raw.ljust(64, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in raw)),
+            hashlib.sha256(bytes(b ^ 0x5C for b in raw)))
+
+
+def card_code(key: str, round_id: int, group: str, number: int, epoch: int = 0,
+              version: int = 1) -> str:
+    """The code of card ``number`` of a group in a round (``epoch`` counts re-issues).
+
+    Version 1: 26 base32 characters; version 2: SHORT_LENGTH characters of SHORT_ALPHABET.
+    """
+    return card_codes(key, round_id, group, range(number, number + 1), epoch, version)[0]
+
+
+def card_codes(key: str, round_id: int, group: str, numbers: range, epoch: int = 0,
+               version: int = 1) -> list[str]:
+    """``card_code`` for many numbers of one group at once (printing and issuing a
+    round's cards derive thousands)."""
     issue = f"/{epoch}" if epoch else ""
-    return _b32(_mac(key, f"evalsvc/card/{round_id}{issue}/{group}/{number}")[:CODE_BYTES])
+    inner, outer = _pads(key)
+    new_inner, new_outer = inner.copy, outer.copy
+    if version == 1:
+        prefix = f"evalsvc/card/{round_id}{issue}/{group}/"
+    else:
+        prefix = f"evalsvc/card2/{round_id}{issue}/{group}/"
+    found = []
+    for number in numbers:
+        mac = new_inner()
+        mac.update(f"{prefix}{number}".encode())
+        digest = new_outer()
+        digest.update(mac.digest())
+        found.append(digest.digest())
+    if version == 1:
+        return [_b32(raw[:CODE_BYTES]) for raw in found]
+    # 80 bits reduced to 29**12 (≈ 2**58.3): no code is more than 2**-21 likelier than
+    # another. Four base-29 digit triples, from a table, most significant first.
+    triples, space, size = _TRIPLES, _TRIPLE_SPACE, _SHORT_SPACE
+    codes = []
+    for raw in found:
+        value, low = divmod(int.from_bytes(raw[:10]) % size, space)
+        value, second = divmod(value, space)
+        top, third = divmod(value, space)
+        codes.append(triples[top % space] + triples[third] + triples[second] + triples[low])
+    return codes
 
 
 def hash_code(code: str) -> str:
@@ -41,7 +108,10 @@ def hash_code(code: str) -> str:
 
 
 def normalise_code(text: str) -> str | None:
-    """A typed or scanned code in canonical form, or None when it cannot be one."""
+    """A typed or scanned code in canonical form (short or long), or None when it cannot be one."""
+    short = _NOT_ALNUM.sub("", text.upper())
+    if len(short) == SHORT_LENGTH:
+        return short if all(c in SHORT_ALPHABET for c in short) else None
     code = _NOT_BASE32.sub("", text.upper().translate(_LOOKALIKES))
     return code if len(code) == CODE_LENGTH else None
 

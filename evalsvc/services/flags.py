@@ -184,18 +184,18 @@ def record_admonishment(actor: User, flag: Flag, on: date | None, note: str) -> 
     return flag
 
 
-def make_up_pending(round_ids: list[int]) -> bool:
-    """Whether these rounds hold a 补课 still to decide, or decided but not yet recorded."""
+def open_make_ups(round_ids: set[int]) -> set[int]:
+    """Which of these rounds hold a 补课 still to decide, or decided but not yet recorded
+    (a new attempt of their kind waits until the make-up is recorded), in two queries."""
     if not round_ids:
-        return False
-    undecided = sa.select(Round.id).where(
+        return set()
+    undecided = db.session.scalars(sa.select(Round.id).where(
         Round.id.in_(round_ids), Round.verdict_status == Decision.PROPOSED,
-        Round.passed.is_(False), Round.rehearsal.is_(False))
-    unrecorded = sa.select(Flag.id).where(
+        Round.passed.is_(False), Round.rehearsal.is_(False)))
+    unrecorded = db.session.scalars(sa.select(Flag.round_id).where(
         Flag.kind == FlagKind.MAKE_UP, Flag.round_id.in_(round_ids),
-        Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN)
-    return bool(db.session.scalar(sa.select(sa.or_(sa.exists(undecided),
-                                                   sa.exists(unrecorded)))))
+        Flag.make_up_on.is_(None), Flag.status != Decision.OVERRIDDEN))
+    return set(undecided) | set(unrecorded)
 
 
 def flags_for(org_ids: set[int] | None, kinds=None, status=None,

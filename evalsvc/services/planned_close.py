@@ -88,6 +88,13 @@ def plan_matching(actor: User | None, chosen: LiveFilter, day: date) -> Planned:
     return _plan(actor, targets, day)
 
 
+def plan_new(actor: User | None, rounds: list[Round], day: date | None) -> None:
+    """Give rounds a bulk action has just created or opened the planned close date
+    ``day`` (None: none), audited per round; the action checked ``day`` beforehand."""
+    if day is not None and rounds:
+        _plan(actor, rounds, day)
+
+
 def _locked(ids: sa.Select) -> list[Round]:
     """The rounds, locked until commit (PostgreSQL) so none closes half-way through."""
     return list(db.session.scalars(

@@ -5,10 +5,14 @@ unless it delegates printing for one round to the branch (an audited switch), an
 printing is recorded in the audit log and shown on the round's page. The command line
 is the operator's, with the office's rights; it is audited the same way (actor "cli").
 """
+import ipaddress
+import itertools
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,7 +20,7 @@ from flask import current_app
 from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
-from evalsvc.models import AuditEntry, Role, Round, RoundState, User
+from evalsvc.models import AuditEntry, RespondentGroup, Role, Round, RoundState, User
 from evalsvc.services import audit, codes, rounds
 from evalsvc.services.errors import Forbidden, OutOfScope
 from evalsvc.services.scope import in_scope, require_office, require_writer
@@ -68,11 +72,99 @@ def card_pdf(actor: User | None, round_: Round, out: BinaryIO) -> tuple[int, int
 
     require_printer(actor, round_)
     public = current_app.config["PUBLIC_URL"]
-    faces = [CardFace(codes.card_url(public, code), codes.display_code(code), label(group.code))
-             for group, code in _cards(round_)]
+    faces = [CardFace(codes.card_url(public, code), codes.display_code(code),
+                      card_label(round_, group)) for group, code in _cards(round_)]
     pages = cards_pdf(round_.title, faces, out, typed_url=f"{public.rstrip('/')}/c")
     audit.record_action(actor, "round.print_cards", round_, cards=len(faces), pages=pages)
     return len(faces), pages
+
+
+def card_label(round_: Round, group: RespondentGroup) -> str:
+    """The group and the attempt, as every card shows them (e.g. 群众代表 第2次)."""
+    return f"{label(group.code)} 第{round_.attempt}次"
+
+
+def loopback_warning() -> str | None:
+    """A warning (in Chinese) when printed cards would point at this machine only."""
+    public = current_app.config["PUBLIC_URL"]
+    host = urlsplit(public).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if not loopback:
+        return None
+    return (f"卡片和海报上的网址 {public} 是本机地址，其他人的手机无法打开。"
+            "请将 EVALSVC_PUBLIC_URL 设置为对外可访问的地址后再印制。")
+
+
+@dataclass(frozen=True)
+class BatchPrinted:
+    """What one batch PDF held."""
+
+    rounds: int
+    cards: int
+    pages: int
+
+
+def batch_card_pdf(actor: User | None, selection, out: BinaryIO) -> BatchPrinted:
+    """One PDF of the cards of every open round of a selection (services/bulk_rounds):
+    by branch, then round, then group (党员, 群众代表, 服务对象), each branch after its
+    发放登记 sheet. Only the office prints a batch (delegation is per round); each round
+    printed gets its own audit entry, as when it is printed alone."""
+    from evalsvc.render.batch_cards import batch_cards_pdf
+    from evalsvc.services.bulk_rounds import rounds_in
+
+    if actor is not None:
+        require_office(actor)
+    printed = [r for r in rounds_in(selection, RoundState.OPEN)
+               if any(g.card_count for g in r.groups)]
+    if not printed:
+        raise OutOfScope(f"open rounds of {selection.describe()}")
+    public = current_app.config["PUBLIC_URL"]
+    pages = batch_cards_pdf(f"测评卡（{selection.describe()}）", _branch_parts(printed, public),
+                            out, typed_url=f"{public.rstrip('/')}/c")
+    _audit_batch(actor, printed, selection.describe(), pages)
+    return BatchPrinted(len(printed), sum(_card_count(r) for r in printed), pages)
+
+
+def _branch_parts(printed: list[Round], public: str):
+    """The file's parts, one per branch, drawn lazily (rounds come sorted by branch)."""
+    from evalsvc.render.batch_cards import BranchPart, Deck
+
+    for _org_id, group_of_rounds in itertools.groupby(printed, key=lambda r: r.organisation_id):
+        decks = []
+        for round_ in group_of_rounds:
+            for group in sorted(round_.groups, key=lambda g: rounds.CARD_GROUPS.index(g.code)
+                                if g.code in rounds.CARD_GROUPS else 99):
+                if group.card_count:
+                    decks.append(Deck(str(round_.id), round_.title, round_.attempt,
+                                      label(group.code), group.card_count,
+                                      _faces(round_, group, public)))
+        yield BranchPart(round_.organisation.name, decks)
+
+
+def _faces(round_: Round, group: RespondentGroup, public: str):
+    """One group's cards in a fresh random order, made when the deck is drawn."""
+    from evalsvc.render.cards import CardFace
+
+    group_codes = list(rounds.group_codes(round_, group))
+    secrets.SystemRandom().shuffle(group_codes)
+    text = card_label(round_, group)
+    for code in group_codes:
+        yield CardFace(codes.card_url(public, code), codes.display_code(code), text)
+
+
+def _card_count(round_: Round) -> int:
+    return sum(g.card_count for g in round_.groups)
+
+
+@writes
+def _audit_batch(actor: User | None, printed: list[Round], selection: str, pages: int) -> None:
+    """One entry per round printed, all in one commit."""
+    for round_ in printed:
+        audit.record(actor, "round.print_cards", round_, cards=_card_count(round_),
+                     batch=selection, file_pages=pages)
 
 
 def card_urls(actor: User | None, round_: Round) -> list[str]:

@@ -33,6 +33,6 @@ def purge(actor: User | None, round_: Round) -> int:
     if round_.poster_token:  # phones that practised on the poster must not look "done"
         round_.poster_token = secrets.token_urlsafe(9)
     db.session.flush()
-    issue_cards(round_)
+    issue_cards([round_])
     audit.record(actor, "round.purge_rehearsal", round_, ballots=ballots)
     return ballots

@@ -1,13 +1,16 @@
 """Rounds: creation with their cards, the draft → open → closed lifecycle, participation."""
 import functools
 import json
+import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.definitions import Question, layout_from_data, layout_to_data
 from evalsvc.extensions import db
 from evalsvc.glossary import label
@@ -15,6 +18,7 @@ from evalsvc.kinds import UnknownKind, get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import (
     Ballot,
+    Campaign,
     Card,
     GroupCode,
     Member,
@@ -30,7 +34,7 @@ from evalsvc.models import (
 )
 from evalsvc.questionnaires import default_definition, definition
 from evalsvc.services import audit, batches, codes, flags, stages
-from evalsvc.services.campaigns import ensure_campaign, require_current
+from evalsvc.services.campaigns import current_campaign, ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
 from evalsvc.services.scope import require_writer
@@ -67,30 +71,71 @@ def create_round(actor: User | None, data: RoundData) -> Round:
         raise OutOfScope(f"organisation {data.organisation_id}")
     if actor is not None:
         require_writer(actor, org.id)
-    errors, chosen = _check_round(org, data)
+    errors, chosen = check_round(org, data)
     if errors:
         raise Invalid(errors)
-    round_ = Round(
-        organisation_id=org.id, campaign_id=ensure_campaign().id, stage=data.stage,
-        kind=data.kind, definition_name=chosen.name, title=data.title.strip() or
-        f"{org.name}{chosen.title}", attempt=data.attempt or _next_attempt(org.id, data),
-        created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
-    )
+    round_ = Round(**round_values(org, data, chosen, data.attempt or
+                                  _next_attempt(org.id, data), ensure_campaign().id))
     round_.extra_items_json = _extra_items(org, data)
-    round_.groups = [RespondentGroup(code=c, card_count=n) for c, n in data.groups.items() if n]
-    if data.poster:
-        round_.poster_token = secrets.token_urlsafe(9)
-        round_.poster_cap = data.poster_cap
-        round_.groups.append(RespondentGroup(code=GroupCode.PUBLIC, card_count=0))
+    round_.groups = [RespondentGroup(code=code, card_count=count)
+                     for code, count in group_sizes(data)]
     db.session.add(round_)
     db.session.flush()
-    issue_cards(round_)
-    audit.record(actor, "round.create", round_, kind=data.kind, stage=data.stage.value,
-                 definition=chosen.name, groups={c.value: n for c, n in data.groups.items()},
-                 poster_cap=data.poster_cap if data.poster else None, rehearsal=data.rehearsal,
-                 **({"plan_items": [e["plan_item_id"] for e in extra_items(round_)]}
-                    if round_.extra_items_json else {}))
+    issue_cards([round_])
+    audit.record(actor, "round.create", round_, **created_detail(round_, data))
     return round_
+
+
+def insert_rounds(accepted, campaign_id: int) -> list[Round]:
+    """Draft rounds, one per branch, with their groups, inserted together (not one
+    INSERT per round); ``accepted``: (branch, data, definition) that ``check_round``
+    passed, in print order. Returns the rounds, with their groups and branches, in it."""
+    if not accepted:
+        return []
+    made = db.session.scalars(sa.insert(Round).returning(Round), [
+        round_values(org, data, chosen, data.attempt, campaign_id)
+        for org, data, chosen in accepted]).all()
+    by_branch = {round_.organisation_id: round_ for round_ in made}
+    groups: dict[int, list[RespondentGroup]] = {round_.id: [] for round_ in made}
+    for group in db.session.scalars(sa.insert(RespondentGroup).returning(RespondentGroup), [
+            {"round_id": by_branch[org.id].id, "code": code, "card_count": count}
+            for org, data, _chosen in accepted for code, count in group_sizes(data)]).all():
+        groups[group.round_id].append(group)
+    created = []
+    for org, _data, _chosen in accepted:
+        round_ = by_branch[org.id]
+        set_committed_value(round_, "organisation", org)
+        set_committed_value(round_, "groups", sorted(groups[round_.id], key=lambda g: g.id))
+        created.append(round_)
+    return created
+
+
+def round_values(org: Organisation, data: RoundData, chosen, attempt: int,
+                 campaign_id: int) -> dict[str, object]:
+    """The columns of a new draft round (and its poster)."""
+    return dict(
+        organisation_id=org.id, campaign_id=campaign_id, stage=data.stage, kind=data.kind,
+        definition_name=chosen.name, title=data.title.strip() or f"{org.name}{chosen.title}",
+        attempt=attempt, created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
+        code_version=codes.CODE_VERSION,
+        poster_token=secrets.token_urlsafe(9) if data.poster else None,
+        poster_cap=data.poster_cap if data.poster else None)
+
+
+def group_sizes(data: RoundData) -> list[tuple[GroupCode, int]]:
+    """The groups of a new round and their cards (the poster's group has none)."""
+    sizes = [(code, count) for code, count in data.groups.items() if count]
+    return sizes + [(GroupCode.PUBLIC, 0)] if data.poster else sizes
+
+
+def created_detail(round_: Round, data: RoundData, **extra) -> dict[str, object]:
+    """What the audit entry of a created round says."""
+    if round_.extra_items_json:
+        extra["plan_items"] = [e["plan_item_id"] for e in extra_items(round_)]
+    return dict(kind=data.kind, stage=data.stage.value, definition=round_.definition_name,
+                groups={c.value: n for c, n in data.groups.items()},
+                poster_cap=data.poster_cap if data.poster else None,
+                rehearsal=data.rehearsal, **extra)
 
 
 PLAN_ITEM_KEY = "plan_item_{}"
@@ -125,7 +170,8 @@ def _leadership_refusal(kind) -> str:
             if allowed else "只有党支部可以开展测评")
 
 
-def _check_round(org: Organisation, data: RoundData):
+def check_round(org: Organisation, data: RoundData):
+    """The problems with creating this round, by field (in Chinese), and its definition."""
     errors: dict[str, str] = {}
     chosen = None
     try:
@@ -165,31 +211,56 @@ def _check_round(org: Organisation, data: RoundData):
     return errors, chosen
 
 
+def next_attempts(org_ids: list[int], data: RoundData, campaign_id: int) -> dict[int, int]:
+    """The next attempt of this kind and stage in the campaign for many branches, in one
+    query."""
+    previous = dict(db.session.execute(
+        sa.select(Round.organisation_id, sa.func.max(Round.attempt)).where(
+            Round.organisation_id.in_(org_ids), Round.campaign_id == campaign_id,
+            Round.stage == data.stage, Round.kind == data.kind).group_by(Round.organisation_id)).all())
+    return {org_id: (previous.get(org_id) or 0) + 1 for org_id in org_ids}
+
+
 def _next_attempt(org_id: int, data: RoundData) -> int:
-    previous = db.session.scalar(sa.select(sa.func.max(Round.attempt)).where(
-        Round.organisation_id == org_id, Round.campaign_id == ensure_campaign().id, Round.stage == data.stage, Round.kind == data.kind))
-    return (previous or 0) + 1
+    return next_attempts([org_id], data, ensure_campaign().id)[org_id]
 
 
-def issue_cards(round_: Round) -> None:
-    """Store the hash of every card code; the codes themselves are never stored."""
-    key = current_app.config["SECRET_KEY"]
-    rows = [
-        {"id": secrets.token_hex(16), "round_id": round_.id, "group_id": group.id,
-         "code_hash": codes.hash_code(codes.card_code(key, round_.id, group.code.value, n,
-                                                      round_.card_epoch)),
-         "spent": False}
-        for group in round_.groups for n in range(group.card_count)
-    ]
-    if rows:
-        db.session.execute(sa.insert(Card), rows)
+CARD_COLUMNS = ("id", "round_id", "group_id", "code_hash", "spent")
+
+
+def issue_cards(new_rounds: list[Round]) -> None:
+    """Store the hash of every card code of new rounds; the codes themselves are never stored."""
+    insert_rows(Card.__table__, CARD_COLUMNS, _card_rows(new_rounds))
+
+
+def _card_rows(new_rounds: list[Round]) -> Iterator[tuple]:
+    """One row per card: a random id, its round and group, the hash of its code. What
+    the rows need is read from the rounds here, before the rows are made: they are made
+    while PostgreSQL is in COPY, when the connection can run nothing else (a lazy load
+    would wait for ever)."""
+    groups = [(round_.id, group.id, group.code.value, group.card_count, round_.card_epoch,
+               round_.code_version) for round_ in new_rounds for group in round_.groups]
+    return _rows_of(current_app.config["SECRET_KEY"], groups)
+
+
+def _rows_of(key: str, groups: list[tuple]) -> Iterator[tuple]:
+    digest = codes.hash_code
+    for round_id, group_id, code, count, epoch, version in groups:
+        ids = os.urandom(16 * count).hex()  # the group's random ids at once
+        for n, card in enumerate(codes.card_codes(key, round_id, code, range(count), epoch,
+                                                  version)):
+            yield ids[32 * n:32 * n + 32], round_id, group_id, digest(card), False
+
+
+def group_codes(round_: Round, group: RespondentGroup) -> list[str]:
+    """The card codes of one group, in card-number order (they are derived, not stored)."""
+    return codes.card_codes(current_app.config["SECRET_KEY"], round_.id, group.code.value,
+                            range(group.card_count), round_.card_epoch, round_.code_version)
 
 
 def card_codes(round_: Round) -> list[tuple[RespondentGroup, str]]:
     """Every card of the round as (group, code), in a fresh random order each time."""
-    key = current_app.config["SECRET_KEY"]
-    cards = [(g, codes.card_code(key, round_.id, g.code.value, n, round_.card_epoch))
-             for g in round_.groups for n in range(g.card_count)]
+    cards = [(g, code) for g in round_.groups for code in group_codes(round_, g)]
     secrets.SystemRandom().shuffle(cards)
     return cards
 
@@ -200,7 +271,8 @@ def layout(round_: Round) -> tuple[Question, ...]:
         return _frozen_layout(round_.layout_json)
     kind, chosen = get_kind(round_.kind), definition(round_.definition_name)
     extra = kind.extra_questions(chosen, _current_wording(extra_items(round_)))
-    return kind.with_extra_questions(kind.layout(chosen, _members(round_)), extra)
+    members = _members(round_) if kind.lists_members else []
+    return kind.with_extra_questions(kind.layout(chosen, members), extra)
 
 
 def _current_wording(extras: list[dict]) -> list[tuple[str, str]]:
@@ -233,32 +305,99 @@ def open_round(actor: User | None, round_: Round, window_override: str = "") -> 
     """draft → open: the questions (and the member list) are frozen from now on. Outside
     the batch's window only the office may open it, giving ``window_override``."""
     require_manage(actor, round_)
-    require_current(round_.campaign_id)
-    if round_.state is not RoundState.DRAFT:
-        raise Invalid({"state": "只有草稿状态的测评可以开始"})
-    kind = get_kind(round_.kind)
-    org = db.session.get(Organisation, round_.organisation_id)
-    stages.check_can_open(org, round_.stage)
-    _check_make_up_recorded(round_)
-    batches.check_window(actor, org, round_, window_override)
-    if kind.lists_members and not _members(round_):
-        raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
-    stages.mark_started(org, round_.stage)
-    round_.layout_json = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
+    gate = OpenGate.for_rounds([round_])
+    gate.check(actor, round_, window_override)
+    stages.mark_started(round_.organisation, round_.stage, gate.campaign)
+    round_.layout_json = prepare_open(actor, round_, gate, window_override)
     round_.state, round_.opened_on = RoundState.OPEN, today()
     audit.record(actor, "round.open", round_)
     return round_
 
 
-def _check_make_up_recorded(round_: Round) -> None:
-    """After a confirmed 补课, a new attempt waits until the make-up is recorded."""
-    earlier = list(db.session.scalars(sa.select(Round.id).where(
-        Round.organisation_id == round_.organisation_id, Round.stage == round_.stage,
-        Round.campaign_id == round_.campaign_id, Round.kind == round_.kind,
-        Round.id != round_.id)))
-    if flags.make_up_pending(earlier):
-        raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
-                                  "请先登记补课情况，再开始新一次测评"})
+@dataclass
+class OpenGate:
+    """What the opening checks read, looked up once for the rounds about to open: one
+    round (``open_round``) or many (a bulk open) go through the same steps."""
+
+    campaign: Campaign | None
+    earlier: dict[tuple, list[int]]  # (branch, campaign, stage, kind) -> its round ids
+    pending_make_up: set[int]  # round ids with a 补课 undecided, or confirmed not recorded
+    states: dict[int, dict]  # branch -> its stage states in the current campaign
+    windows: dict[int | None, object] = field(default_factory=dict)  # batch id -> outside
+
+    @classmethod
+    def for_rounds(cls, candidates: list[Round]) -> "OpenGate":
+        """The gate for these rounds, in a fixed number of queries."""
+        earlier: dict[tuple, list[int]] = {}
+        if candidates:
+            rows = db.session.execute(sa.select(
+                Round.organisation_id, Round.campaign_id, Round.stage, Round.kind, Round.id)
+                .where(Round.organisation_id.in_({r.organisation_id for r in candidates}),
+                       Round.campaign_id.in_({r.campaign_id for r in candidates})))
+            for org_id, campaign_id, stage, kind, round_id in rows:
+                earlier.setdefault((org_id, campaign_id, stage, kind), []).append(round_id)
+        ids = {i for found in earlier.values() for i in found}
+        campaign = current_campaign()
+        states = stages.states_of({r.organisation_id for r in candidates}, campaign) \
+            if campaign is not None else {r.organisation_id: {} for r in candidates}
+        return cls(campaign, earlier, flags.open_make_ups(ids), states)
+
+    def check(self, actor: User | None, round_: Round, window_override: str = "") -> None:
+        """Raise ``Invalid`` (in Chinese) unless the round may open now; changes nothing:
+        the campaign is current, the round a draft, the stage gate, a recorded 补课, the
+        batch's window, members on the ballot."""
+        require_current(round_.campaign_id, self.campaign)
+        if round_.state is not RoundState.DRAFT:
+            raise Invalid({"state": "只有草稿状态的测评可以开始"})
+        stages.check_can_open(round_.organisation, round_.stage, self.campaign,
+                              self.states[round_.organisation_id])
+        same = self.earlier.get((round_.organisation_id, round_.campaign_id, round_.stage,
+                                 round_.kind), [])
+        if any(i != round_.id and i in self.pending_make_up for i in same):
+            raise Invalid({"make_up": "上一次测评的补课建议尚待先教办确认，或已确认需要补课："
+                                      "请先登记补课情况，再开始新一次测评"})
+        batches.check_window(actor, self.outside_window(round_.organisation), window_override)
+        if get_kind(round_.kind).lists_members and not _members(round_):
+            raise Invalid({"members": "本支部没有在册的正式党员，无法开展民主评议"})
+
+    def outside_window(self, org: Organisation):
+        """The branch's batch when today is outside its window (once per batch)."""
+        if org.batch_id not in self.windows:
+            self.windows[org.batch_id] = batches.outside_window(org, today(), self.campaign)
+        return self.windows[org.batch_id]
+
+
+def prepare_open(actor: User | None, round_: Round, gate: OpenGate,
+                 window_override: str = "", layouts: dict | None = None) -> str:
+    """For a round ``gate.check`` passed: record any window override, and return its
+    questions frozen as JSON, which the caller stores with the open state (one round, or
+    many in one statement), marks the stage started and audits the opening. ``layouts``
+    reuses the frozen questions of rounds of the same definition that list no members and
+    ask about no plan items."""
+    batches.record_override(actor, round_, gate.outside_window(round_.organisation),
+                            window_override)
+    key = (round_.kind, round_.definition_name)
+    own = get_kind(round_.kind).lists_members or bool(round_.extra_items_json)
+    if layouts is None or own or key not in layouts:
+        frozen = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)
+        if layouts is not None and not own:
+            layouts[key] = frozen
+        return frozen
+    return layouts[key]
+
+
+def mark_open(opened: dict[str, list[Round]]) -> None:
+    """Store many rounds as open, one UPDATE per frozen layout (``prepare_open``'s), and
+    say so to the session's copies of them (no commit)."""
+    on = today()
+    for frozen, same in opened.items():
+        db.session.execute(sa.update(Round).where(Round.id.in_([r.id for r in same]))
+                           .values(layout_json=frozen, state=RoundState.OPEN, opened_on=on)
+                           .execution_options(synchronize_session=False))
+        for round_ in same:
+            set_committed_value(round_, "layout_json", frozen)
+            set_committed_value(round_, "state", RoundState.OPEN)
+            set_committed_value(round_, "opened_on", on)
 
 
 def require_manage(actor: User | None, round_: Round) -> None:

@@ -5,13 +5,16 @@ Which kinds need a closed-and-passed round in a stage (the latest attempt of eac
 counts) is the campaign's data (``campaign_rules.requirements``), seeded from what each
 kind declares in ``Kind.required_in``.
 """
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
-from evalsvc.database import writes
+from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import registry
 from evalsvc.models import (
+    Campaign,
     Decision,
     Organisation,
     Role,
@@ -46,30 +49,77 @@ def next_stage(stage: Stage) -> Stage | None:
     return stages[stage.index + 1] if stage.index + 1 < len(stages) else None
 
 
-def _progress(org: Organisation, stage: Stage) -> StageProgress:
+def _progress(org: Organisation, stage: Stage, campaign: Campaign | None = None) -> StageProgress:
     row = next((p for p in org.progress if p.stage is stage), None)
     if row is None:
-        row = StageProgress(stage=stage, campaign_id=current_campaign().id)
+        row = StageProgress(stage=stage, campaign_id=(campaign or current_campaign()).id)
         org.progress.append(row)
     return row
 
 
-def check_can_open(org: Organisation, stage: Stage) -> None:
+def check_can_open(org: Organisation, stage: Stage, campaign: Campaign | None = None,
+                   states: dict[Stage, StageState] | None = None) -> None:
     """A round of stage N+1 may not open before stage N is approved (a single-stage
-    campaign has no gate)."""
-    before = None if current_campaign().single_stage else previous(stage)
-    if before is not None and org.stage_state(before) is not StageState.PASSED:
+    campaign has no gate). ``campaign`` and ``states`` (the organisation's, from
+    ``states_of``): what the caller (a bulk action) has read for many at once."""
+    if states is None:
+        state = org.stage_state
+    else:
+        def state(of: Stage) -> StageState:
+            return states.get(of, StageState.NOT_STARTED)
+    before = None if (campaign or current_campaign()).single_stage else previous(stage)
+    if before is not None and state(before) is not StageState.PASSED:
         raise Invalid({"stage": f"{label(before)}阶段尚未通过转段审批，不能开始"
                                 f"{label(stage)}阶段的测评"})
-    if org.stage_state(stage) is StageState.PASSED:
+    if state(stage) is StageState.PASSED:
         raise Invalid({"stage": f"{label(stage)}阶段已经通过，不能再开始该阶段的测评"})
 
 
-def mark_started(org: Organisation, stage: Stage) -> None:
+def mark_started(org: Organisation, stage: Stage, campaign: Campaign | None = None) -> None:
     """Opening the first round of a stage puts the stage in progress (no commit)."""
-    row = _progress(org, stage)
+    row = _progress(org, stage, campaign)
     if row.state is StageState.NOT_STARTED:
         row.state = StageState.IN_PROGRESS
+
+
+def states_of(org_ids: Iterable[int], campaign: Campaign) -> dict[int, dict[Stage, StageState]]:
+    """The stage states of many organisations in the campaign, in one query (a stage
+    without a row is not started)."""
+    states: dict[int, dict[Stage, StageState]] = {org_id: {} for org_id in org_ids}
+    for org_id, stage, state in db.session.execute(sa.select(
+            StageProgress.organisation_id, StageProgress.stage, StageProgress.state).where(
+            StageProgress.campaign_id == campaign.id,
+            StageProgress.organisation_id.in_(states))):
+        states[org_id][stage] = state
+    return states
+
+
+def mark_started_many(opened: list[Round], campaign: Campaign,
+                      states: dict[int, dict[Stage, StageState]]) -> None:
+    """``mark_started`` for every round a bulk open opens (``states``: from ``states_of``
+    before), with one INSERT of the missing progress rows and one UPDATE (no commit)."""
+    missing, waiting = set(), set()
+    for round_ in opened:
+        key = (round_.organisation_id, round_.stage)
+        state = states[round_.organisation_id].get(round_.stage)
+        if state is None:
+            missing.add(key)
+        elif state is StageState.NOT_STARTED:
+            waiting.add(key)
+    insert_rows(StageProgress.__table__, ("organisation_id", "campaign_id", "stage", "state"),
+                [(org_id, campaign.id, stage, StageState.IN_PROGRESS)
+                 for org_id, stage in sorted(missing)])
+    for stage in {stage for _org_id, stage in waiting}:
+        db.session.execute(sa.update(StageProgress).where(
+            StageProgress.campaign_id == campaign.id, StageProgress.stage == stage,
+            StageProgress.state == StageState.NOT_STARTED,
+            StageProgress.organisation_id.in_({o for o, s in waiting if s is stage}))
+            .values(state=StageState.IN_PROGRESS).execution_options(
+                synchronize_session=False))
+    for org_id in {org_id for org_id, _stage in missing | waiting}:
+        org = db.session.get(Organisation, org_id)  # in the identity map: no query
+        if org is not None:
+            db.session.expire(org, ["progress"])
 
 
 def missing_for(org: Organisation, stage: Stage) -> list[str]:

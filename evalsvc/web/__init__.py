@@ -9,9 +9,9 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, briefs, dashboard, decisions, grades, input_guard, live, member_import,
-        orgs, paper, plans, public, receipts, reports, respond, results, rounds, supervision,
-        users,
+        audit, auth, briefs, bulk, dashboard, decisions, grades, input_guard, live,
+        member_import, orgs, paper, plans, public, receipts, reports, respond, results, rounds,
+        supervision, users,
     )
 
     member_import.init_app(app)  # before the input guard, which reads the body
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(paper.bp)
+    app.register_blueprint(bulk.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)

@@ -56,7 +56,7 @@ def enter_code():
         code = codes.normalise_code(typed)
         if code:
             return redirect(url_for("respond.card", code=code), code=303)
-    error = "代码应为 26 位字母和数字，请核对后重新输入" if typed else None
+    error = "代码应为 12 位字母和数字（旧卡为 26 位），请核对后重新输入" if typed else None
     return render_template("respond/enter_code.html", typed=typed, error=error), \
         (422 if error else 200)
 

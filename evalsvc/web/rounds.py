@@ -4,6 +4,7 @@ import io
 from flask import (
     Blueprint,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -165,6 +166,9 @@ def cards_pdf(round_id: int):
     round_ = scope.get_scoped(current_user, Round, round_id)
     buffer = io.BytesIO()
     printing.card_pdf(current_user, round_, buffer)
+    warning = printing.loopback_warning()
+    if warning:
+        flash(warning, "error")
     return _pdf(buffer, f"round-{round_.id}-cards.pdf")
 
 

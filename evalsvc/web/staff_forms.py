@@ -118,3 +118,24 @@ class BriefForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form that carries only the CSRF token (logout, one-click actions)."""
+
+
+class BulkForm(FlaskForm):
+    """Create, open or close the rounds of many branches (office only); choices by the view."""
+
+    action = SelectField("操作", choices=options((("create", "创建测评"), ("open", "开始测评"),
+                                                 ("close", "结束测评"))))
+    batch = SelectField("批次", coerce=_optional_int, validate_choice=True)
+    under = SelectField("或：某党委/总支下属全部支部", validate_choice=True)
+    branch_ids = SelectMultipleField("或：选定的支部", coerce=int, validate_choice=True)
+    kind = SelectField("测评类型（创建时）")
+    stage = SelectField("阶段（创建时）", choices=_enum_choices(Stage))
+    member_cards = IntegerField("党员测评卡数（留空则按各支部在册党员数）",
+                                validators=[Optional(), _CARDS])
+    masses_cards = IntegerField("群众代表测评卡数", default=0, validators=[Optional(), _CARDS])
+    service_cards = IntegerField("服务对象测评卡数", default=0, validators=[Optional(), _CARDS])
+    window_override = StringField("不在批次测评时间内时，破例开始的理由（开始时）",
+                                  validators=[Optional(), Length(max=200)])
+    planned_close_on = StringField("计划结束日期（创建或开始时，可留空）",
+                                   validators=[Optional(), Length(max=10)],
+                                   render_kw={"type": "date"})

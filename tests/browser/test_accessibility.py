@@ -109,7 +109,7 @@ def test_enter_code_page(phone_page, server, axe_source, shoot):
     phone_page.get_by_label("测评卡代码").fill("ABC")
     with phone_page.expect_navigation():
         phone_page.get_by_role("button", name="打开测评").tap()
-    expect(phone_page.get_by_text("代码应为 26 位字母和数字")).to_be_visible()
+    expect(phone_page.get_by_text("代码应为 12 位字母和数字")).to_be_visible()
     assert_accessible(phone_page, axe_source, shoot, "error")
 
 
@@ -208,3 +208,14 @@ def test_close_confirmation_page(office_context, server, ballots, axe_source, sh
     page.get_by_role("button", name="结束测评").click()
     expect(page.get_by_role("heading", name="确认结束测评")).to_be_visible()
     assert_accessible(page, axe_source, shoot, "confirm-close")
+
+
+def test_bulk_rounds_form_and_preview(office_context, server, axe_source, shoot):
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/rounds/bulk")
+    expect(page.get_by_role("heading", name="批量创建、开始、结束测评")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "bulk")
+    page.locator("#batch").select_option("1")
+    page.get_by_role("button", name="预览").click()
+    expect(page.get_by_role("heading", name="预览：第1批次批量创建测评")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "bulk-preview")
