@@ -3,194 +3,23 @@
 Every request goes to 127.0.0.1 over real sockets; the database is read directly
 afterwards, so what the respondent saw is checked against what was stored.
 """
-import hashlib
-import http.client
-import random
-import re
-import secrets
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
+
+from tests.reliability.traffic import (
+    CHOICE_ITEMS, SPENT, Reply, assert_log_clean, ballot, card_code, card_path,
+    describe, new_round, post, post_together)
 
 pytestmark = pytest.mark.server
 
-CHOICE_ITEMS = ("quality", "organisation", "service", "work", "overall")
-SCALE = ("satisfied", "fairly", "basic", "dissatisfied", "unknown")
-THANKS = "提交成功"
-SPENT = "此二维码已使用"
-REQUEST_TIMEOUT = 60  # seconds for one HTTP exchange
-BARRIER_TIMEOUT = 60  # seconds for every client thread to be connected and waiting
-RECEIPT = re.compile(r'class="receipt"[^>]*>\s*([A-Z2-7-]+)\s*<')
-
-
-# -- helpers --------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """What one POST got: a status and page, or the error that stopped it."""
-
-    status: int | None = None
-    body: str = ""
-    error: Exception | None = None
-
-    @property
-    def receipt(self) -> str | None:
-        """The receipt code shown on the page, as stored (without dashes)."""
-        match = RECEIPT.search(self.body)
-        return match.group(1).replace("-", "") if match else None
-
-    @property
-    def thanked(self) -> bool:
-        return self.status == 200 and THANKS in self.body and self.receipt is not None
-
-
-def ballot(advice: str | None = None) -> dict[str, str]:
-    """A complete, valid satisfaction ballot from a fresh page (its own nonce)."""
-    fields = {item: random.choice(SCALE) for item in CHOICE_ITEMS}
-    if advice:
-        fields["advice"] = advice
-    fields["nonce"] = secrets.token_urlsafe(16)
-    return fields
-
-
-def card_path(url: str) -> str:
-    """The path of a printed card URL (HTTP://127.0.0.1:P/C/CODE → /c/CODE)."""
-    return "/c/" + urlsplit(url).path.rsplit("/", 1)[-1]
-
-
-def card_code(url: str) -> str:
-    return urlsplit(url).path.rsplit("/", 1)[-1]
-
-
-def connect(server) -> http.client.HTTPConnection:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=REQUEST_TIMEOUT)
-    conn.connect()
-    return conn
-
-
-def send(conn: http.client.HTTPConnection, path: str, fields: dict[str, str]) -> Reply:
-    """POST a form on an open connection and read the whole answer."""
-    try:
-        conn.request("POST", path, urlencode(fields).encode(),
-                     {"Content-Type": "application/x-www-form-urlencoded",
-                      "Connection": "close"})
-        response = conn.getresponse()
-        return Reply(response.status, response.read().decode("utf-8", "replace"))
-    except (OSError, http.client.HTTPException) as exc:
-        return Reply(error=exc)
-    finally:
-        conn.close()
-
-
-def post(server, path: str, fields: dict[str, str]) -> Reply:
-    try:
-        conn = connect(server)
-    except OSError as exc:
-        return Reply(error=exc)
-    return send(conn, path, fields)
-
-
-def post_together(server, requests: list[tuple[str, dict[str, str]]]) -> list[Reply]:
-    """One thread per request; all of them send at the same instant.
-
-    The threads connect only after the barrier: connections opened earlier would hold
-    the sync workers idle and could fill a small listen backlog before anything is sent.
-    """
-    barrier = threading.Barrier(len(requests), timeout=BARRIER_TIMEOUT)
-
-    def one(request: tuple[str, dict[str, str]]) -> Reply:
-        path, fields = request
-        barrier.wait()
-        return post(server, path, fields)
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(one, requests))
-
-
-def new_round(server, cards: int) -> tuple[int, list[str]]:
-    """An open satisfaction round of XW0101 with ``cards`` masses cards; (id, card URLs)."""
-    round_id = int(server.cli("round", "create", "--org", "XW0101", "--kind", "satisfaction",
-                              "--stage", "review", "--group", f"masses={cards}").strip())
-    server.cli("round", "open", str(round_id))
-    urls = server.cli("round", "cards", str(round_id), "--urls").split()
-    assert len(urls) == cards
-    return round_id, urls
-
-
-class Stored:
-    """Direct, read-only queries on the server's database."""
-
-    def __init__(self, database_url: str, round_id: int):
-        self.engine = sa.create_engine(database_url, poolclass=NullPool)
-        self.round_id = round_id
-
-    def scalar(self, sql: str, **params):
-        with self.engine.connect() as conn:
-            return conn.execute(sa.text(sql), {"r": self.round_id, **params}).scalar()
-
-    def column(self, sql: str, **params) -> list:
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.text(sql), {"r": self.round_id, **params}).scalars())
-
-    def ballots(self) -> int:
-        return self.scalar("SELECT count(*) FROM ballots WHERE round_id = :r")
-
-    def receipts(self) -> set[str]:
-        return set(self.column("SELECT code FROM receipts WHERE round_id = :r"))
-
-    def spent_cards(self) -> int:
-        return self.scalar("SELECT count(*) FROM cards WHERE round_id = :r AND spent")
-
-    def card_spent(self, code: str) -> bool:
-        return bool(self.scalar("SELECT spent FROM cards WHERE round_id = :r AND code_hash = :h",
-                                h=hashlib.sha256(code.encode("ascii")).hexdigest()))
-
-    def answers(self) -> set[tuple[str, str, str]]:
-        with self.engine.connect() as conn:
-            return set(map(tuple, conn.execute(sa.text(
-                "SELECT question, value, coalesce(text, '') FROM answers WHERE round_id = :r"),
-                {"r": self.round_id})))
-
-    def ballots_without_full_answers(self, answers_per_ballot: int) -> int:
-        return self.scalar(
-            "SELECT count(*) FROM ballots b WHERE b.round_id = :r AND "
-            "(SELECT count(*) FROM answers a WHERE a.ballot_id = b.id) <> :n",
-            n=answers_per_ballot)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
 
 @pytest.fixture
-def stored(live_server):
-    """Open ``Stored`` views on the live server's database, disposed afterwards."""
-    opened: list[Stored] = []
-
-    def open_(round_id: int) -> Stored:
-        opened.append(Stored(live_server.database_url, round_id))
-        return opened[-1]
-
-    yield open_
-    for view in opened:
-        view.close()
-
-
-def assert_log_clean(server) -> None:
-    """No traceback and no worker timeout in gunicorn's output."""
-    log = server.log()
-    assert "Traceback" not in log and "WORKER TIMEOUT" not in log, log[-5000:]
-
-
-def describe(replies: list[Reply]) -> Counter:
-    return Counter(r.status if r.error is None else type(r.error).__name__ for r in replies)
+def stored(live_server, stored_in):
+    """``Stored`` views on the live server's database."""
+    return lambda round_id: stored_in(live_server, round_id)
 
 
 # -- one card, many pages at once -----------------------------------------------------
@@ -200,9 +29,10 @@ def describe(replies: list[Reply]) -> Counter:
 def test_one_card_submitted_from_many_pages_at_once_counts_once(live_server, stored, pages):
     round_id, urls = new_round(live_server, cards=3)
     url = urls[0]
-    requests = [(card_path(url), ballot(advice=f"意见 {n}")) for n in range(pages)]
+    requests = [(live_server, card_path(url), ballot(advice=f"意见 {n}"))
+                for n in range(pages)]
 
-    replies = post_together(live_server, requests)
+    replies = post_together(requests)
 
     assert all(r.error is None for r in replies), describe(replies)
     assert not [r for r in replies if r.status >= 500], describe(replies)
@@ -217,7 +47,7 @@ def test_one_card_submitted_from_many_pages_at_once_counts_once(live_server, sto
     assert db.card_spent(card_code(url))
     assert db.spent_cards() == 1  # the round's other cards are untouched
     # The stored answers are the ones of the page that was thanked, not a mixture.
-    sent = requests[winners[0]][1]
+    sent = requests[winners[0]][2]
     expected = {(k, sent[k], "") for k in CHOICE_ITEMS} | {("advice", "", sent["advice"])}
     assert db.answers() == expected
     assert_log_clean(live_server)
@@ -249,10 +79,10 @@ def test_five_hundred_cards_at_once_are_all_counted(live_server, stored):
 
 def test_double_click_gets_the_same_receipt_and_counts_once(live_server, stored):
     round_id, urls = new_round(live_server, cards=10)
-    pages = [(card_path(url), ballot()) for url in urls]
+    pages = [(live_server, card_path(url), ballot()) for url in urls]
     requests = [page for page in pages for _click in range(2)]
 
-    replies = post_together(live_server, requests)
+    replies = post_together(requests)
 
     assert all(r.error is None for r in replies), describe(replies)
     assert all(r.thanked for r in replies), describe(replies)
