@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.test_several_servers import unknown_code
 from tests.reliability.traffic import (
-    SPENT, ballot, card_code, card_path, describe, new_round, post, post_together, request)
+    SPENT, ballot, card_code, card_path, describe, new_round, post, post_together, request,
+    unknown_code)
 from tests.server import PROJECT_ROOT, free_port
 
 pytestmark = pytest.mark.server

@@ -4,7 +4,6 @@ PostgreSQL database and one Redis, as a province runs them behind a proxy (issue
 A respondent may reach either server: a card still counts once, a rate limit still holds,
 and a server that dies loses no acknowledged ballot while the other goes on serving.
 """
-import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,18 +12,12 @@ import pytest
 
 from tests.reliability.traffic import (
     CHOICE_ITEMS, SPENT, Reply, assert_log_clean, ballot, card_code, card_path, describe,
-    new_round, post, post_together, request)
+    new_round, post, post_together, request, unknown_code)
 
 pytestmark = pytest.mark.server
 
 TOO_MANY = "尝试次数过多"
 GUESSES = 6  # unknown card codes one client may try (CARD_GUESS_LIMIT below)
-
-
-def unknown_code() -> str:
-    """A well-formed card code that was never issued."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-    return "".join(secrets.choice(alphabet) for _ in range(26))
 
 
 # -- exactly once ---------------------------------------------------------------------

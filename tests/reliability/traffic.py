@@ -59,6 +59,11 @@ def ballot(advice: str | None = None) -> dict[str, str]:
     return fields
 
 
+def unknown_code() -> str:
+    """A well-formed card code that was never issued."""
+    return "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(26))
+
+
 def card_path(url: str) -> str:
     """The path of a printed card URL (HTTP://127.0.0.1:P/C/CODE → /c/CODE)."""
     return "/c/" + urlsplit(url).path.rsplit("/", 1)[-1]
