@@ -21,6 +21,13 @@ CHANGE_WORDS = {
     "round.verdict.confirm": "确认测评判定", "round.verdict.override": "推翻测评判定",
     "flag.make_up.required": "决定补课",
     "opinion.write": "督导意见",
+    "plan.create": "起草整改方案", "plan.submit": "提交整改方案",
+    "plan.review": "督导组审查整改方案", "plan.approve": "先教办批准整改方案",
+    "plan.return": "先教办退回整改方案", "plan.item_add": "新增整改事项",
+    "plan.item_update": "修改整改事项", "plan.item_remove": "删除整改事项",
+    "plan.note": "登记整改进展", "brief.submit": "报送信息简报",
+    "round.publish_result": "公示测评结果", "round.withdraw_result": "撤回公示的测评结果",
+    "public_page.print_poster": "打印整改公示海报",
 }
 
 

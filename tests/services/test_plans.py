@@ -141,3 +141,17 @@ def test_a_picked_problem_names_its_source_round(demo):
     item = plans.add_item(user("secretary"), plan, item_data(picked.text,
                                                              source_round_id=source.id))
     assert item.source_round_id == source.id and item.problem.startswith("工作作风")
+
+
+def test_the_weekly_report_names_the_plans_steps_in_chinese(demo):
+    from evalsvc.services import report
+
+    plan = approved_plan()
+    plans.add_note(user("office"), plan.items[0], "已召开专题组织生活会")
+    week = report.weekly(user("office"), today() - timedelta(days=6), today())
+    [branch] = [b for b in week.branches if b.code == "XW0101"]
+    said = " ".join(branch.changes)
+    for words in ("起草整改方案", "新增整改事项", "提交整改方案", "先教办批准整改方案",
+                  "登记整改进展"):
+        assert words in said, said
+    assert "plan." not in said
