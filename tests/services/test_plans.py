@@ -38,6 +38,8 @@ def approved_plan(code="XW0101", problems=("会议制度坚持不够",)) -> Rect
     for problem in problems:
         plans.add_item(office, plan, item_data(problem))
     plans.submit(office, plan)
+    for supervisor in plans.reviewers(plan.organisation_id)[:1]:
+        plans.review(supervisor, plan, "同意")
     return plans.approve(office, plan)
 
 
@@ -61,6 +63,11 @@ def test_a_plan_is_returned_with_a_reason_then_approved_and_shown(demo):
     assert db.session.scalar(sa.select(PublicPage)) is None  # nothing public yet
     plans.update_item(secretary, item, item_data(problem="三会一课制度坚持不够"))
     plans.submit(secretary, plan)
+    assert plan.review_opinion == ""  # the review was of the version returned
+    with pytest.raises(Invalid, match="督导组尚未审查"):
+        plans.approve(office, plan)
+    assert plan.state is PlanState.SUBMITTED
+    plans.review(supervisor, plan, "已细化，同意")
     plans.approve(office, plan)
     assert plan.state is PlanState.APPROVED
     assert db.session.scalar(sa.select(PublicPage.organisation_id)) == plan.organisation_id
@@ -155,3 +162,16 @@ def test_the_weekly_report_names_the_plans_steps_in_chinese(demo):
                   "登记整改进展"):
         assert words in said, said
     assert "plan." not in said
+
+
+def test_the_office_cannot_approve_a_plan_the_supervision_group_never_reviewed(demo):
+    office = user("office")
+    plan = plans.create_plan(office, org("XW0101"))
+    plans.add_item(office, plan, item_data())
+    plans.submit(office, plan)
+    assert plans.reviewers(plan.organisation_id)  # the demo's supervision group oversees it
+    with pytest.raises(Invalid, match="督导组尚未审查"):
+        plans.approve(office, plan)
+    db.session.rollback()
+    assert db.session.get(RectificationPlan, plan.id).state is PlanState.SUBMITTED
+    assert db.session.scalar(sa.select(PublicPage)) is None
