@@ -114,7 +114,7 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     _changes(rows, start, end)
     from evalsvc.services.rectify_report import add_rectification
 
-    return add_rectification(WeeklyReport(start, end, list(rows.values())), ids)
+    return add_rectification(WeeklyReport(start, end, list(rows.values())), user, ids)
 
 
 def _rounds_held(rows, start, end) -> None:

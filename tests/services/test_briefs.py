@@ -73,3 +73,22 @@ def test_the_office_names_the_department_it_sends_for(demo):
         briefs.submit(user("office"), data())
     brief = briefs.submit(user("office"), data(organisation_id=org_id("XW01")))
     assert brief.organisation.name and brief.submitter_role == "office"
+
+
+def test_the_weekly_report_shows_a_supervisor_only_the_briefs_she_may_read(demo):
+    from evalsvc.models import Role, User
+
+    other = User(username="supervisor2", display_name="第二督导组", password_hash="x",
+                 role=Role.SUPERVISOR, active=True)
+    db.session.add(other)
+    db.session.commit()
+    briefs.submit(other, data(title="第二督导组本周督导情况"))
+    briefs.submit(user("supervisor"), data(title="第一督导组本周督导情况"))
+    briefs.submit(user("secretary"), data())
+    start, end = today() - timedelta(days=6), today()
+    for reader in ("supervisor", "office"):
+        page = {b.title for b in briefs.visible_briefs(user(reader), start, end)}
+        weekly = {b.title for b in report.weekly(user(reader), start, end).briefs}
+        assert weekly == page, reader
+    mine = {b.title for b in report.weekly(user("supervisor"), start, end).briefs}
+    assert mine == {"第一督导组本周督导情况", "县委办支部开展整改"}
