@@ -114,8 +114,9 @@ def add_item(actor: User, plan: RectificationPlan, data: ItemData) -> PlanItem:
     item = PlanItem(plan=plan, organisation_id=plan.organisation_id,
                     source_round_id=source, **values)
     db.session.add(item)
-    audit.record(actor, "plan.item_add", item, problem=item.problem,
-                 deadline=item.deadline, responsible=item.responsible)
+    audit.record(actor, "plan.item_add", item, problem=item.problem, measures=item.measures,
+                 responsible=item.responsible, deadline=item.deadline,
+                 status=item.status.value, source_round=item.source_round_id)
     return item
 
 

@@ -1,6 +1,7 @@
 """整改方案: drafted by the secretary, reviewed by supervision (advice), returned then
 approved by the office; changes after approval are logged and listed; 回头看 lists the
 overdue items; bad input is refused in Chinese with nothing stored."""
+import json
 import secrets
 from datetime import timedelta
 
@@ -175,3 +176,17 @@ def test_the_office_cannot_approve_a_plan_the_supervision_group_never_reviewed(d
     db.session.rollback()
     assert db.session.get(RectificationPlan, plan.id).state is PlanState.SUBMITTED
     assert db.session.scalar(sa.select(PublicPage)) is None
+
+
+def test_the_audit_log_keeps_every_version_of_an_item(demo):
+    secretary = user("secretary")
+    plan = plans.create_plan(secretary, org("XW0101"))
+    item = plans.add_item(secretary, plan, item_data())
+    plans.update_item(secretary, item, plans.ItemData(
+        item.problem, "改为每两周一次", item.responsible, item.deadline))
+    details = [json.loads(d) for d in db.session.scalars(
+        sa.select(AuditEntry.detail).where(AuditEntry.action.like("plan.item_%"))
+        .order_by(AuditEntry.id))]
+    assert details[0]["measures"] == "每月固定主题党日"  # the first version, before the edit
+    assert details[0]["status"] == "not_started"
+    assert details[1] == {"measures": "改为每两周一次"}
