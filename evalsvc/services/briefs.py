@@ -69,6 +69,10 @@ def submit(actor: User, data: BriefData) -> Brief:
         errors["brief_date"] = "请填写简报日期"
     elif data.brief_date > today():
         errors["brief_date"] = "简报日期不能晚于今天"
+    elif data.brief_date < week_of(today())[0]:
+        # A past week's count of who sent is closed: a late brief is this week's.
+        errors["brief_date"] = (f"简报日期不能早于本周（{week_of(today())[0].isoformat()} 起），"
+                                "往周的报送已经截止")
     try:
         organisation_id = _department(actor, data.organisation_id)
     except Invalid as exc:

@@ -44,10 +44,13 @@ def test_overdue_departments_and_supervisors_are_listed_until_they_send(demo):
     ("supervisor", {"organisation_id": "XW0101"}, "organisation_id", "督导组以督导组名义"),
     ("secretary", {"title": " "}, "title", "请填写标题"),
     ("secretary", {"brief_date": None}, "brief_date", "请填写简报日期"),
+    ("secretary", {"brief_date": "last week"}, "brief_date", "不能早于本周"),
 ])
-def test_a_brief_out_of_scope_or_incomplete_is_refused(demo, who, extra, field, message):
+def test_a_brief_out_of_scope_incomplete_or_backdated_is_refused(demo, who, extra, field, message):
     if "organisation_id" in extra:
         extra["organisation_id"] = org_id(extra["organisation_id"])
+    if extra.get("brief_date") == "last week":  # backdated into a week already counted
+        extra["brief_date"] = briefs.week_of(today())[0] - timedelta(days=1)
     with pytest.raises(Invalid) as refused:
         briefs.submit(user(who), data(**extra))
     assert message in refused.value.errors[field]
