@@ -95,3 +95,9 @@ def test_the_weekly_report_shows_a_supervisor_only_the_briefs_she_may_read(demo)
         assert weekly == page, reader
     mine = {b.title for b in report.weekly(user("supervisor"), start, end).briefs}
     assert mine == {"第一督导组本周督导情况", "县委办支部开展整改"}
+
+
+def test_a_committee_without_an_account_is_listed_until_the_office_sends_for_it(demo):
+    assert ("县直机关党委", "党委") in {(m.name, m.kind) for m in briefs.missing()}
+    briefs.submit(user("office"), data(organisation_id=org_id("XW01")))
+    assert "县直机关党委" not in {m.name for m in briefs.missing()}
