@@ -146,11 +146,9 @@ def test_briefs_are_sent_listed_and_exported(app, demo):
 
 
 def test_a_plan_rounds_results_link_back_to_the_plan_items(client, demo):
-    from evalsvc.models import GroupCode
-
-    plan = approved_plan(problems=("会议制度坚持不够",))
     from tests.services.test_plan_rounds import plan_round
 
+    plan = approved_plan(problems=("会议制度坚持不够",))
     round_, _codes = plan_round(plan, ballots_cast=5)
     closing.close_round(None, round_)
     login(client, "secretary")
