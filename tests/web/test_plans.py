@@ -45,6 +45,7 @@ def test_a_plan_goes_from_draft_through_return_to_approval_on_the_web(app, demo)
     page = office.post(f"/plans/{plan_id}/approve", follow_redirects=True) \
         .get_data(as_text=True)
     assert "督导组尚未审查本次提交的整改方案" in page and "措施可再具体" not in page
+    assert "等待督导组审查" in secretary.get(f"/orgs/{org}/plan").get_data(as_text=True)
     supervisor.post(f"/plans/{plan_id}/review", data={"review_opinion": "已明确，同意"})
     office.post(f"/plans/{plan_id}/approve")
     page = office.get(f"/orgs/{org}/plan").get_data(as_text=True)
