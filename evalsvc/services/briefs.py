@@ -9,6 +9,7 @@ from flask import current_app
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
+from evalsvc.glossary import label
 from evalsvc.models import Brief, Organisation, OrgType, Role, User
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid
@@ -69,6 +70,10 @@ def submit(actor: User, data: BriefData) -> Brief:
         errors["brief_date"] = "请填写简报日期"
     elif data.brief_date > today():
         errors["brief_date"] = "简报日期不能晚于今天"
+    elif data.brief_date < week_of(today())[0]:
+        # A past week's count of who sent is closed: a late brief is this week's.
+        errors["brief_date"] = (f"简报日期不能早于本周（{week_of(today())[0].isoformat()} 起），"
+                                "往周的报送已经截止")
     try:
         organisation_id = _department(actor, data.organisation_id)
     except Invalid as exc:
@@ -124,6 +129,14 @@ def missing(day: date | None = None, org_ids: set[int] | None = None) -> list[Mi
                                .order_by(User.username)).all()
     found: list[Missing] = []
     seen: set[int] = set()
+    # A 党委 or 党总支 sends through the office: it is due whether or not it has an account.
+    leaderships = db.session.scalars(sa.select(Organisation).where(
+        Organisation.type.in_((OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)))
+        .order_by(Organisation.code)).all()
+    for org in leaderships:
+        if org.id not in sent_orgs and (org_ids is None or org.id in org_ids):
+            seen.add(org.id)
+            found.append(Missing(org.name, label(org.type)))
     for user in users:
         if user.role is Role.SUPERVISOR:
             if user.username not in sent_supervisors and org_ids is None:
@@ -131,5 +144,5 @@ def missing(day: date | None = None, org_ids: set[int] | None = None) -> list[Mi
         elif user.branch_id not in sent_orgs | seen and \
                 (org_ids is None or user.branch_id in org_ids):
             seen.add(user.branch_id)
-            found.append(Missing(user.branch.name, "党支部"))
+            found.append(Missing(user.branch.name, label(user.branch.type)))
     return found

@@ -114,8 +114,9 @@ def add_item(actor: User, plan: RectificationPlan, data: ItemData) -> PlanItem:
     item = PlanItem(plan=plan, organisation_id=plan.organisation_id,
                     source_round_id=source, **values)
     db.session.add(item)
-    audit.record(actor, "plan.item_add", item, problem=item.problem,
-                 deadline=item.deadline, responsible=item.responsible)
+    audit.record(actor, "plan.item_add", item, problem=item.problem, measures=item.measures,
+                 responsible=item.responsible, deadline=item.deadline,
+                 status=item.status.value, source_round=item.source_round_id)
     return item
 
 
@@ -175,6 +176,9 @@ def submit(actor: User, plan: RectificationPlan) -> RectificationPlan:
     if not plan.items:
         raise Invalid({"plan": "整改方案至少要有一项整改事项"})
     plan.state, plan.submitted_on = PlanState.SUBMITTED, today()
+    # A review was of the version returned; this version waits for its own (the earlier
+    # opinion stays in the audit log).
+    plan.review_opinion, plan.reviewed_by, plan.reviewed_on = "", None, None
     audit.record(actor, "plan.submit", plan, items=len(plan.items))
     return plan
 
@@ -194,12 +198,21 @@ def review(actor: User, plan: RectificationPlan, opinion: str) -> RectificationP
     return plan
 
 
+def reviewers(org_id: int) -> list[User]:
+    """The active supervisors whose groups oversee the organisation (who review its plan)."""
+    supervisors = db.session.scalars(sa.select(User).where(
+        User.role == Role.SUPERVISOR, User.active.is_(True))).all()
+    return [s for s in supervisors if in_scope(s, org_id)]
+
+
 @writes
 def approve(actor: User, plan: RectificationPlan) -> RectificationPlan:
     """The office approves a submitted plan; it is shown on the public page from now on."""
     require_office(actor)
     if plan.state is not PlanState.SUBMITTED:
         raise Invalid({"plan": "只能批准已提交的整改方案"})
+    if not plan.review_opinion and reviewers(plan.organisation_id):
+        raise Invalid({"plan": "督导组尚未审查本次提交的整改方案，审查后方可批准"})
     plan.state, plan.decided_by, plan.decided_on = PlanState.APPROVED, _name(actor), today()
     plan.return_reason = ""
     public_pages.ensure_page(plan.organisation_id, plan.campaign_id)

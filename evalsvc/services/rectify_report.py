@@ -3,9 +3,11 @@ and the plan items past their deadline (回头看)."""
 from evalsvc.services import briefs, plans
 
 
-def add_rectification(report, org_ids: set[int] | None):
-    """Fill the report's briefs, missing briefs and overdue items for the user's scope."""
-    report.briefs = briefs.briefs_between(report.start, report.end, org_ids)
+def add_rectification(report, user, org_ids: set[int] | None):
+    """Fill the report's briefs, missing briefs and overdue items for the user's scope.
+    The briefs are those the user may read on the briefs page (a supervisor: her own and
+    her organisations', not another group's)."""
+    report.briefs = briefs.visible_briefs(user, report.start, report.end)
     report.missing_briefs = briefs.missing(report.end, org_ids)
     report.overdue_items = plans.overdue_items(org_ids, on=report.end)
     return report

@@ -11,6 +11,7 @@ from evalsvc.models import (
     AuditEntry, Ballot, Decision, Flag, FlagKind, Opinion, Organisation, OrgType,
     RespondentGroup, Round, Stage, StageState, Transition, User,
 )
+from evalsvc.services.audit_words import action_label
 from evalsvc.services.dashboard import round_figures
 from evalsvc.services.scope import visible_org_ids
 from evalsvc.services.today import local_day, short_date, utc_start
@@ -19,7 +20,9 @@ from evalsvc.services.today import local_day, short_date, utc_start
 CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal",
                   "round.verdict.confirm", "round.verdict.override", "transition.apply",
                   "transition.review", "transition.decide", "flag.confirmed", "flag.overridden",
-                  "flag.make_up.required", "flag.make_up", "flag.admonishment.carried_out")
+                  "flag.make_up.required", "flag.make_up", "flag.admonishment.carried_out",
+                  "plan.submit", "plan.review", "plan.approve", "plan.return",
+                  "round.publish_result", "round.withdraw_result")
 
 @dataclass
 class BranchWeek:
@@ -169,7 +172,7 @@ def weekly(user: User, start: date, end: date) -> WeeklyReport:
     report.opinions = _opinions(rows, start, end)
     from evalsvc.services.rectify_report import add_rectification
 
-    return add_rectification(report, ids)
+    return add_rectification(report, user, ids)
 
 
 def _rounds_held(rows, start, end) -> None:
@@ -246,7 +249,13 @@ def change_text(entry: AuditEntry) -> str:
             verdict = "通过" if detail.get("passed") else "未通过"
             verb = "确认" if entry.action == "round.verdict.confirm" else "改定"
             return f"{verb}{name}的测评判定：{verdict}"
+        if entry.action == "round.publish_result":
+            return f"公示{name}的测评结果"
+        if entry.action == "round.withdraw_result":
+            return f"撤回{name}的公示结果"
         return f"清除演练{name}的答卷 {detail.get('ballots', 0)} 份"
+    if entry.action.startswith("plan."):
+        return action_label(entry.action)
     if entry.action.startswith("transition."):
         request = db.session.get(Transition, key) if key else None
         stage = f"{label(request.stage)}阶段" if request else ""

@@ -143,10 +143,12 @@ PLAN_ITEM_KEY = "plan_item_{}"
 
 def _extra_items(org: Organisation, data: RoundData) -> str | None:
     """The chosen plan items as the round's extra questions (JSON), or None when there are
-    none or the kind asks no extra questions."""
+    none, the kind asks no extra questions, or the round is not of the 整改提高 stage (the
+    plan is tested by the rectify-stage satisfaction round only)."""
     from evalsvc.services.plans import approved_items
 
-    if not data.plan_item_ids or not get_kind(data.kind).accepts_extra_items:
+    if not data.plan_item_ids or not get_kind(data.kind).accepts_extra_items \
+            or data.stage is not Stage.RECTIFY:
         return None
     items = {i.id: i for i in approved_items(org.id)}
     if any(i not in items for i in data.plan_item_ids):

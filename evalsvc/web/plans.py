@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, send_fil
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
-from evalsvc.models import Organisation, PlanItem, RectificationPlan, Role, Round
+from evalsvc.models import Organisation, PlanItem, PlanState, RectificationPlan, Role, Round
 from evalsvc.services import audit, plan_changes, plan_sources, plans, public_pages, scope
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.today import today
@@ -33,6 +33,8 @@ def show(org_id: int):
     return render_template(
         "plans/plan.html", org=org, plan=plan, confirm=ConfirmForm(), today=today(),
         may_draft=drafter, changes=plan_changes.changes(plan) if plan else [],
+        awaiting_review=bool(plan and plan.state is PlanState.SUBMITTED
+                             and not plan.review_opinion and plans.reviewers(org.id)),
         suggestions=plan_sources.suggestions(org.id) if plan and drafter else [],
         public_url=public_pages.public_url(page) if page else None)
 

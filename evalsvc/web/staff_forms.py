@@ -80,7 +80,7 @@ class RoundForm(FlaskForm):
     rehearsal = BooleanField("演练（正式开始前清除演练答卷）")
     # Filled with the approved 整改方案's items by the view; removed when there is none.
     plan_item_ids = SelectMultipleField(
-        "整改方案事项（每项增加一道“整改情况评价”题，仅适用于可添加事项的测评类型）",
+        "整改方案事项（每项增加一道“整改情况评价”题，仅适用于整改提高阶段可添加事项的测评）",
         coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 

@@ -19,8 +19,8 @@ def public_url(server):
     """An approved plan of 县委办公室党支部, a published round asking about its items and a
     published tiny round; the page's URL."""
     from evalsvc.extensions import db
-    from evalsvc.models import GroupCode, Organisation, PublicPage, Stage, User
-    from evalsvc.services import ballots, closing, plans, public_pages, rounds
+    from evalsvc.models import GroupCode, Organisation, PublicPage, Stage, StageState, User
+    from evalsvc.services import ballots, closing, plans, public_pages, rounds, stages
     from evalsvc.services.today import today
 
     server.cli("campaign", "list")  # builds the in-process app
@@ -34,10 +34,14 @@ def public_url(server):
                 problem, "每月固定主题党日，书记带头讲党课；建立党员联系户制度",
                 "支部书记 王明", today() + timedelta(days=30)))
         plans.submit(office, plan)
+        supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+        plans.review(supervisor, plan, "措施具体，同意")
         plans.approve(office, plan)
+        for passed in (Stage.STUDY, Stage.REVIEW):  # plan items are asked in 整改提高
+            stages._progress(org, passed).state = StageState.PASSED
         plans.add_note(office, plan.items[0], "已制定组织生活计划并在支部公开栏公布")
         round_ = rounds.create_round(None, rounds.RoundData(
-            org.id, "satisfaction", Stage.REVIEW, {GroupCode.MASSES: 6},
+            org.id, "satisfaction", Stage.RECTIFY, {GroupCode.MASSES: 6},
             plan_item_ids=tuple(i.id for i in plan.items)))
         rounds.open_round(None, round_)
         layout = rounds.layout(round_)
@@ -47,7 +51,7 @@ def public_url(server):
         closing.close_round(None, round_)
         public_pages.publish(office, round_)
         tiny = rounds.create_round(None, rounds.RoundData(
-            org.id, "satisfaction", Stage.REVIEW, {GroupCode.MASSES: 2}, title="小范围测评"))
+            org.id, "satisfaction", Stage.RECTIFY, {GroupCode.MASSES: 2}, title="小范围测评"))
         rounds.open_round(None, tiny)
         closing.close_round(None, tiny)
         public_pages.publish(office, tiny)

@@ -44,10 +44,13 @@ def test_overdue_departments_and_supervisors_are_listed_until_they_send(demo):
     ("supervisor", {"organisation_id": "XW0101"}, "organisation_id", "督导组以督导组名义"),
     ("secretary", {"title": " "}, "title", "请填写标题"),
     ("secretary", {"brief_date": None}, "brief_date", "请填写简报日期"),
+    ("secretary", {"brief_date": "last week"}, "brief_date", "不能早于本周"),
 ])
-def test_a_brief_out_of_scope_or_incomplete_is_refused(demo, who, extra, field, message):
+def test_a_brief_out_of_scope_incomplete_or_backdated_is_refused(demo, who, extra, field, message):
     if "organisation_id" in extra:
         extra["organisation_id"] = org_id(extra["organisation_id"])
+    if extra.get("brief_date") == "last week":  # backdated into a week already counted
+        extra["brief_date"] = briefs.week_of(today())[0] - timedelta(days=1)
     with pytest.raises(Invalid) as refused:
         briefs.submit(user(who), data(**extra))
     assert message in refused.value.errors[field]
@@ -73,3 +76,28 @@ def test_the_office_names_the_department_it_sends_for(demo):
         briefs.submit(user("office"), data())
     brief = briefs.submit(user("office"), data(organisation_id=org_id("XW01")))
     assert brief.organisation.name and brief.submitter_role == "office"
+
+
+def test_the_weekly_report_shows_a_supervisor_only_the_briefs_she_may_read(demo):
+    from evalsvc.models import Role, User
+
+    other = User(username="supervisor2", display_name="第二督导组", password_hash="x",
+                 role=Role.SUPERVISOR, active=True)
+    db.session.add(other)
+    db.session.commit()
+    briefs.submit(other, data(title="第二督导组本周督导情况"))
+    briefs.submit(user("supervisor"), data(title="第一督导组本周督导情况"))
+    briefs.submit(user("secretary"), data())
+    start, end = today() - timedelta(days=6), today()
+    for reader in ("supervisor", "office"):
+        page = {b.title for b in briefs.visible_briefs(user(reader), start, end)}
+        weekly = {b.title for b in report.weekly(user(reader), start, end).briefs}
+        assert weekly == page, reader
+    mine = {b.title for b in report.weekly(user("supervisor"), start, end).briefs}
+    assert mine == {"第一督导组本周督导情况", "县委办支部开展整改"}
+
+
+def test_a_committee_without_an_account_is_listed_until_the_office_sends_for_it(demo):
+    assert ("县直机关党委", "党委") in {(m.name, m.kind) for m in briefs.missing()}
+    briefs.submit(user("office"), data(organisation_id=org_id("XW01")))
+    assert "县直机关党委" not in {m.name for m in briefs.missing()}

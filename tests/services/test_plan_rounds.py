@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import AuditEntry, GroupCode, Round, Stage
-from evalsvc.services import ballots, closing, flags, public_pages, rounds
+from evalsvc.models import AuditEntry, GroupCode, Organisation, Round, Stage, StageState
+from evalsvc.services import ballots, closing, flags, public_pages, rounds, stages
 from evalsvc.services.errors import Invalid, OutOfScope
 from tests.helpers import SATISFACTION, new_round, org_id
 from tests.services.test_plans import approved_plan, user
@@ -21,11 +21,20 @@ def _page_token() -> str:
     return db.session.scalar(sa.select(PublicPage.token))
 
 
-def plan_round(plan, ballots_cast=6, open_it=True, kind="satisfaction"):
+def in_rectify_stage(code="XW0101") -> None:
+    """The branch has passed 学习动员 and 分析评议, so a 整改提高 round may open."""
+    branch = db.session.get(Organisation, org_id(code))
+    for stage in (Stage.STUDY, Stage.REVIEW):
+        stages._progress(branch, stage).state = StageState.PASSED
+    db.session.commit()
+
+
+def plan_round(plan, ballots_cast=6, open_it=True, kind="satisfaction", stage=Stage.RECTIFY):
     ids = tuple(i.id for i in plan.items)
-    return new_round(kind=kind, stage=Stage.RECTIFY if not open_it else Stage.REVIEW,
-                     groups={GroupCode.MASSES: ballots_cast}, open_it=open_it,
-                     plan_item_ids=ids)
+    if open_it:
+        in_rectify_stage()
+    return new_round(kind=kind, stage=stage, groups={GroupCode.MASSES: ballots_cast},
+                     open_it=open_it, plan_item_ids=ids)
 
 
 def test_each_plan_item_becomes_a_question_beside_the_standard_items(demo):
@@ -52,6 +61,14 @@ def test_the_layout_is_frozen_at_opening(demo):
 def test_a_kind_that_takes_no_extra_items_ignores_them(demo):
     plan = approved_plan()
     round_, _codes = plan_round(plan, open_it=False, kind="stage_review")
+    assert round_.extra_items_json is None
+    assert not any(q.key.startswith("plan_item_") for q in rounds.layout(round_))
+
+
+@pytest.mark.parametrize("stage", [Stage.STUDY, Stage.REVIEW])
+def test_plan_items_are_asked_in_the_rectify_stage_only(demo, stage):
+    plan = approved_plan()
+    round_, _codes = plan_round(plan, open_it=False, stage=stage)
     assert round_.extra_items_json is None
     assert not any(q.key.startswith("plan_item_") for q in rounds.layout(round_))
 

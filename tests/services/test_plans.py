@@ -1,6 +1,7 @@
 """整改方案: drafted by the secretary, reviewed by supervision (advice), returned then
 approved by the office; changes after approval are logged and listed; 回头看 lists the
 overdue items; bad input is refused in Chinese with nothing stored."""
+import json
 import secrets
 from datetime import timedelta
 
@@ -38,6 +39,8 @@ def approved_plan(code="XW0101", problems=("会议制度坚持不够",)) -> Rect
     for problem in problems:
         plans.add_item(office, plan, item_data(problem))
     plans.submit(office, plan)
+    for supervisor in plans.reviewers(plan.organisation_id)[:1]:
+        plans.review(supervisor, plan, "同意")
     return plans.approve(office, plan)
 
 
@@ -61,6 +64,11 @@ def test_a_plan_is_returned_with_a_reason_then_approved_and_shown(demo):
     assert db.session.scalar(sa.select(PublicPage)) is None  # nothing public yet
     plans.update_item(secretary, item, item_data(problem="三会一课制度坚持不够"))
     plans.submit(secretary, plan)
+    assert plan.review_opinion == ""  # the review was of the version returned
+    with pytest.raises(Invalid, match="督导组尚未审查"):
+        plans.approve(office, plan)
+    assert plan.state is PlanState.SUBMITTED
+    plans.review(supervisor, plan, "已细化，同意")
     plans.approve(office, plan)
     assert plan.state is PlanState.APPROVED
     assert db.session.scalar(sa.select(PublicPage.organisation_id)) == plan.organisation_id
@@ -141,3 +149,44 @@ def test_a_picked_problem_names_its_source_round(demo):
     item = plans.add_item(user("secretary"), plan, item_data(picked.text,
                                                              source_round_id=source.id))
     assert item.source_round_id == source.id and item.problem.startswith("工作作风")
+
+
+def test_the_weekly_report_names_the_plans_steps_in_chinese(demo):
+    from evalsvc.services import report
+
+    plan = approved_plan()
+    plans.add_note(user("office"), plan.items[0], "已召开专题组织生活会")
+    week = report.weekly(user("office"), today() - timedelta(days=6), today())
+    [branch] = [b for b in week.branches if b.code == "XW0101"]
+    said = " ".join(branch.changes)
+    for words in ("起草整改方案", "新增整改事项", "提交整改方案", "先教办批准整改方案",
+                  "登记整改进展"):
+        assert words in said, said
+    assert "plan." not in said
+
+
+def test_the_office_cannot_approve_a_plan_the_supervision_group_never_reviewed(demo):
+    office = user("office")
+    plan = plans.create_plan(office, org("XW0101"))
+    plans.add_item(office, plan, item_data())
+    plans.submit(office, plan)
+    assert plans.reviewers(plan.organisation_id)  # the demo's supervision group oversees it
+    with pytest.raises(Invalid, match="督导组尚未审查"):
+        plans.approve(office, plan)
+    db.session.rollback()
+    assert db.session.get(RectificationPlan, plan.id).state is PlanState.SUBMITTED
+    assert db.session.scalar(sa.select(PublicPage)) is None
+
+
+def test_the_audit_log_keeps_every_version_of_an_item(demo):
+    secretary = user("secretary")
+    plan = plans.create_plan(secretary, org("XW0101"))
+    item = plans.add_item(secretary, plan, item_data())
+    plans.update_item(secretary, item, plans.ItemData(
+        item.problem, "改为每两周一次", item.responsible, item.deadline))
+    details = [json.loads(d) for d in db.session.scalars(
+        sa.select(AuditEntry.detail).where(AuditEntry.action.like("plan.item_%"))
+        .order_by(AuditEntry.id))]
+    assert details[0]["measures"] == "每月固定主题党日"  # the first version, before the edit
+    assert details[0]["status"] == "not_started"
+    assert details[1] == {"measures": "改为每两周一次"}

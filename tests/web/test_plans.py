@@ -42,6 +42,11 @@ def test_a_plan_goes_from_draft_through_return_to_approval_on_the_web(app, demo)
     page = secretary.get(f"/orgs/{org}/plan").get_data(as_text=True)
     assert "请明确完成标准" in page and "措施可再具体" in page and "已退回" in page
     secretary.post(f"/plans/{plan_id}/submit")
+    page = office.post(f"/plans/{plan_id}/approve", follow_redirects=True) \
+        .get_data(as_text=True)
+    assert "督导组尚未审查本次提交的整改方案" in page and "措施可再具体" not in page
+    assert "等待督导组审查" in secretary.get(f"/orgs/{org}/plan").get_data(as_text=True)
+    supervisor.post(f"/plans/{plan_id}/review", data={"review_opinion": "已明确，同意"})
     office.post(f"/plans/{plan_id}/approve")
     page = office.get(f"/orgs/{org}/plan").get_data(as_text=True)
     token = db.session.scalar(sa.select(PublicPage.token))
@@ -143,11 +148,10 @@ def test_briefs_are_sent_listed_and_exported(app, demo):
 
 
 def test_a_plan_rounds_results_link_back_to_the_plan_items(client, demo):
-    from evalsvc.models import GroupCode
+    from tests.services.test_plan_rounds import plan_round
 
     plan = approved_plan(problems=("会议制度坚持不够",))
-    round_, _codes = new_round(groups={GroupCode.MASSES: 5},
-                               plan_item_ids=(plan.items[0].id,))
+    round_, _codes = plan_round(plan, ballots_cast=5)
     closing.close_round(None, round_)
     login(client, "secretary")
     html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
