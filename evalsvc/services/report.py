@@ -21,7 +21,8 @@ CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal",
                   "round.verdict.confirm", "round.verdict.override", "transition.apply",
                   "transition.review", "transition.decide", "flag.confirmed", "flag.overridden",
                   "flag.make_up.required", "flag.make_up", "flag.admonishment.carried_out",
-                  "plan.submit", "plan.review", "plan.approve", "plan.return",
+                  "plan.create", "plan.submit", "plan.review", "plan.approve", "plan.return",
+                  "plan.item_add", "plan.item_update", "plan.item_remove", "plan.note",
                   "round.publish_result", "round.withdraw_result")
 
 @dataclass
