@@ -81,3 +81,17 @@ def test_the_audit_log_filters_by_person_branch_and_date_and_pages(client, demo)
     second = client.get("/audit/?action=核验封存&page=2").get_data(as_text=True)
     assert "第 2 / 2 页" in second and "上一页" in second
     assert org_id("XW0101")
+
+
+def test_odd_filter_input_reads_as_no_filter_not_an_error(client, demo):
+    login(client, "office")
+    odd = ["since=0001-01-01", "until=9999-12-31", "org=99999999999999999999", "org=-1",
+           "page=99999999999999999999", "branch=%27%20OR%201%3D1--", "actor=%25"]
+    for query in odd:
+        for path in ("/audit/", "/audit/export.xlsx"):
+            assert client.get(f"{path}?{query}").status_code == 200, (path, query)
+    page = client.get("/audit/?org=99999999999999999999").get_data(as_text=True)
+    assert "登录" not in page.split("</form>")[-1]  # no organisation has that number
+    for query in ("from=0001-01-01&to=0001-01-07", "from=9999-12-25&to=9999-12-31"):
+        for suffix in ("", ".xlsx", ".pdf"):
+            assert client.get(f"/reports/weekly{suffix}?{query}").status_code == 200, query
