@@ -12,6 +12,7 @@ from evalsvc.services.errors import OutOfScope
 from evalsvc.services.today import parse_day
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+FILTER_KEYS = ("action", "actor", "since", "until", "org", "branch")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -42,8 +43,10 @@ def index():
     number = request.args.get("page", 1, type=int)
     entries, pages = audit_log.page(current_user, filters, number)
     number = min(max(1, number), pages)
+    # Links carry the filters only: any other query key (endpoint, _anchor…) would reach url_for.
+    args = {k: v for k in FILTER_KEYS if (v := request.args.get(k, "").strip())}
     return render_template("audit/index.html", entries=entries, filters=filters,
-                           page=number, pages=pages, actions=ACTIONS.values())
+                           page=number, pages=pages, actions=ACTIONS.values(), args=args)
 
 
 @bp.get("/export.xlsx")

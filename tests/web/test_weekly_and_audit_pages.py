@@ -95,3 +95,17 @@ def test_odd_filter_input_reads_as_no_filter_not_an_error(client, demo):
     for query in ("from=0001-01-01&to=0001-01-07", "from=9999-12-25&to=9999-12-31"):
         for suffix in ("", ".xlsx", ".pdf"):
             assert client.get(f"/reports/weekly{suffix}?{query}").status_code == 200, query
+
+
+def test_the_audit_links_carry_the_filters_and_nothing_else(client, demo):
+    load_demo_rounds()
+    login(client, "office")
+    response = client.get("/audit/?endpoint=x&_anchor=top&_external=1&action=%E7%99%BB%E5%BD%95")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    link = re.search(r'href="([^"]*export\.xlsx[^"]*)"', page).group(1)
+    assert "action=" in link and "#" not in link and "endpoint" not in link \
+        and not link.startswith("http")
+    pager = re.search(r'href="([^"]*)" rel="next"', client.get(
+        "/audit/?endpoint=x&_anchor=top").get_data(as_text=True))
+    assert pager is None or ("page=2" in pager.group(1) and "#" not in pager.group(1))
