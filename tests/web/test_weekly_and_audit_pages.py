@@ -109,3 +109,25 @@ def test_the_audit_links_carry_the_filters_and_nothing_else(client, demo):
     pager = re.search(r'href="([^"]*)" rel="next"', client.get(
         "/audit/?endpoint=x&_anchor=top").get_data(as_text=True))
     assert pager is None or ("page=2" in pager.group(1) and "#" not in pager.group(1))
+
+
+def test_the_weekly_report_reads_a_county_of_branches_in_a_few_queries(app, demo):
+    """Each branch's stage states come with the branches, not one query per branch, so a
+    county of hundreds of branches reports quickly on a database across the network."""
+    from evalsvc.models import Organisation, OrgType, Role, User
+    from evalsvc.services import report
+
+    some = db.session.scalar(sa.select(Organisation).where(Organisation.type == OrgType.BRANCH))
+    for i in range(300):
+        db.session.add(Organisation(code=f"ZZ{i:04d}", name=f"第{i}号党支部", type=OrgType.BRANCH,
+                                    parent_id=some.parent_id, batch_id=some.batch_id))
+    db.session.commit()
+    office = db.session.scalar(sa.select(User).where(User.role == Role.OFFICE))
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        weekly = report.weekly(office, today() - timedelta(days=6), today())
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(weekly.branches) > 300 and len(statements) < 100
