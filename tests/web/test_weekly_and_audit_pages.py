@@ -131,3 +131,16 @@ def test_the_weekly_report_reads_a_county_of_branches_in_a_few_queries(app, demo
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     assert len(weekly.branches) > 300 and len(statements) < 100
+
+
+def test_an_opinion_is_written_on_a_branch_where_the_weekly_report_reads_it(client, demo):
+    """A committee page offers no opinion form; a direct post there is refused rather than
+    stored where no page nor the weekly report would show it."""
+    from evalsvc.models import Opinion, Organisation
+
+    committee = db.session.get(Organisation, demo["XW0101"]).parent_id
+    login(client, "supervisor")
+    page = client.post(f"/orgs/{committee}/opinions", data={"text": "党委层面督导意见"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "督导意见针对党支部或其测评填写" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 0
