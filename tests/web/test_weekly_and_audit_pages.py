@@ -144,3 +144,11 @@ def test_an_opinion_is_written_on_a_branch_where_the_weekly_report_reads_it(clie
                        follow_redirects=True).get_data(as_text=True)
     assert "督导意见针对党支部或其测评填写" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 0
+
+
+def test_a_percent_sign_in_a_filter_is_a_character_not_a_wildcard(client, demo):
+    load_demo_rounds()
+    login(client, "office")
+    for query in ("action=%25", "branch=%25", "action=_"):
+        page = client.get(f"/audit/?{query}").get_data(as_text=True)
+        assert "没有符合条件的记录" in page, query
