@@ -176,8 +176,9 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     def text(value, style) -> Paragraph:
-        """A paragraph showing ``value`` as it is: never read as reportlab markup."""
-        return Paragraph(escape(str(value)), style)
+        """A paragraph showing ``value`` as it is: never read as reportlab markup, its lines
+        kept (a multi-line opinion or brief is not run together)."""
+        return Paragraph(escape(str(value)).replace("\n", "<br/>"), style)
 
     def grid(head, body_rows, widths=None) -> Table:
         table = Table([[text(h, small) for h in head],

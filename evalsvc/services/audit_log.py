@@ -52,7 +52,7 @@ def entries_query(user: User, filters: AuditFilter) -> sa.Select:
         query = query.where(AuditEntry.organisation_id.in_(ids))
     if filters.action:
         query = query.where(AuditEntry.action.in_(actions_named(filters.action))
-                            | AuditEntry.action.startswith(filters.action))
+                            | AuditEntry.action.startswith(filters.action, autoescape=True))
     if filters.actor:
         usernames = [u for u, name in display_names().items() if filters.actor in name]
         query = query.where(AuditEntry.actor.in_([filters.actor, *usernames]))
@@ -60,7 +60,8 @@ def entries_query(user: User, filters: AuditFilter) -> sa.Select:
         query = query.where(AuditEntry.organisation_id == filters.organisation_id)
     if filters.branch:
         orgs = sa.select(Organisation.id).where(
-            Organisation.name.contains(filters.branch) | (Organisation.code == filters.branch))
+            Organisation.name.contains(filters.branch, autoescape=True)
+            | (Organisation.code == filters.branch))
         query = query.where(AuditEntry.organisation_id.in_(orgs))
     if filters.since:
         query = query.where(AuditEntry.at >= utc_start(filters.since))

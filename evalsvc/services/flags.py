@@ -127,6 +127,8 @@ def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
         errors["on"] = "请填写补课日期"
     elif flag.decided_on and on < flag.decided_on:
         errors["on"] = f"补课日期不能早于确认补课的日期（{formal_date(flag.decided_on)}）"
+    elif on > today():
+        errors["on"] = "补课日期不能晚于今天"
     if len(note) > 4000:
         errors["note"] = "补课内容不超过 4000 字"
     if errors:

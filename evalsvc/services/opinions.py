@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
-from evalsvc.models import Opinion, Role, Round, User
+from evalsvc.models import Opinion, Organisation, Role, Round, User
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.scope import in_scope
@@ -15,6 +15,11 @@ def write(actor: User, organisation_id: int, text: str, round_: Round | None = N
     """Record an opinion on a branch or one of its rounds; supervisors only."""
     if actor.role is not Role.SUPERVISOR or not in_scope(actor, organisation_id):
         raise OutOfScope("supervisors of this organisation only")
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not organisation.is_branch:
+        # Committees have no opinion list: one stored there would be read nowhere, not even
+        # in the weekly report.
+        raise Invalid({"text": "督导意见针对党支部或其测评填写"})
     if not text.strip() or len(text) > 2000:
         raise Invalid({"text": "督导意见不能为空，且不超过 2000 字"})
     opinion = Opinion(organisation_id=organisation_id, round_id=round_.id if round_ else None,

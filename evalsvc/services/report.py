@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from evalsvc.extensions import db
 from evalsvc.glossary import label
@@ -155,7 +156,7 @@ def default_period(day: date, weekday: int = 4) -> tuple[date, date]:
 def weekly(user: User, start: date, end: date) -> WeeklyReport:
     """Every branch in the user's scope, with what happened between start and end."""
     query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
-        .order_by(Organisation.code)
+        .order_by(Organisation.code).options(selectinload(Organisation.progress))
     ids = visible_org_ids(user)
     if ids is not None:
         query = query.where(Organisation.id.in_(ids))

@@ -56,6 +56,16 @@ def local_time(moment: datetime | None) -> str:
     return "" if moment is None else local(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def parse_day(text: str | None) -> date | None:
+    """A date typed into a staff filter (2026-11-30), or None when it is not one or lies so
+    far from now (year 1, year 9999) that the local day's bounds cannot be computed."""
+    try:
+        day = date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2999 else None
+
+
 def utc_start(day: date) -> datetime:
     """The UTC moment a local day begins (for filtering stored moments by local date)."""
     return datetime.combine(day, datetime.min.time(), tzinfo=zone()).astimezone(timezone.utc)

@@ -1,7 +1,6 @@
 """The audit log for the office and supervision: filter, read, export. Nothing edits it."""
 import tempfile
 from dataclasses import asdict
-from datetime import date
 
 from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
@@ -10,8 +9,10 @@ from evalsvc.models import Role
 from evalsvc.services import audit, audit_log
 from evalsvc.services.audit_words import ACTIONS
 from evalsvc.services.errors import OutOfScope
+from evalsvc.services.today import parse_day
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+FILTER_KEYS = ("action", "actor", "since", "until", "org", "branch")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -24,17 +25,14 @@ def _office_and_supervision() -> None:
 
 
 def _filters() -> audit_log.AuditFilter:
-    def day(name):
-        try:
-            return date.fromisoformat(request.args.get(name, ""))
-        except ValueError:
-            return None
-
+    org = request.args.get("org", type=int)
+    if org is not None and not 0 < org < 2 ** 31:
+        org = 0  # no organisation has it; a huge number would overflow the database's integer
     return audit_log.AuditFilter(
         action=request.args.get("action", "").strip()[:60],
         actor=request.args.get("actor", "").strip()[:60],
-        since=day("since"), until=day("until"),
-        organisation_id=request.args.get("org", type=int),
+        since=parse_day(request.args.get("since")), until=parse_day(request.args.get("until")),
+        organisation_id=org,
         branch=request.args.get("branch", "").strip()[:60])
 
 
@@ -45,8 +43,10 @@ def index():
     number = request.args.get("page", 1, type=int)
     entries, pages = audit_log.page(current_user, filters, number)
     number = min(max(1, number), pages)
+    # Links carry the filters only: any other query key (endpoint, _anchor…) would reach url_for.
+    args = {k: v for k in FILTER_KEYS if (v := request.args.get(k, "").strip())}
     return render_template("audit/index.html", entries=entries, filters=filters,
-                           page=number, pages=pages, actions=ACTIONS.values())
+                           page=number, pages=pages, actions=ACTIONS.values(), args=args)
 
 
 @bp.get("/export.xlsx")

@@ -9,7 +9,7 @@ from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Role
 from evalsvc.services import audit, report as report_service
 from evalsvc.services.errors import OutOfScope
-from evalsvc.services.today import today
+from evalsvc.services.today import parse_day, today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -27,13 +27,7 @@ def _office_and_supervision() -> None:
 def _period() -> tuple[date, date]:
     """The requested period; by default the week before the latest reporting day
     (WEEKLY_REPORT_WEEKDAY, Thursday: 每周四上午报)."""
-    def day(name):
-        try:
-            return date.fromisoformat(request.args.get(name, ""))
-        except ValueError:
-            return None
-
-    start, end = day("from"), day("to")
+    start, end = parse_day(request.args.get("from")), parse_day(request.args.get("to"))
     if start is None and end is None:
         return report_service.default_period(
             today(), current_app.config.get("WEEKLY_REPORT_WEEKDAY", 4))

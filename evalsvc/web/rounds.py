@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from evalsvc.definitions import Definition
 from evalsvc.kinds import get_kind, registry
 from evalsvc.kinds.base import MemberRef
-from evalsvc.models import GroupCode, Organisation, Role, Round, Stage
+from evalsvc.models import GroupCode, Organisation, Role, Round, RoundState, Stage
 from evalsvc.questionnaires import definition, definitions, for_campaign
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.render.charts import available_charts
@@ -145,7 +145,8 @@ def close(round_id: int):
     the current ballot count closes it, so a stale or forged click does nothing."""
     round_ = _managed_round(round_id)
     count = rounds.ballot_count(round_.id)
-    if request.form.get("confirmed") != str(count):
+    # Only a round that can be closed asks; any other is refused below, in Chinese.
+    if round_.state is RoundState.OPEN and request.form.get("confirmed") != str(count):
         return confirm_page(round_, "结束测评", url_for("rounds.close", round_id=round_id),
                             count, "结束后答卷将被打乱顺序并封存，不能再提交，也不能重新开始。")
     title = round_.title

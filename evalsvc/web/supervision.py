@@ -38,7 +38,8 @@ def purge(round_id: int):
 
     round_ = scope.get_scoped(current_user, Round, round_id)
     count = ballot_count(round_.id)
-    if request.form.get("confirmed") != str(count):
+    # Only a rehearsal asks; a live round is refused below, in Chinese.
+    if round_.rehearsal and request.form.get("confirmed") != str(count):
         return confirm_page(round_, "清除演练数据", url_for("supervision.purge",
                                                              round_id=round_id), count,
                             "清除后演练答卷和回执全部删除，测评卡重新生成（已印发的演练测评卡作废），"

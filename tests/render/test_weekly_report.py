@@ -68,3 +68,13 @@ def test_the_period_ends_the_day_before_the_reporting_day():
     assert default_period(date(2026, 11, 25)) == (date(2026, 11, 12), date(2026, 11, 18))
     assert default_period(date(2026, 11, 30), weekday=1) == (date(2026, 11, 23),
                                                               date(2026, 11, 29))
+
+
+def test_free_text_keeps_its_lines_and_is_never_markup_in_the_pdf(app):
+    report = _county(3)
+    report.opinions = [("第1号党支部", date(2026, 11, 24), "县督导组",
+                        "第一条：台账<b>不全</b> & 缺签字\n第二条：走访不足")]
+    buffer = io.BytesIO()
+    write_report_pdf(report, buffer)
+    text = _pdf_text(buffer.getvalue()).replace("\r\n", "\n")
+    assert "第一条：台账<b>不全</b> & 缺签字\n第二条：走访不足" in text

@@ -46,3 +46,17 @@ def test_a_make_up_record_is_multi_line_dated_and_commented(client, demo):
     client.post(f"/flags/{flag.id}/make-up-comment", data={"comment": "先教办代填"})
     db.session.refresh(flag)
     assert flag.make_up_comment == "走访记录应附群众签字"
+
+
+def test_a_make_up_dated_after_today_is_refused(client, demo):
+    from evalsvc.services.today import today
+
+    load_demo_rounds()
+    flag = _make_up()
+    login(client, "office")
+    later = (today() + timedelta(days=40)).isoformat()
+    page = client.post(f"/flags/{flag.id}/make-up", data={"note": NOTE, "on": later},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "补课日期不能晚于今天" in page
+    db.session.refresh(flag)
+    assert flag.make_up_on is None

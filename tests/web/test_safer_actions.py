@@ -49,3 +49,19 @@ def test_purging_a_rehearsal_asks_first_and_says_what_was_removed(client, demo):
                            follow_redirects=True)
     assert f"已清除演练“{round_.title}”的 3 份答卷" in response.get_data(as_text=True)
     assert ballot_count(round_.id) == 0
+
+
+def test_only_a_step_that_can_happen_asks_for_confirmation(client, demo):
+    """A closed round is not asked to close again, nor a live round to be purged as a
+    rehearsal: the refusal says why, and nothing changes."""
+    round_, cards = new_round()
+    _cast(client, round_, cards[:2])
+    login(client, "office")
+    html = client.post(f"/rounds/{round_.id}/purge", follow_redirects=True).get_data(
+        as_text=True)
+    assert "确认清除演练数据" not in html and "只有演练测评可以清除答卷" in html
+    assert ballot_count(round_.id) == 2
+    client.post(f"/rounds/{round_.id}/close", data={"confirmed": "2"})
+    html = client.post(f"/rounds/{round_.id}/close", follow_redirects=True).get_data(
+        as_text=True)
+    assert "确认结束测评" not in html and "只有进行中的测评可以结束" in html

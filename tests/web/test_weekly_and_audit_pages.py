@@ -81,3 +81,74 @@ def test_the_audit_log_filters_by_person_branch_and_date_and_pages(client, demo)
     second = client.get("/audit/?action=核验封存&page=2").get_data(as_text=True)
     assert "第 2 / 2 页" in second and "上一页" in second
     assert org_id("XW0101")
+
+
+def test_odd_filter_input_reads_as_no_filter_not_an_error(client, demo):
+    login(client, "office")
+    odd = ["since=0001-01-01", "until=9999-12-31", "org=99999999999999999999", "org=-1",
+           "page=99999999999999999999", "branch=%27%20OR%201%3D1--", "actor=%25"]
+    for query in odd:
+        for path in ("/audit/", "/audit/export.xlsx"):
+            assert client.get(f"{path}?{query}").status_code == 200, (path, query)
+    page = client.get("/audit/?org=99999999999999999999").get_data(as_text=True)
+    assert "登录" not in page.split("</form>")[-1]  # no organisation has that number
+    for query in ("from=0001-01-01&to=0001-01-07", "from=9999-12-25&to=9999-12-31"):
+        for suffix in ("", ".xlsx", ".pdf"):
+            assert client.get(f"/reports/weekly{suffix}?{query}").status_code == 200, query
+
+
+def test_the_audit_links_carry_the_filters_and_nothing_else(client, demo):
+    load_demo_rounds()
+    login(client, "office")
+    response = client.get("/audit/?endpoint=x&_anchor=top&_external=1&action=%E7%99%BB%E5%BD%95")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    link = re.search(r'href="([^"]*export\.xlsx[^"]*)"', page).group(1)
+    assert "action=" in link and "#" not in link and "endpoint" not in link \
+        and not link.startswith("http")
+    pager = re.search(r'href="([^"]*)" rel="next"', client.get(
+        "/audit/?endpoint=x&_anchor=top").get_data(as_text=True))
+    assert pager is None or ("page=2" in pager.group(1) and "#" not in pager.group(1))
+
+
+def test_the_weekly_report_reads_a_county_of_branches_in_a_few_queries(app, demo):
+    """Each branch's stage states come with the branches, not one query per branch, so a
+    county of hundreds of branches reports quickly on a database across the network."""
+    from evalsvc.models import Organisation, OrgType, Role, User
+    from evalsvc.services import report
+
+    some = db.session.scalar(sa.select(Organisation).where(Organisation.type == OrgType.BRANCH))
+    for i in range(300):
+        db.session.add(Organisation(code=f"ZZ{i:04d}", name=f"第{i}号党支部", type=OrgType.BRANCH,
+                                    parent_id=some.parent_id, batch_id=some.batch_id))
+    db.session.commit()
+    office = db.session.scalar(sa.select(User).where(User.role == Role.OFFICE))
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        weekly = report.weekly(office, today() - timedelta(days=6), today())
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(weekly.branches) > 300 and len(statements) < 100
+
+
+def test_an_opinion_is_written_on_a_branch_where_the_weekly_report_reads_it(client, demo):
+    """A committee page offers no opinion form; a direct post there is refused rather than
+    stored where no page nor the weekly report would show it."""
+    from evalsvc.models import Opinion, Organisation
+
+    committee = db.session.get(Organisation, demo["XW0101"]).parent_id
+    login(client, "supervisor")
+    page = client.post(f"/orgs/{committee}/opinions", data={"text": "党委层面督导意见"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "督导意见针对党支部或其测评填写" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 0
+
+
+def test_a_percent_sign_in_a_filter_is_a_character_not_a_wildcard(client, demo):
+    load_demo_rounds()
+    login(client, "office")
+    for query in ("action=%25", "branch=%25", "action=_"):
+        page = client.get(f"/audit/?{query}").get_data(as_text=True)
+        assert "没有符合条件的记录" in page, query
