@@ -146,6 +146,13 @@ BAD = [
     (lambda t: t.replace('key = "advice"', 'key = "Advice"'),
      "第 6 题 key：只能用小写英文字母、数字和下划线"),
     (lambda t: t.replace('version = 1', 'version = 0'), "version：应为正整数"),
+    (lambda t: t.replace('version = 1', 'version = 1\nstage = "later"'),
+     "stage：应为以下之一：study, review, rectify"),
+    (lambda t: t.replace('type = "text"', 'type = "text"\nmax_length = -1'),
+     "第 6 题 max_length：应为正整数"),
+    (lambda t: re.sub(r"options = \[.*?\]\n", 'options = [{ value = "a", label = "甲" }]\n', t,
+                      count=1, flags=re.S), "第 1 组选项 options：至少要有两个选项"),
+    (lambda t: t[:t.index("[[questions]]")], "questions：至少要有一个问题"),
 ]
 
 
