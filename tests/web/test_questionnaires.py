@@ -228,3 +228,12 @@ def test_saving_and_publishing_refuse_a_missing_csrf_token(make_app):
         assert client.post(EDIT, data={"source": text}).status_code == 400
         assert client.post("/questionnaires/satisfaction/publish").status_code == 400
         assert _stored() == 0
+
+
+def test_markup_in_an_edited_questionnaire_is_shown_as_text(client, demo):
+    login(client, "office")
+    text = built_in_text("satisfaction").replace('text = "总体评价"',
+                                                 'text = "总体<script>alert(1)</script>评价"')
+    assert _save(client, text).status_code == 302
+    html = client.get("/questionnaires/satisfaction/draft/preview").get_data(as_text=True)
+    assert "总体&lt;script&gt;alert(1)&lt;/script&gt;评价" in html and "<script>" not in html
