@@ -1,13 +1,21 @@
-"""The app's questionnaire definitions, loaded and validated once at start-up."""
+"""The app's questionnaire definitions: the built-in files, loaded and validated once at
+start-up, and the versions the office published on the web (the newest wins by name)."""
+import functools
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from evalsvc import shipped
-from evalsvc.definitions import Definition, load_directory
+from evalsvc.definitions import Definition, load_directory, parse_definition
+from evalsvc.extensions import db
 from evalsvc.kinds import registry
+from evalsvc.models import DefinitionVersion, VersionState
 
 EXTENSION_KEY = "evalsvc.definitions"
+TEXT_KEY = "evalsvc.definition_texts"
 
 
 def init_app(app: Flask) -> None:
@@ -15,17 +23,60 @@ def init_app(app: Flask) -> None:
     ``forms/``), whose files win by name so a county can reword a plugin's questionnaire.
     A bad file stops start-up."""
     loaded: dict[str, Definition] = {}
-    for kind in registry().values():
-        if kind.definitions_dir is not None:
-            loaded.update(load_directory(Path(kind.definitions_dir), {kind.name}))
-    directory = Path(app.config.get("FORMS_DIR") or shipped("forms"))
-    loaded.update(load_directory(directory, set(registry())))
+    texts: dict[str, str] = {}
+    directories = [(Path(k.definitions_dir), {k.name}) for k in registry().values()
+                   if k.definitions_dir is not None]
+    directories.append((Path(app.config.get("FORMS_DIR") or shipped("forms")), set(registry())))
+    for directory, kinds in directories:
+        found = load_directory(directory, kinds)
+        loaded.update(found)
+        texts.update({d.name: (directory / d.source).read_text(encoding="utf-8")
+                      for d in found.values()})
     app.extensions[EXTENSION_KEY] = loaded
+    app.extensions[TEXT_KEY] = texts
+
+
+def built_in() -> dict[str, Definition]:
+    """The definitions of the files (``forms/`` and the kinds' own), by name."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def built_in_text(name: str) -> str:
+    """The TOML text of a built-in definition: where the office's first edit starts."""
+    return current_app.extensions[TEXT_KEY][name]
 
 
 def definitions() -> dict[str, Definition]:
-    """Every definition by name."""
-    return current_app.extensions[EXTENSION_KEY]
+    """Every definition by name: the newest published version, else the built-in file.
+    Drafts are never offered."""
+    merged = dict(built_in())
+    rows = db.session.execute(
+        sa.select(DefinitionVersion.name, DefinitionVersion.version, DefinitionVersion.source)
+        .where(DefinitionVersion.state == VersionState.PUBLISHED)
+        .order_by(DefinitionVersion.version)).all()
+    for row in rows:
+        if row.name in merged:
+            merged[row.name] = parse_version(row.source, row.name, row.version,
+                                             merged[row.name].kind)
+    return merged
+
+
+def definition_at(name: str, version: int | None) -> Definition | None:
+    """The definition a round was created with (None: the built-in file, as before the
+    office could edit them); an open round's page keeps showing that version."""
+    base = built_in().get(name)
+    if version is None or (base is not None and base.version == version):
+        return base or definition(name)
+    row = db.session.execute(sa.select(DefinitionVersion.source, DefinitionVersion.kind).where(
+        DefinitionVersion.name == name, DefinitionVersion.version == version)).first()
+    return parse_version(row.source, name, version, row.kind) if row else definition(name)
+
+
+@functools.lru_cache(maxsize=128)
+def parse_version(text: str, name: str, version: int, kind: str) -> Definition:
+    """A stored version's text as a Definition, numbered as stored (parsed once)."""
+    parsed = parse_definition(tomllib.loads(text), f"{name} 第 {version} 版", {kind})
+    return replace(parsed, version=version)
 
 
 def definition(name: str) -> Definition | None:

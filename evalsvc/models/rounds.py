@@ -39,6 +39,8 @@ class Round(Base):
     stage: Mapped[Stage] = mapped_column(str_enum(Stage, 12))
     kind: Mapped[str] = mapped_column(sa.String(40))
     definition_name: Mapped[str] = mapped_column(sa.String(40))
+    # The definition's version when the round was created (None: the built-in file).
+    definition_version: Mapped[int | None]
     attempt: Mapped[int] = mapped_column(default=1)
     title: Mapped[str] = mapped_column(sa.String(200))
     state: Mapped[RoundState] = mapped_column(str_enum(RoundState, 12),

@@ -42,6 +42,7 @@ ACTIONS: dict[str, str] = {
     "round.withdraw_result": "撤回公示的测评结果",
     "export.overview": "导出总览", "export.audit_log": "导出审计日志",
     "export.weekly_report": "导出督导工作周报",
+    "definition.draft": "保存问卷草稿", "definition.publish": "发布问卷新版本",
 }
 
 DETAILS: dict[str, str] = {
@@ -57,13 +58,13 @@ DETAILS: dict[str, str] = {
     "member_id": "党员编号", "round_id": "测评编号", "step": "处置", "definition": "测评表",
     "groups": "测评卡分组", "poster_cap": "扫码上限", "rehearsal": "演练", "digest": "封存摘要",
     "seal": "封存版本", "chart": "图表", "engine": "数据库", "comment": "意见", "grade": "等次",
-    "planned_close_on": "计划结束日期", "text": "内容",
+    "planned_close_on": "计划结束日期", "text": "内容", "version": "版本",
 }
 SYSTEM_ACTORS = {"cli": "命令行操作员", "rules": "规则（自动）", "traces": "系统（自动）"}
 ROLE_WORDS = {"operator": "命令行", "system": "系统"}
 OBJECT_WORDS = {"round": "测评", "organisation": "组织", "flag": "规则建议", "user": "账号",
                 "member": "党员", "transition": "转段申请", Opinion.__name__.lower(): "督导意见",
-                "campaign": "活动", "batch": "批次", "export": "导出", "membergrade": "党员等次"}
+                "campaign": "活动", "batch": "批次", "definitionversion": "问卷版本", "export": "导出", "membergrade": "党员等次"}
 
 
 def action_label(action: str) -> str:

@@ -51,6 +51,7 @@ class RoundView:
     # The campaign's 优秀 cap and kind settings: the ballot rules some kinds check.
     excellent_cap: float = 1 / 3
     campaign_kind_settings: dict | None = None
+    definition_version: int | None = None
 
     @property
     def is_poster(self) -> bool:
@@ -60,7 +61,7 @@ class RoundView:
 
 ROUND_VIEW = (Round.id, Round.kind, Round.state, Round.title, Round.definition_name,
               Round.layout_json, Round.poster_token, Campaign.excellent_cap,
-              Campaign.kind_settings)
+              Campaign.kind_settings, Round.definition_version)
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def card_urls(actor: User | None, round_: Round) -> list[str]:
 def paper_pdf(actor: User | None, round_: Round, out: BinaryIO) -> tuple[int, int]:
     """Write the round's questionnaire as one A4 paper form per card (纸质测评票), each with
     its card's QR code and code; returns (sheets, pages). Audited like the card PDF."""
-    from evalsvc.questionnaires import definition
+    from evalsvc.questionnaires import definition_at
     from evalsvc.render.paper import Sheet, paper_pdf as render
 
     require_printer(actor, round_)
@@ -188,7 +188,7 @@ def paper_pdf(actor: User | None, round_: Round, out: BinaryIO) -> tuple[int, in
     public = current_app.config["PUBLIC_URL"]
     sheets = [Sheet(codes.card_url(public, code), codes.display_code(code), label(group.code))
               for group, code in _cards(round_)]
-    chosen = definition(round_.definition_name)
+    chosen = definition_at(round_.definition_name, round_.definition_version)
     pages = render(round_.title, chosen.intro if chosen else None, rounds.layout(round_),
                    sheets, out)
     audit.record_action(actor, "round.print_paper", round_, cards=len(sheets), pages=pages)

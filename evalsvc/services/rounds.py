@@ -32,7 +32,7 @@ from evalsvc.models import (
     Stage,
     User,
 )
-from evalsvc.questionnaires import default_definition, definition
+from evalsvc.questionnaires import default_definition, definition, definition_at
 from evalsvc.services import audit, batches, codes, flags, stages
 from evalsvc.services.campaigns import current_campaign, ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
@@ -115,7 +115,8 @@ def round_values(org: Organisation, data: RoundData, chosen, attempt: int,
     """The columns of a new draft round (and its poster)."""
     return dict(
         organisation_id=org.id, campaign_id=campaign_id, stage=data.stage, kind=data.kind,
-        definition_name=chosen.name, title=data.title.strip() or f"{org.name}{chosen.title}",
+        definition_name=chosen.name, definition_version=chosen.version,
+        title=data.title.strip() or f"{org.name}{chosen.title}",
         attempt=attempt, created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
         code_version=codes.CODE_VERSION,
         poster_token=secrets.token_urlsafe(9) if data.poster else None,
@@ -271,7 +272,8 @@ def layout(round_: Round) -> tuple[Question, ...]:
     """The questions of the round: frozen once open, from the definition while a draft."""
     if round_.layout_json is not None:
         return _frozen_layout(round_.layout_json)
-    kind, chosen = get_kind(round_.kind), definition(round_.definition_name)
+    kind = get_kind(round_.kind)
+    chosen = definition_at(round_.definition_name, round_.definition_version)
     extra = kind.extra_questions(chosen, _current_wording(extra_items(round_)))
     members = _members(round_) if kind.lists_members else []
     return kind.with_extra_questions(kind.layout(chosen, members), extra)

@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     from evalsvc.web import (
         audit, auth, briefs, bulk, dashboard, decisions, grades, input_guard, live,
         member_import, orgs, paper, plans, public, receipts, reports, respond, results, rounds,
-        supervision, users,
+        questionnaires, supervision, users,
     )
 
     member_import.init_app(app)  # before the input guard, which reads the body
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(questionnaires.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(briefs.bp)
     app.register_blueprint(public.bp)

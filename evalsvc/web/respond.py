@@ -10,7 +10,7 @@ from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import Settings
 from evalsvc.extensions import csrf
 from evalsvc.models import RoundState
-from evalsvc.questionnaires import definition
+from evalsvc.questionnaires import definition_at
 from evalsvc.services import ballots, codes, rounds
 from evalsvc.services.ballots import RoundView
 
@@ -117,7 +117,7 @@ def _ballot_page(round_: RoundView, form=None, errors=None, status: int = 200):
     layout = rounds.layout(round_)
     kind = get_kind(round_.kind)
     form = form or kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
-    intro = definition(round_.definition_name).intro
+    intro = definition_at(round_.definition_name, round_.definition_version).intro
     return render_template("respond/ballot.html", round=round_, layout=layout, form=form,
                            intro=intro,
                            errors=errors or {}, nonce=request.form.get("nonce")

@@ -17,7 +17,7 @@ from evalsvc.definitions import Definition
 from evalsvc.kinds import get_kind, registry
 from evalsvc.kinds.base import MemberRef
 from evalsvc.models import GroupCode, Organisation, Role, Round, RoundState, Stage
-from evalsvc.questionnaires import definition, definitions, for_campaign
+from evalsvc.questionnaires import definition, definition_at, definitions, for_campaign
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.render.charts import available_charts
 from evalsvc.services import (
@@ -203,8 +203,8 @@ def _pdf(buffer: io.BytesIO, name: str):
 def preview_round(round_id: int):
     """The round's ballot exactly as a respondent will see it (nothing is submitted)."""
     round_ = scope.get_scoped(current_user, Round, round_id)
-    return _preview(round_.title, definition(round_.definition_name), rounds.layout(round_),
-                    round_.is_poster)
+    chosen = definition_at(round_.definition_name, round_.definition_version)
+    return render_preview(round_.title, chosen, rounds.layout(round_), round_.is_poster)
 
 
 @bp.get("/definitions")
@@ -221,14 +221,15 @@ def preview_definition(name: str):
     if chosen is None:
         raise OutOfScope(f"definition {name}")
     layout = get_kind(chosen.kind).layout(chosen, SAMPLE_MEMBERS)
-    return _preview(chosen.title, chosen, layout, False)
+    return render_preview(chosen.title, chosen, layout, False)
 
 
-def _preview(title: str, chosen: Definition, layout, is_poster: bool):
+def render_preview(title: str, chosen: Definition, layout, is_poster: bool, note: str = ""):
+    """The respondent's ballot page, marked 预览 and with its submit button disabled."""
     kind = get_kind(chosen.kind)
     form = kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
     return render_template("respond/ballot.html", round={"title": title, "is_poster": is_poster},
                            layout=layout, form=form, errors={}, intro=chosen.intro,
-                           nonce="preview", preview=True)
+                           nonce="preview", preview=True, preview_note=note)
 
 

@@ -139,3 +139,10 @@ class BulkForm(FlaskForm):
     planned_close_on = StringField("计划结束日期（创建或开始时，可留空）",
                                    validators=[Optional(), Length(max=10)],
                                    render_kw={"type": "date"})
+
+
+class DefinitionForm(FlaskForm):
+    """A questionnaire's TOML text, as the files in forms/ hold it."""
+
+    source = TextAreaField("问卷内容（TOML 格式，与 forms/ 目录中的文件相同）",
+                           render_kw={"rows": 30, "spellcheck": "false", "class": "code"})

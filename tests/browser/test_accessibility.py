@@ -4,6 +4,8 @@ axe-core (from the npm registry, tests/browser/package.json) is injected into ea
 Chromium rendered it. The contexts bypass the app's CSP only so the checker itself can be
 injected; the pages are otherwise the real ones.
 """
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -219,3 +221,35 @@ def test_bulk_rounds_form_and_preview(office_context, server, axe_source, shoot)
     page.get_by_role("button", name="预览").click()
     expect(page.get_by_role("heading", name="预览：第1批次批量创建测评")).to_be_visible()
     assert_accessible(page, axe_source, shoot, "bulk-preview")
+
+
+def test_questionnaire_draft_and_its_preview_at_phone_width(office_context, browser, server,
+                                                            axe_source, shoot):
+    """问卷管理: the office edits at a desk, then previews the draft on a phone: the
+    respondent's page, marked 预览, with no way to submit. (Only a draft: nothing published,
+    so the module's other rounds are unaffected.)"""
+    page = office_context.new_page()
+    page.goto(f"{server.base_url}/")
+    page.get_by_role("link", name="问卷管理").click()
+    expect(page.get_by_role("heading", name="问卷管理")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "questionnaires")
+    page.get_by_role("link", name=re.compile(r"^修改\s*整改满意度测评表$")).click()
+    editor = page.get_by_label("问卷内容（TOML 格式，与 forms/ 目录中的文件相同）")
+    editor.fill(editor.input_value().replace('text = "总体评价"', 'text = "总体评价（预览版）"'))
+    assert_accessible(page, axe_source, shoot, "questionnaire-edit")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_role("heading", name="草稿：整改满意度测评表")).to_be_visible()
+    assert_accessible(page, axe_source, shoot, "questionnaire-draft")
+
+    phone = new_context(browser, PHONE, bypass_csp=True)
+    try:
+        preview = phone.new_page()
+        log_in(preview, server.base_url, "office")
+        preview.goto(f"{server.base_url}/questionnaires/satisfaction/draft/preview")
+        expect(preview.get_by_text("尚未发布，在此无法提交")).to_be_visible()
+        expect(preview.get_by_role("group", name="总体评价（预览版）")).to_be_visible()
+        expect(preview.get_by_role("button", name="提交")).to_be_disabled()
+        assert preview.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+        assert_accessible(preview, axe_source, shoot, "questionnaire-preview")
+    finally:
+        phone.close()

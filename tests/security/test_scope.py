@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import (
-    AuditEntry, Flag, Member, MemberGrade, Organisation, Round, Transition, User,
+    AuditEntry, DefinitionVersion, Flag, Member, MemberGrade, Organisation, Round, Transition, User,
 )
 from tests.helpers import login
 
@@ -26,6 +26,8 @@ def _state():
         tuple(db.session.execute(sa.select(Round.id, Round.state)).all()),
         tuple(db.session.execute(sa.select(MemberGrade.id, MemberGrade.grade,
                                            MemberGrade.followup)).all()),
+        tuple(db.session.execute(sa.select(DefinitionVersion.id,
+                                           DefinitionVersion.state)).all()),
     )
 
 
