@@ -18,6 +18,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
+from evalsvc.glossary import label
 from evalsvc.models import (
     Batch,
     GroupCode,
@@ -70,6 +71,9 @@ def branches(selection: Selection) -> list[Organisation]:
     """The branches of a selection, by code; ``Invalid`` (Chinese) for a bad selection."""
     query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
         .order_by(Organisation.code)
+    given = [selection.batch is not None, bool(selection.under), bool(selection.org_ids)]
+    if sum(given) > 1:
+        raise Invalid({"selection": "批次、上级组织和选定的支部只能选择其中一种"})
     if selection.batch is not None:
         batch = batch_by_number(selection.batch)
         if batch is None:
@@ -138,8 +142,12 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     states = stages.states_of(ids, campaign)
     attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
+    unfinished = _unfinished(ids, template, campaign.id)
     accepted, refused = [], []
     for org in orgs:
+        if org.id in unfinished:  # e.g. the same form confirmed twice
+            refused.append((org.name, unfinished[org.id]))
+            continue
         groups = {GroupCode.MEMBER: members.get(org.id, 0), **template.groups}
         data = replace(template, organisation_id=org.id, groups=groups,
                        attempt=template.attempt or attempts[org.id])
@@ -153,6 +161,20 @@ def plan_create(selection: Selection, template: rounds.RoundData):
         else:
             accepted.append((org, data, chosen))
     return accepted, refused
+
+
+def _unfinished(org_ids: list[int], template: rounds.RoundData,
+                campaign_id: int) -> dict[int, str]:
+    """Why a branch gets no new round: it already has a draft or open one of the same kind
+    and stage in the campaign (a bulk action confirmed twice must not make a second set)."""
+    found = db.session.execute(
+        sa.select(Round.organisation_id, Round.attempt, Round.state).where(
+            Round.organisation_id.in_(org_ids), Round.campaign_id == campaign_id,
+            Round.kind == template.kind, Round.stage == template.stage,
+            Round.state.in_([RoundState.DRAFT, RoundState.OPEN]))
+        .order_by(Round.attempt))
+    return {org_id: f"已有尚未结束的同类测评（第{attempt}次，{label(state)}），不再重复创建"
+            for org_id, attempt, state in found}
 
 
 def preview_create(selection: Selection, template: rounds.RoundData) -> Outcome:

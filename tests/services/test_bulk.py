@@ -182,3 +182,16 @@ def test_a_past_planned_close_date_is_refused_and_nothing_is_created(app, demo):
                                   date.today() - timedelta(days=1))
     assert "不能早于今天" in info.value.errors["planned_close_on"]
     assert _count(Round) == 0 and _count(Card) == 0
+
+
+def test_a_bulk_creation_confirmed_twice_makes_no_second_set(app, demo):
+    first = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    again = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    assert len(first.done) == 5 and not again.done
+    assert len(again.refused) == 5
+    assert all("已有尚未结束的同类测评（第1次，草稿）" in reason for _name, reason in again.refused)
+    assert _count(Round) == 5
+    # Another kind is not a duplicate; nor is a new attempt once the first has closed.
+    other = bulk_rounds.create_rounds(None, Selection(batch=1), _template(kind="opinion",
+                                                                          masses=2))
+    assert len(other.done) == 5
