@@ -16,7 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
 
-from evalsvc.database import writes
+from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import (
@@ -29,7 +29,7 @@ from evalsvc.models import (
     RoundState,
     User,
 )
-from evalsvc.services import audit, closing, planned_close, rounds, stages
+from evalsvc.services import audit, closing, planned_close, rounds, stages, traces
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import descendants_of, require_office
@@ -271,15 +271,22 @@ def plan_close(selection: Selection) -> Outcome:
 
 
 def close_rounds(actor: User | None, selection: Selection) -> Outcome:
-    """Close every open round of the selection, each in its own sealed commit."""
+    """Close every open round of the selection, each in its own sealed commit; then clear
+    the database's traces once for all of them (services/traces.py)."""
     if actor is not None:
         require_office(actor)
-    closed, refused = [], []
-    for round_ in plan_close(selection).done:
-        name, title = round_.organisation.name, round_.title
-        try:
-            closed.append(closing.close_round(actor, round_))
-        except Invalid as exc:
-            refused.append((name, f"{title}：{_refusal(exc.errors)}"))
+    closed, refused, ids = [], [], []
+    try:
+        for round_ in plan_close(selection).done:
+            name, title, round_id = round_.organisation.name, round_.title, round_.id
+            try:
+                closed.append(closing.close_round(actor, round_, scrub=False))
+            except Invalid as exc:
+                refused.append((name, f"{title}：{_refusal(exc.errors)}"))
+            else:
+                ids.append(round_id)
+    finally:
+        if ids and not in_unit_of_work():
+            traces.after_close(*ids)
     return Outcome(done=closed, refused=refused)
 

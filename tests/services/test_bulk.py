@@ -195,3 +195,22 @@ def test_a_bulk_creation_confirmed_twice_makes_no_second_set(app, demo):
     other = bulk_rounds.create_rounds(None, Selection(batch=1), _template(kind="opinion",
                                                                           masses=2))
     assert len(other.done) == 5
+
+
+def test_a_bulk_close_clears_the_database_traces_once_for_all_its_rounds(app, demo,
+                                                                         monkeypatch):
+    # Clearing rewrites whole tables on PostgreSQL (VACUUM FULL): once per round made a
+    # batch's close take minutes in one web request.
+    from evalsvc.services import traces
+
+    bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    bulk_rounds.open_rounds(None, Selection(batch=1))
+    passes = []
+    real = traces.clear_traces
+    monkeypatch.setattr(traces, "clear_traces", lambda *a: passes.append(1) or real(*a))
+    closed = bulk_rounds.close_rounds(None, Selection(batch=1))
+    assert len(closed.done) == 5 and len(passes) == 1
+    assert not traces.pending_round_ids()
+    cleared = _count(AuditEntry.__table__.select().where(
+        AuditEntry.action == "round.traces_cleared").subquery())
+    assert cleared == 0  # each round's own close says it; no extra entries
