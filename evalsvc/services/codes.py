@@ -118,6 +118,15 @@ def normalise_code(text: str) -> str | None:
     return code if len(code) == CODE_LENGTH else None
 
 
+def unprinted_characters(text: str) -> str:
+    """The characters of a 12-character typed code that no short code contains (0, 1, O,
+    I, L, U, V), in the order typed; empty when there are none or it is not 12 long."""
+    short = _NOT_ALNUM.sub("", _half_width(text).upper())
+    if len(short) != SHORT_LENGTH:
+        return ""
+    return "".join(dict.fromkeys(c for c in short if c not in SHORT_ALPHABET))
+
+
 def _half_width(text: str) -> str:
     """Full-width letters, digits and spaces (a Chinese input method's) as plain ASCII."""
     return unicodedata.normalize("NFKC", text)

@@ -60,3 +60,12 @@ def test_a_code_typed_in_full_width_opens_the_ballot(client, demo):
     assert typed.status_code == 303
     assert client.get(typed.headers["Location"]).status_code == 200
     assert codes.normalise_receipt("ＡＢＣＤ－ＥＦＧＨ－ＪＫＭＮ") == "ABCDEFGHJKMN"
+
+
+def test_a_typed_code_with_a_character_never_printed_says_which(client, demo):
+    page = client.post("/c", data={"code": "abcd efgh jk0m"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "测评卡代码里没有 0" in html
+    assert "代码应为 12 位" not in html
+    short = client.post("/c", data={"code": "abcd efgh"})
+    assert short.status_code == 422 and "代码应为 12 位" in short.get_data(as_text=True)
