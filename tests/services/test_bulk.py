@@ -195,6 +195,10 @@ def test_a_bulk_creation_confirmed_twice_makes_no_second_set(app, demo):
     other = bulk_rounds.create_rounds(None, Selection(batch=1), _template(kind="opinion",
                                                                           masses=2))
     assert len(other.done) == 5
+    bulk_rounds.open_rounds(None, Selection(batch=1))
+    bulk_rounds.close_rounds(None, Selection(batch=1))
+    retest = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    assert [r.attempt for r in retest.done] == [2] * 5
 
 
 def test_a_bulk_close_clears_the_database_traces_once_for_all_its_rounds(app, demo,
