@@ -163,6 +163,15 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     return accepted, refused
 
 
+def _lock_branches(selection: Selection) -> None:
+    """Hold the selection's branches until commit (PostgreSQL; SQLite's writer is alone
+    already): the same form confirmed twice at once waits here, then sees the rounds the
+    first made and makes none."""
+    ids = [o.id for o in branches(selection)]
+    db.session.execute(sa.select(Organisation.id).where(Organisation.id.in_(ids))
+                       .order_by(Organisation.id).with_for_update())
+
+
 def _unfinished(org_ids: list[int], template: rounds.RoundData,
                 campaign_id: int) -> dict[int, str]:
     """Why a branch gets no new round: it already has a draft or open one of the same kind
@@ -192,6 +201,7 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
+    _lock_branches(selection)
     accepted, refused = plan_create(selection, template)
     created = rounds.insert_rounds(accepted, ensure_campaign().id)
     rounds.issue_cards(created)

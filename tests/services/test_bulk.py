@@ -218,3 +218,41 @@ def test_a_bulk_close_clears_the_database_traces_once_for_all_its_rounds(app, de
     cleared = _count(AuditEntry.__table__.select().where(
         AuditEntry.action == "round.traces_cleared").subquery())
     assert cleared == 0  # each round's own close says it; no extra entries
+
+
+def test_the_same_bulk_creation_confirmed_twice_at_once_makes_one_set(app, demo, monkeypatch):
+    """A double click sends the confirmation twice together: one set of rounds is made, the
+    other request makes none (on PostgreSQL both read "no round yet" without a lock)."""
+    import threading
+
+    first_planned, second_done = threading.Event(), threading.Event()
+    issue = rounds.issue_cards
+
+    def slow_first(new_rounds):
+        if threading.current_thread().name == "first":
+            first_planned.set()
+            second_done.wait(1.5)  # the second confirmation gets its chance here
+        return issue(new_rounds)
+
+    monkeypatch.setattr(rounds, "issue_cards", slow_first)
+    db.session.commit()  # this thread's reads start afresh after both requests
+    made = {}
+
+    def confirm():
+        with app.app_context():
+            try:
+                outcome = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+                made[threading.current_thread().name] = len(outcome.done)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=confirm, name="first")
+    first.start()
+    assert first_planned.wait(15)
+    second = threading.Thread(target=confirm, name="second")
+    second.start()
+    second.join(15)
+    second_done.set()
+    first.join(15)
+    assert made == {"first": 5, "second": 0}
+    assert _count(Round) == 5
