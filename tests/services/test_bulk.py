@@ -1,5 +1,6 @@
 """Rounds in bulk: a batch or a committee's branches created, opened and closed at once."""
 import json
+import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -13,7 +14,7 @@ from evalsvc.services import batches, bulk_rounds, campaigns, rounds
 from evalsvc.services.bulk_rounds import Selection
 from evalsvc.services.campaigns import batch_by_number
 from evalsvc.services.errors import Invalid, OutOfScope
-from tests.helpers import org_id
+from tests.helpers import at_once, org_id
 
 BATCH_1 = ["XW0101", "XW0102", "XW0103", "XW020101", "XW020102"]
 
@@ -223,36 +224,12 @@ def test_a_bulk_close_clears_the_database_traces_once_for_all_its_rounds(app, de
 def test_the_same_bulk_creation_confirmed_twice_at_once_makes_one_set(app, demo, monkeypatch):
     """A double click sends the confirmation twice together: one set of rounds is made, the
     other request makes none (on PostgreSQL both read "no round yet" without a lock)."""
-    import threading
-
-    first_planned, second_done = threading.Event(), threading.Event()
-    issue = rounds.issue_cards
-
-    def slow_first(new_rounds):
-        if threading.current_thread().name == "first":
-            first_planned.set()
-            second_done.wait(1.5)  # the second confirmation gets its chance here
-        return issue(new_rounds)
-
-    monkeypatch.setattr(rounds, "issue_cards", slow_first)
-    db.session.commit()  # this thread's reads start afresh after both requests
     made = {}
 
     def confirm():
-        with app.app_context():
-            try:
-                outcome = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
-                made[threading.current_thread().name] = len(outcome.done)
-            finally:
-                db.session.remove()
+        outcome = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+        made[threading.current_thread().name] = len(outcome.done)
 
-    first = threading.Thread(target=confirm, name="first")
-    first.start()
-    assert first_planned.wait(15)
-    second = threading.Thread(target=confirm, name="second")
-    second.start()
-    second.join(15)
-    second_done.set()
-    first.join(15)
+    at_once(app, monkeypatch, rounds, "issue_cards", confirm)
     assert made == {"first": 5, "second": 0}
     assert _count(Round) == 5
