@@ -165,8 +165,8 @@ def plan_create(selection: Selection, template: rounds.RoundData):
 
 def _lock_branches(selection: Selection) -> None:
     """Hold the selection's branches until commit (PostgreSQL; SQLite's writer is alone
-    already): the same form confirmed twice at once waits here, then sees the rounds the
-    first made and makes none."""
+    already): the same form confirmed twice at once waits here, then sees what the first
+    did (the rounds it made, or opened) and does none of it again."""
     ids = [o.id for o in branches(selection)]
     db.session.execute(sa.select(Organisation.id).where(Organisation.id.in_(ids))
                        .order_by(Organisation.id).with_for_update())
@@ -261,6 +261,7 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
+    _lock_branches(selection)
     gate, plan = _plan_open(actor, selection, window_override, with_groups=False)
     layouts: dict = {}
     opened: dict[str, list[Round]] = {}

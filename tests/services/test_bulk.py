@@ -233,3 +233,18 @@ def test_the_same_bulk_creation_confirmed_twice_at_once_makes_one_set(app, demo,
     at_once(app, monkeypatch, rounds, "issue_cards", confirm)
     assert made == {"first": 5, "second": 0}
     assert _count(Round) == 5
+
+
+def test_the_same_bulk_open_confirmed_twice_at_once_opens_each_round_once(app, demo,
+                                                                          monkeypatch):
+    bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    opened = {}
+
+    def confirm():
+        outcome = bulk_rounds.open_rounds(None, Selection(batch=1))
+        opened[threading.current_thread().name] = len(outcome.done)
+
+    at_once(app, monkeypatch, rounds, "mark_open", confirm)
+    assert opened == {"first": 5, "second": 0}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "round.open")) == 5
