@@ -137,10 +137,12 @@ def insert_rows(table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     if processors:
         rows = (_processed(row, processors) for row in rows)
     cursor = connection.connection.dbapi_connection.cursor()
-    names = ", ".join(columns)
+    quote = dialect.identifier_preparer
+    target = quote.format_table(table)
+    names = ", ".join(quote.quote(table.c[name].name) for name in columns)
     try:
         if dialect.name == "postgresql":
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -148,7 +150,7 @@ def insert_rows(table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
             (previous,) = cursor.execute("PRAGMA cache_size").fetchone()
             cursor.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
             try:
-                cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})",
                                    rows)
             finally:
                 cursor.execute(f"PRAGMA cache_size={int(previous)}")

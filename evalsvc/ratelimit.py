@@ -1,6 +1,7 @@
 """Per-client counters for rate limits: in memory (one process) or in Redis (shared by all
 workers). They hold a key and a count for a short window and nothing else: never a link
 to a ballot, and they are gone when the window ends."""
+import ipaddress
 import threading
 import time
 from dataclasses import dataclass
@@ -100,11 +101,27 @@ def limit(name: str) -> Limit:
     return Limit.parse(current_app.config[name])
 
 
+def client_key(address: str) -> str:
+    """Whom a limit counts: an IPv4 address, or an IPv6 client's /64. One subscriber gets a
+    whole /64 and may use any of its 2**64 addresses, so counting each address alone
+    would let one phone guess without limit (the README's arithmetic assumes one count per
+    client)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def exceeded(kind: str, client: str, name: str, count_it: bool = True) -> bool:
     """Count an event for this client and say whether it went over the limit ``name``;
     with ``count_it`` False, say whether the client has no events left in the window."""
     rule = limit(name)
-    key = f"{kind}:{client}"
+    key = f"{kind}:{client_key(client)}"
     if not count_it:
         return counter().peek(key, rule.seconds) >= rule.count
     return counter().hit(key, rule.seconds) > rule.count

@@ -110,3 +110,38 @@ def close_on_web(client, round_):
     page = client.post(f"/rounds/{round_.id}/close").get_data(as_text=True)
     count = re.search(r'name="confirmed" value="(\d+)"', page).group(1)
     return client.post(f"/rounds/{round_.id}/close", data={"confirmed": count})
+
+
+def at_once(app, monkeypatch, target, name: str, work, pause_when=lambda *a, **k: True):
+    """Run ``work`` twice together, as two requests pressed at the same moment would: the
+    first pauses inside ``target.name`` (when ``pause_when`` says so) while the second runs
+    to its end, then the first goes on. ``work`` runs in an app context of its own thread."""
+    import threading
+
+    paused, second_done = threading.Event(), threading.Event()
+    real = getattr(target, name)
+
+    def slowed(*args, **kwargs):
+        if threading.current_thread().name == "first" and pause_when(*args, **kwargs):
+            paused.set()
+            second_done.wait(1.5)  # the second request gets its chance here
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, slowed)
+    db.session.commit()  # this thread's reads start afresh after both requests
+
+    def run():
+        with app.app_context():
+            try:
+                work()
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=run, name="first")
+    first.start()
+    assert paused.wait(15)
+    second = threading.Thread(target=run, name="second")
+    second.start()
+    second.join(15)
+    second_done.set()
+    first.join(15)

@@ -16,8 +16,9 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
 
-from evalsvc.database import writes
+from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
+from evalsvc.glossary import label
 from evalsvc.models import (
     Batch,
     GroupCode,
@@ -28,7 +29,7 @@ from evalsvc.models import (
     RoundState,
     User,
 )
-from evalsvc.services import audit, closing, planned_close, rounds, stages
+from evalsvc.services import audit, closing, planned_close, rounds, stages, traces
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.scope import descendants_of, require_office
@@ -70,6 +71,9 @@ def branches(selection: Selection) -> list[Organisation]:
     """The branches of a selection, by code; ``Invalid`` (Chinese) for a bad selection."""
     query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
         .order_by(Organisation.code)
+    given = [selection.batch is not None, bool(selection.under), bool(selection.org_ids)]
+    if sum(given) > 1:
+        raise Invalid({"selection": "批次、上级组织和选定的支部只能选择其中一种"})
     if selection.batch is not None:
         batch = batch_by_number(selection.batch)
         if batch is None:
@@ -138,8 +142,12 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     states = stages.states_of(ids, campaign)
     attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
+    unfinished = _unfinished(ids, template, campaign.id)
     accepted, refused = [], []
     for org in orgs:
+        if org.id in unfinished:  # e.g. the same form confirmed twice
+            refused.append((org.name, unfinished[org.id]))
+            continue
         groups = {GroupCode.MEMBER: members.get(org.id, 0), **template.groups}
         data = replace(template, organisation_id=org.id, groups=groups,
                        attempt=template.attempt or attempts[org.id])
@@ -153,6 +161,29 @@ def plan_create(selection: Selection, template: rounds.RoundData):
         else:
             accepted.append((org, data, chosen))
     return accepted, refused
+
+
+def _lock_branches(selection: Selection) -> None:
+    """Hold the selection's branches until commit (PostgreSQL; SQLite's writer is alone
+    already): the same form confirmed twice at once waits here, then sees what the first
+    did (the rounds it made, or opened) and does none of it again."""
+    ids = [o.id for o in branches(selection)]
+    db.session.execute(sa.select(Organisation.id).where(Organisation.id.in_(ids))
+                       .order_by(Organisation.id).with_for_update())
+
+
+def _unfinished(org_ids: list[int], template: rounds.RoundData,
+                campaign_id: int) -> dict[int, str]:
+    """Why a branch gets no new round: it already has a draft or open one of the same kind
+    and stage in the campaign (a bulk action confirmed twice must not make a second set)."""
+    found = db.session.execute(
+        sa.select(Round.organisation_id, Round.attempt, Round.state).where(
+            Round.organisation_id.in_(org_ids), Round.campaign_id == campaign_id,
+            Round.kind == template.kind, Round.stage == template.stage,
+            Round.state.in_([RoundState.DRAFT, RoundState.OPEN]))
+        .order_by(Round.attempt))
+    return {org_id: f"已有尚未结束的同类测评（第{attempt}次，{label(state)}），不再重复创建"
+            for org_id, attempt, state in found}
 
 
 def preview_create(selection: Selection, template: rounds.RoundData) -> Outcome:
@@ -170,6 +201,7 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
+    _lock_branches(selection)
     accepted, refused = plan_create(selection, template)
     created = rounds.insert_rounds(accepted, ensure_campaign().id)
     rounds.issue_cards(created)
@@ -229,6 +261,7 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
+    _lock_branches(selection)
     gate, plan = _plan_open(actor, selection, window_override, with_groups=False)
     layouts: dict = {}
     opened: dict[str, list[Round]] = {}
@@ -249,15 +282,22 @@ def plan_close(selection: Selection) -> Outcome:
 
 
 def close_rounds(actor: User | None, selection: Selection) -> Outcome:
-    """Close every open round of the selection, each in its own sealed commit."""
+    """Close every open round of the selection, each in its own sealed commit; then clear
+    the database's traces once for all of them (services/traces.py)."""
     if actor is not None:
         require_office(actor)
-    closed, refused = [], []
-    for round_ in plan_close(selection).done:
-        name, title = round_.organisation.name, round_.title
-        try:
-            closed.append(closing.close_round(actor, round_))
-        except Invalid as exc:
-            refused.append((name, f"{title}：{_refusal(exc.errors)}"))
+    closed, refused, ids = [], [], []
+    try:
+        for round_ in plan_close(selection).done:
+            name, title, round_id = round_.organisation.name, round_.title, round_.id
+            try:
+                closed.append(closing.close_round(actor, round_, scrub=False))
+            except Invalid as exc:
+                refused.append((name, f"{title}：{_refusal(exc.errors)}"))
+            else:
+                ids.append(round_id)
+    finally:
+        if ids and not in_unit_of_work():
+            traces.after_close(*ids)
     return Outcome(done=closed, refused=refused)
 

@@ -13,13 +13,15 @@ from evalsvc.services.shuffle import reshuffle_round
 from evalsvc.services.today import today
 
 
-def close_round(actor: User | None, round_: Round) -> Round:
+def close_round(actor: User | None, round_: Round, scrub: bool = True) -> Round:
     """open → closed, after every ballot already being written has landed; then the old
     row copies the rewrite left behind are dropped (outside the closing transaction). If a
-    reader holds that up, the round shows it as pending and a background thread retries."""
+    reader holds that up, the round shows it as pending and a background thread retries.
+    ``scrub`` False leaves that to the caller (a bulk close clears once for all its rounds,
+    not one rewrite of the tables per round)."""
     round_id = round_.id  # read before the commit expires it
     _close_and_seal(actor, round_)
-    if not in_unit_of_work():
+    if scrub and not in_unit_of_work():
         traces.after_close(round_id)
     return round_
 

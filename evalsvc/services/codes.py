@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from urllib.parse import urlsplit
 
 CODE_BYTES = 16  # 128 bits (version 1)
@@ -109,11 +110,26 @@ def hash_code(code: str) -> str:
 
 def normalise_code(text: str) -> str | None:
     """A typed or scanned code in canonical form (short or long), or None when it cannot be one."""
+    text = _half_width(text)
     short = _NOT_ALNUM.sub("", text.upper())
     if len(short) == SHORT_LENGTH:
         return short if all(c in SHORT_ALPHABET for c in short) else None
     code = _NOT_BASE32.sub("", text.upper().translate(_LOOKALIKES))
     return code if len(code) == CODE_LENGTH else None
+
+
+def unprinted_characters(text: str) -> str:
+    """The characters of a 12-character typed code that no short code contains (0, 1, O,
+    I, L, U, V), in the order typed; empty when there are none or it is not 12 long."""
+    short = _NOT_ALNUM.sub("", _half_width(text).upper())
+    if len(short) != SHORT_LENGTH:
+        return ""
+    return "".join(dict.fromkeys(c for c in short if c not in SHORT_ALPHABET))
+
+
+def _half_width(text: str) -> str:
+    """Full-width letters, digits and spaces (a Chinese input method's) as plain ASCII."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def display_code(code: str) -> str:
@@ -133,7 +149,7 @@ def poster_receipt(key: str, round_id: int, nonce: str) -> str:
 
 def normalise_receipt(text: str) -> str | None:
     """A typed receipt in canonical form, or None."""
-    code = _NOT_BASE32.sub("", text.upper().translate(_LOOKALIKES))
+    code = _NOT_BASE32.sub("", _half_width(text).upper().translate(_LOOKALIKES))
     return code if len(code) == RECEIPT_LENGTH else None
 
 

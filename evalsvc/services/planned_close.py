@@ -15,6 +15,7 @@ from evalsvc.database import writes
 from evalsvc.extensions import db
 from evalsvc.models import Role, Round, RoundState, User
 from evalsvc.services import audit
+from evalsvc.services.campaigns import current_campaign, require_current
 from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
 from evalsvc.services.live import LiveFilter, open_rounds
 from evalsvc.services.today import today
@@ -74,6 +75,9 @@ def plan_rounds(actor: User | None, round_ids: Collection[int], day: date) -> Pl
     found = _locked(sa.select(Round.id).where(Round.id.in_(set(round_ids))))
     if len(found) != len(set(round_ids)):
         raise OutOfScope("round")
+    current = current_campaign()
+    for round_ in found:  # an earlier campaign's rounds are read-only
+        require_current(round_.campaign_id, current)
     return _plan(actor, found, day)
 
 
@@ -99,8 +103,8 @@ def _locked(ids: sa.Select) -> list[Round]:
     """The rounds, locked until commit (PostgreSQL) so none closes half-way through."""
     return list(db.session.scalars(
         sa.select(Round).where(Round.id.in_(ids)).order_by(Round.id)
-        .options(load_only(Round.id, Round.organisation_id, Round.title, Round.state,
-                           Round.planned_close_on))
+        .options(load_only(Round.id, Round.organisation_id, Round.campaign_id, Round.title,
+                           Round.state, Round.planned_close_on))
         .with_for_update()))
 
 

@@ -13,6 +13,7 @@ thread (and ``evalsvc round scrub``) keeps trying and clears the flag, audited, 
 import logging
 import threading
 import time
+from collections.abc import Collection
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -39,9 +40,10 @@ def pending_round_ids() -> list[int]:
                                  .order_by(Round.id)).scalars())
 
 
-def scrub_pending(attempts: int = QUICK_ATTEMPTS, just_closed: int | None = None) -> bool:
+def scrub_pending(attempts: int = QUICK_ATTEMPTS, just_closed: Collection[int] = ()) -> bool:
     """Clear the traces of every pending round; True when none is left pending. A round
-    cleared by its own close needs no audit entry of its own (``round.close`` says it)."""
+    cleared by its own close (``just_closed``) needs no audit entry of its own
+    (``round.close`` says it)."""
     ids = pending_round_ids()
     if not ids:
         return True
@@ -54,11 +56,11 @@ def scrub_pending(attempts: int = QUICK_ATTEMPTS, just_closed: int | None = None
 
 
 @writes
-def _mark_cleared(round_ids: list[int], just_closed: int | None) -> None:
+def _mark_cleared(round_ids: list[int], just_closed: Collection[int]) -> None:
     for round_id in round_ids:
         cleared = db.session.execute(sa.update(Round).where(
             Round.id == round_id, Round.traces_pending).values(traces_pending=False)).rowcount
-        if cleared and round_id != just_closed:  # another worker may have got there first
+        if cleared and round_id not in just_closed:  # another worker may have got there first
             audit.record(None, "round.traces_cleared", db.session.get(Round, round_id),
                          system="traces", engine=db.engine.dialect.name)
 
@@ -181,9 +183,10 @@ def _delays():
         yield BACKOFF_SECONDS[-1]
 
 
-def after_close(round_id: int) -> bool:
-    """Called once the close has committed: a few quick attempts, then the background."""
-    done = scrub_pending(just_closed=round_id)
+def after_close(*round_ids: int) -> bool:
+    """Called once the close (or a bulk close's closes) has committed: a few quick
+    attempts, then the background. One pass clears every round just closed."""
+    done = scrub_pending(just_closed=set(round_ids))
     if not done:
         log.warning("database traces of a closed round are still pending; retrying")
         keep_trying(current_app._get_current_object())

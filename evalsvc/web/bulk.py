@@ -53,11 +53,9 @@ def _form() -> BulkForm:
 
 
 def _selection(form: BulkForm) -> Selection:
-    if form.batch.data is not None:
-        return Selection(batch=form.batch.data)
-    if form.under.data:
-        return Selection(under=form.under.data)
-    return Selection(org_ids=tuple(form.branch_ids.data or ()))
+    """Every scope the form names: more than one is refused (services/bulk_rounds)."""
+    return Selection(batch=form.batch.data, under=form.under.data or None,
+                     org_ids=tuple(form.branch_ids.data or ()))
 
 
 def _template(form: BulkForm) -> rounds.RoundData:

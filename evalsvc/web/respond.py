@@ -56,7 +56,12 @@ def enter_code():
         code = codes.normalise_code(typed)
         if code:
             return redirect(url_for("respond.card", code=code), code=303)
-    error = "代码应为 12 位字母和数字（旧卡为 26 位），请核对后重新输入" if typed else None
+    error = None
+    if typed:
+        unprinted = codes.unprinted_characters(typed)
+        error = (f"测评卡代码里没有 {'、'.join(unprinted)}（代码不含 0、1 和字母 O、I、L、U、V），"
+                 "请对照卡片核对后重新输入" if unprinted else
+                 "代码应为 12 位字母和数字（旧卡为 26 位），请核对后重新输入")
     return render_template("respond/enter_code.html", typed=typed, error=error), \
         (422 if error else 200)
 

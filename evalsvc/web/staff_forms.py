@@ -120,14 +120,22 @@ class ConfirmForm(FlaskForm):
     """A bare form that carries only the CSRF token (logout, one-click actions)."""
 
 
+_NOT_A_BRANCH = "所选支部中有不存在或不是党支部的组织，请重新选择"
+
+
 class BulkForm(FlaskForm):
     """Create, open or close the rounds of many branches (office only); choices by the view."""
 
     action = SelectField("操作", choices=options((("create", "创建测评"), ("open", "开始测评"),
                                                  ("close", "结束测评"))))
-    batch = SelectField("批次", coerce=_optional_int, validate_choice=True)
-    under = SelectField("或：某党委/总支下属全部支部", validate_choice=True)
-    branch_ids = SelectMultipleField("或：选定的支部", coerce=int, validate_choice=True)
+    batch = SelectField("批次", coerce=_optional_int, validate_choice=True,
+                        invalid_choice_message="所选批次不在本次活动中，请重新选择",
+                        invalid_value_message="所选批次不在本次活动中，请重新选择")
+    under = SelectField("或：某党委/总支下属全部支部", validate_choice=True,
+                        invalid_choice_message="所选上级组织不存在，请重新选择")
+    branch_ids = SelectMultipleField("或：选定的支部", coerce=int, validate_choice=True,
+                                     invalid_choice_message=_NOT_A_BRANCH,
+                                     invalid_value_message=_NOT_A_BRANCH)
     kind = SelectField("测评类型（创建时）")
     stage = SelectField("阶段（创建时）", choices=_enum_choices(Stage))
     member_cards = IntegerField("党员测评卡数（留空则按各支部在册党员数）",

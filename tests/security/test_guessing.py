@@ -38,6 +38,21 @@ def test_card_guessing_is_rate_limited_per_client(make_app):
     assert other.status_code == 200  # another client is not blocked
 
 
+def test_an_ipv6_client_cannot_escape_the_limit_by_changing_address(make_app):
+    # A phone on IPv6 holds a whole /64: each guess from a new address is still its guess.
+    app = make_app(CARD_GUESS_LIMIT="5/600")
+    with app.app_context():
+        from evalsvc.services.demo import load_demo
+
+        load_demo()
+    guesser = app.test_client()
+    statuses = [guesser.get("/C/" + "A" * 25 + ALPHABET[i], environ_overrides={
+        "REMOTE_ADDR": f"2001:db8:1:2::{i + 1:x}"}).status_code for i in range(7)]
+    assert statuses == [404] * 5 + [429] * 2
+    neighbour = guesser.get("/C/" + "A" * 26, environ_overrides={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert neighbour.status_code == 404  # another /64 is another client
+
+
 def test_valid_scans_never_count_toward_the_limit(make_app):
     app = make_app(CARD_GUESS_LIMIT="3/600")
     with app.app_context():

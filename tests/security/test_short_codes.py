@@ -48,3 +48,24 @@ def test_rounds_printed_with_long_codes_keep_working(client, demo):
     typed = client.post("/c", data={"code": codes.display_code(old[1])})
     assert typed.status_code == 303
     assert client.get(typed.headers["Location"]).status_code == 200
+
+
+def test_a_code_typed_in_full_width_opens_the_ballot(client, demo):
+    # A Chinese input method in full-width mode types ＡＢＣＤ　１２３４ (U+FF21…, U+3000).
+    _round, cards = new_round()
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in cards[0].lower()[:4]) + "\u3000" + \
+        "".join(chr(ord(c) + 0xFEE0) for c in cards[0][4:8]) + "－" + cards[0][8:]
+    assert codes.normalise_code(wide) == cards[0]
+    typed = client.post("/c", data={"code": wide})
+    assert typed.status_code == 303
+    assert client.get(typed.headers["Location"]).status_code == 200
+    assert codes.normalise_receipt("ＡＢＣＤ－ＥＦＧＨ－ＪＫＭＮ") == "ABCDEFGHJKMN"
+
+
+def test_a_typed_code_with_a_character_never_printed_says_which(client, demo):
+    page = client.post("/c", data={"code": "abcd efgh jk0m"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "测评卡代码里没有 0" in html
+    assert "代码应为 12 位" not in html
+    short = client.post("/c", data={"code": "abcd efgh"})
+    assert short.status_code == 422 and "代码应为 12 位" in short.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Rounds in bulk: a batch or a committee's branches created, opened and closed at once."""
 import json
+import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -13,7 +14,7 @@ from evalsvc.services import batches, bulk_rounds, campaigns, rounds
 from evalsvc.services.bulk_rounds import Selection
 from evalsvc.services.campaigns import batch_by_number
 from evalsvc.services.errors import Invalid, OutOfScope
-from tests.helpers import org_id
+from tests.helpers import at_once, org_id
 
 BATCH_1 = ["XW0101", "XW0102", "XW0103", "XW020101", "XW020102"]
 
@@ -182,3 +183,68 @@ def test_a_past_planned_close_date_is_refused_and_nothing_is_created(app, demo):
                                   date.today() - timedelta(days=1))
     assert "不能早于今天" in info.value.errors["planned_close_on"]
     assert _count(Round) == 0 and _count(Card) == 0
+
+
+def test_a_bulk_creation_confirmed_twice_makes_no_second_set(app, demo):
+    first = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    again = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    assert len(first.done) == 5 and not again.done
+    assert len(again.refused) == 5
+    assert all("已有尚未结束的同类测评（第1次，草稿）" in reason for _name, reason in again.refused)
+    assert _count(Round) == 5
+    # Another kind is not a duplicate; nor is a new attempt once the first has closed.
+    other = bulk_rounds.create_rounds(None, Selection(batch=1), _template(kind="opinion",
+                                                                          masses=2))
+    assert len(other.done) == 5
+    bulk_rounds.open_rounds(None, Selection(batch=1))
+    bulk_rounds.close_rounds(None, Selection(batch=1))
+    retest = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    assert [r.attempt for r in retest.done] == [2] * 5
+
+
+def test_a_bulk_close_clears_the_database_traces_once_for_all_its_rounds(app, demo,
+                                                                         monkeypatch):
+    # Clearing rewrites whole tables on PostgreSQL (VACUUM FULL): once per round made a
+    # batch's close take minutes in one web request.
+    from evalsvc.services import traces
+
+    bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    bulk_rounds.open_rounds(None, Selection(batch=1))
+    passes = []
+    real = traces.clear_traces
+    monkeypatch.setattr(traces, "clear_traces", lambda *a: passes.append(1) or real(*a))
+    closed = bulk_rounds.close_rounds(None, Selection(batch=1))
+    assert len(closed.done) == 5 and len(passes) == 1
+    assert not traces.pending_round_ids()
+    cleared = _count(AuditEntry.__table__.select().where(
+        AuditEntry.action == "round.traces_cleared").subquery())
+    assert cleared == 0  # each round's own close says it; no extra entries
+
+
+def test_the_same_bulk_creation_confirmed_twice_at_once_makes_one_set(app, demo, monkeypatch):
+    """A double click sends the confirmation twice together: one set of rounds is made, the
+    other request makes none (on PostgreSQL both read "no round yet" without a lock)."""
+    made = {}
+
+    def confirm():
+        outcome = bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+        made[threading.current_thread().name] = len(outcome.done)
+
+    at_once(app, monkeypatch, rounds, "issue_cards", confirm)
+    assert made == {"first": 5, "second": 0}
+    assert _count(Round) == 5
+
+
+def test_the_same_bulk_open_confirmed_twice_at_once_opens_each_round_once(app, demo,
+                                                                          monkeypatch):
+    bulk_rounds.create_rounds(None, Selection(batch=1), _template(masses=2))
+    opened = {}
+
+    def confirm():
+        outcome = bulk_rounds.open_rounds(None, Selection(batch=1))
+        opened[threading.current_thread().name] = len(outcome.done)
+
+    at_once(app, monkeypatch, rounds, "mark_open", confirm)
+    assert opened == {"first": 5, "second": 0}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "round.open")) == 5

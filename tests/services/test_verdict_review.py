@@ -72,44 +72,22 @@ def test_two_office_users_deciding_one_verdict_at_once_decide_it_once(app, demo,
                                                                       monkeypatch):
     """Two office users press 确认 on the same proposal together: one decision counts, the
     other is told it is already decided (no second audit entry, no second 补课)."""
-    import threading
-
     from evalsvc.models import AuditEntry
     from evalsvc.services import audit
-    from tests.helpers import closed_satisfaction_round
+    from tests.helpers import at_once, closed_satisfaction_round
 
     round_id = closed_satisfaction_round(6).id
-    db.session.commit()
-    first_checked, second_done = threading.Event(), threading.Event()
-    record = audit.record
-
-    def slow_first(actor, action, *args, **kwargs):
-        if action == "round.verdict.confirm" and threading.current_thread().name == "first":
-            first_checked.set()
-            second_done.wait(1.5)  # the second decision gets its chance here
-        return record(actor, action, *args, **kwargs)
-
-    monkeypatch.setattr(audit, "record", slow_first)
     outcomes = []
 
     def decide():
-        with app.app_context():
-            try:
-                flags.confirm_verdict(user("office"), db.session.get(Round, round_id))
-                outcomes.append("decided")
-            except Invalid:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+        try:
+            flags.confirm_verdict(user("office"), db.session.get(Round, round_id))
+            outcomes.append("decided")
+        except Invalid:
+            outcomes.append("refused")
 
-    first = threading.Thread(target=decide, name="first")
-    first.start()
-    assert first_checked.wait(15)
-    second = threading.Thread(target=decide, name="second")
-    second.start()
-    second.join(15)
-    second_done.set()
-    first.join(15)
+    at_once(app, monkeypatch, audit, "record", decide,
+            pause_when=lambda actor, action, *a, **k: action == "round.verdict.confirm")
     assert sorted(outcomes) == ["decided", "refused"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "round.verdict.confirm",

@@ -8,7 +8,7 @@ from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Round, RoundState
 from evalsvc.services import batches
 from evalsvc.services.campaigns import batch_by_number
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, org_id
 
 CREATE = {"action": "create", "batch": "", "under": "XW", "kind": "satisfaction",
           "stage": "review", "member_cards": "", "masses_cards": "4", "service_cards": "0"}
@@ -81,6 +81,24 @@ def test_bad_selection_is_refused_in_chinese_and_nothing_stored(client, demo):
     assert page.status_code == 422 and "请选择批次、上级组织或支部" in page.get_data(as_text=True)
     cards = client.post("/rounds/bulk/cards.pdf", data={**CREATE, "under": "XW05"})
     assert cards.status_code == 422 and "没有进行中的测评" in cards.get_data(as_text=True)
+    assert _rounds() == 0
+
+
+def test_foreign_or_mixed_selections_are_refused_in_chinese_and_nothing_stored(client, demo):
+    login(client, "office")
+    committee = str(org_id("XW01"))  # a 党委, not a branch
+    for data in ({**CREATE, "under": "", "branch_ids": ["99999"]},
+                 {**CREATE, "under": "", "branch_ids": [committee]},
+                 {**CREATE, "under": "", "branch_ids": ["abc"]},
+                 {**CREATE, "under": "NOPE"}, {**CREATE, "under": "", "batch": "9"}):
+        page = client.post("/rounds/bulk/run", data=data)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and "请重新选择" in html and "valid choice" not in html
+    # Two scopes at once is a question, not a choice the page makes silently.
+    for url in ("/rounds/bulk/preview", "/rounds/bulk/run", "/rounds/bulk/cards.pdf"):
+        page = client.post(url, data={**CREATE, "batch": "1", "under": "XW03"})
+        assert page.status_code == 422
+        assert "只能选择其中一种" in page.get_data(as_text=True)
     assert _rounds() == 0
 
 

@@ -304,3 +304,20 @@ def test_the_scope_in_sql_is_the_scope_in_python(app, demo):
         in_sql = set(db.session.scalars(sa.select(Organisation.id).where(
             scope.visible_clause(user, Organisation.id))))
         assert in_sql == (scope.visible_org_ids(user) or set(demo.values())), user.username
+
+
+def test_an_earlier_campaigns_round_gets_no_planned_close_date(client, demo):
+    from evalsvc.services import campaigns
+
+    old, _cards = new_round(open_it=False)
+    campaigns.create_campaign(None, "第二批集中教育", 2027, 2027, single_stage=True)
+    login(client, "office")
+    day = today() + timedelta(days=3)
+    response = client.post(f"/rounds/{old.id}/planned-close",
+                           data={"planned_close_on": day.isoformat()}, follow_redirects=True)
+    assert "已不是当前活动" in response.get_data(as_text=True)
+    response = client.post("/live/planned-close", data={
+        "planned_close_on": day.isoformat(), "target": "selected", "round": [old.id]},
+        follow_redirects=True)
+    assert "已不是当前活动" in response.get_data(as_text=True)
+    assert _planned(old) == [None] and _audit() == []
