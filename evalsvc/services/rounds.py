@@ -376,11 +376,11 @@ def prepare_open(actor: User | None, round_: Round, gate: OpenGate,
     """For a round ``gate.check`` passed: record any window override, and return its
     questions frozen as JSON, which the caller stores with the open state (one round, or
     many in one statement), marks the stage started and audits the opening. ``layouts``
-    reuses the frozen questions of rounds of the same definition that list no members and
-    ask about no plan items."""
+    reuses the frozen questions of rounds of the same definition (and version) that list no
+    members and ask about no plan items."""
     batches.record_override(actor, round_, gate.outside_window(round_.organisation),
                             window_override)
-    key = (round_.kind, round_.definition_name)
+    key = (round_.kind, round_.definition_name, round_.definition_version)
     own = get_kind(round_.kind).lists_members or bool(round_.extra_items_json)
     if layouts is None or own or key not in layouts:
         frozen = json.dumps(layout_to_data(layout(round_)), ensure_ascii=False)

@@ -237,3 +237,20 @@ def test_markup_in_an_edited_questionnaire_is_shown_as_text(client, demo):
     assert _save(client, text).status_code == 302
     html = client.get("/questionnaires/satisfaction/draft/preview").get_data(as_text=True)
     assert "总体&lt;script&gt;alert(1)&lt;/script&gt;评价" in html and "<script>" not in html
+
+
+def test_rounds_opened_together_keep_each_their_own_version(client, demo):
+    """Opening in bulk reuses one frozen layout per questionnaire; a round created before
+    a publish and one created after it must not share it."""
+    from evalsvc.services import bulk_rounds, rounds
+    from evalsvc.services.bulk_rounds import Selection
+
+    older, _ = new_round("XW0101", open_it=False)
+    _publish_reworded(client)
+    newer, _ = new_round("XW0102", open_it=False)
+    opened = bulk_rounds.open_rounds(None, Selection(under="XW01")).done
+    assert {older.id, newer.id} <= {r.id for r in opened}
+    texts = {r.id: [q.text for q in rounds.layout(db.session.get(Round, r.id))]
+             for r in (older, newer)}
+    assert "提高党员素质" in texts[older.id] and "促进各项工作" in texts[older.id]
+    assert "提高党员队伍素质" in texts[newer.id] and "促进各项工作" not in texts[newer.id]
