@@ -59,6 +59,7 @@ DETAILS: dict[str, str] = {
     "groups": "测评卡分组", "poster_cap": "扫码上限", "rehearsal": "演练", "digest": "封存摘要",
     "seal": "封存版本", "chart": "图表", "engine": "数据库", "comment": "意见", "grade": "等次",
     "planned_close_on": "计划结束日期", "text": "内容", "version": "版本",
+    "sha256": "内容指纹（SHA-256）",
 }
 SYSTEM_ACTORS = {"cli": "命令行操作员", "rules": "规则（自动）", "traces": "系统（自动）"}
 ROLE_WORDS = {"operator": "命令行", "system": "系统"}

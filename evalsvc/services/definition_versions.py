@@ -5,6 +5,7 @@ The text is the same TOML as the files in ``forms/`` and is checked by the same 
 A published version is offered to rounds created from then on; an open round keeps the
 layout it froze when it opened, and its page the version it was created with.
 """
+import hashlib
 import re
 import tomllib
 from datetime import datetime, timezone
@@ -83,10 +84,18 @@ def versions(name: str) -> list[DefinitionVersion]:
         DefinitionVersion.name == name).order_by(DefinitionVersion.version.desc())))
 
 
-def draft_of(name: str) -> DefinitionVersion | None:
-    """The definition's unpublished draft, if any."""
-    return db.session.scalar(sa.select(DefinitionVersion).where(
-        DefinitionVersion.name == name, DefinitionVersion.state == VersionState.DRAFT))
+def draft_of(name: str, lock: bool = False) -> DefinitionVersion | None:
+    """The definition's unpublished draft, if any (``lock``: held until the commit, so a
+    save and a publish of the same draft take turns and a published text never changes)."""
+    query = sa.select(DefinitionVersion).where(
+        DefinitionVersion.name == name, DefinitionVersion.state == VersionState.DRAFT)
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def fingerprint(text: str) -> str:
+    """The SHA-256 of a version's text: in its audit entries, and what the publish button
+    says the office looked at."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def editable_text(name: str) -> str:
@@ -104,28 +113,33 @@ def save_draft(actor: User, name: str, text: str) -> DefinitionVersion:
     require_office(actor)
     text = text.replace("\r\n", "\n")
     parsed = check(name, text)
-    draft = draft_of(name)
+    draft = draft_of(name, lock=True)
     if draft is None:
         draft = DefinitionVersion(name=name, kind=parsed.kind, version=_next_version(name),
                                   state=VersionState.DRAFT)
         db.session.add(draft)
     draft.source, draft.created_by = text, actor.username
     draft.created_on = datetime.now(timezone.utc)
-    audit.record(actor, "definition.draft", draft, name=name, version=draft.version)
+    audit.record(actor, "definition.draft", draft, name=name, version=draft.version,
+                 sha256=fingerprint(text))
     return draft
 
 
 @writes
-def publish(actor: User, name: str) -> DefinitionVersion:
-    """Publish the draft: rounds created from now on use it; open rounds keep theirs."""
+def publish(actor: User, name: str, seen: str) -> DefinitionVersion:
+    """Publish the draft whose text has the fingerprint ``seen`` (the one the office looked
+    at): rounds created from now on use it; open rounds keep theirs."""
     require_office(actor)
-    draft = draft_of(name)
+    draft = draft_of(name, lock=True)
     if draft is None:
         raise Invalid({"state": "没有待发布的草稿"})
+    if seen != fingerprint(draft.source):
+        raise Invalid({"seen": "草稿在您查看后已被修改，请重新查看、预览后再发布"})
     check(name, draft.source)
     draft.state, draft.published_by = VersionState.PUBLISHED, actor.username
     draft.published_on = datetime.now(timezone.utc)
-    audit.record(actor, "definition.publish", draft, name=name, version=draft.version)
+    audit.record(actor, "definition.publish", draft, name=name, version=draft.version,
+                 sha256=fingerprint(draft.source))
     return draft
 
 

@@ -1,6 +1,6 @@
 """问卷管理: the office edits a questionnaire as a draft, previews it as a phone shows it,
 and publishes it as a new version."""
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.kinds import get_kind, registry
@@ -61,7 +61,8 @@ def draft(name: str):
     if chosen is None:
         return redirect(url_for("questionnaires.edit", name=name))
     return render_template("questionnaires/draft.html", draft=chosen, name=name,
-                           current=definitions()[name], form=ConfirmForm())
+                           current=definitions()[name], form=ConfirmForm(),
+                           seen=definition_versions.fingerprint(chosen.source))
 
 
 @bp.get("/<name>/draft/preview")
@@ -82,6 +83,7 @@ def publish(name: str):
     """Publish the draft as the new version."""
     _known(name)
     if ConfirmForm().validate_on_submit():
-        attempt(lambda: definition_versions.publish(current_user, name),
+        seen = request.form.get("seen", "")
+        attempt(lambda: definition_versions.publish(current_user, name, seen),
                 lambda v: f"已发布第 {v.version} 版：此后新建的测评使用新版本，进行中的测评不受影响")
     return redirect(url_for("questionnaires.index"))

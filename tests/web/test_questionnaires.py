@@ -38,8 +38,10 @@ def _save(client, text: str, name: str = "satisfaction"):
 
 
 def _publish(client, name: str = "satisfaction"):
-    token = csrf_token(client.get(f"/questionnaires/{name}/draft").get_data(as_text=True))
-    return client.post(f"/questionnaires/{name}/publish", data={"csrf_token": token})
+    page = client.get(f"/questionnaires/{name}/draft").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    return client.post(f"/questionnaires/{name}/publish",
+                       data={"csrf_token": csrf_token(page), "seen": seen})
 
 
 def _publish_reworded(client):
@@ -254,3 +256,32 @@ def test_rounds_opened_together_keep_each_their_own_version(client, demo):
              for r in (older, newer)}
     assert "提高党员素质" in texts[older.id] and "促进各项工作" in texts[older.id]
     assert "提高党员队伍素质" in texts[newer.id] and "促进各项工作" not in texts[newer.id]
+
+
+def test_a_draft_changed_after_it_was_reviewed_is_not_published(client, demo):
+    """Publishing publishes the text the office looked at: when a colleague saved the
+    draft again meanwhile, nothing is published and the office is told to look again."""
+    login(client, "office")
+    assert _save(client, _reworded(built_in_text("satisfaction"))).status_code == 302
+    reviewed = client.get("/questionnaires/satisfaction/draft").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', reviewed).group(1)
+    _save(client, built_in_text("satisfaction").replace("总体评价", "同事改过的总体评价"))
+    response = client.post("/questionnaires/satisfaction/publish",
+                           data={"csrf_token": csrf_token(reviewed), "seen": seen},
+                           follow_redirects=True)
+    assert "草稿在您查看后已被修改" in response.get_data(as_text=True)
+    assert "同事改过的总体评价" not in [q.text for q in definitions()["satisfaction"].questions]
+    assert db.session.scalar(sa.select(DefinitionVersion.state)).value == "draft"
+
+
+def test_the_audit_names_the_exact_text_of_each_version(client, demo):
+    """Each audit entry of a version carries the SHA-256 of its text, so a stored text
+    changed behind the application's back no longer matches its audit trail."""
+    import hashlib
+
+    _publish_reworded(client)
+    stored = db.session.scalar(sa.select(DefinitionVersion))
+    digest = hashlib.sha256(stored.source.encode()).hexdigest()
+    details = db.session.scalars(sa.select(AuditEntry.detail).where(
+        AuditEntry.object_type == "definitionversion")).all()
+    assert len(details) == 2 and all(digest in d for d in details)
