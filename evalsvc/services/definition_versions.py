@@ -14,14 +14,21 @@ import sqlalchemy as sa
 
 from evalsvc.database import writes
 from evalsvc.definitions import Definition, DefinitionError, parse_definition
+from evalsvc.kinds.forms import BallotForm
 from evalsvc.extensions import db
 from evalsvc.models import DefinitionVersion, User, VersionState
 from evalsvc.questionnaires import built_in, built_in_text
 from evalsvc.services import audit
+from evalsvc.services.rounds import PLAN_ITEM_KEY
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.scope import require_office
 
 MAX_SOURCE = 100_000  # characters: a questionnaire is a page of text, not a book
+
+# Names the phone page's form already uses (its methods and attributes, the nonce), and the
+# keys of a round's extra plan-item questions: a question keyed so would break the page.
+RESERVED_KEYS = frozenset({"nonce", "csrf_token"} | {n for n in dir(BallotForm) if n[0] != "_"})
+RESERVED_PREFIX = PLAN_ITEM_KEY.split("{")[0]
 
 # The loader's messages (evalsvc/definitions.py) in Chinese: (pattern, message).
 MESSAGES: tuple[tuple[str, str], ...] = (
@@ -68,7 +75,22 @@ def check(name: str, text: str) -> Definition:
         raise Invalid({"source": chinese(exc)}) from exc
     if parsed.name != name:
         raise Invalid({"source": f"name：问卷名称不能修改，应为 {name}"})
+    _check_page(parsed)
     return parsed
+
+
+def _check_page(parsed: Definition) -> None:
+    """What the loader lets through but the phone page cannot show: reserved keys, and a
+    per-member text with placeholders other than {name}."""
+    for number, question in enumerate(parsed.questions, start=1):
+        if question.key in RESERVED_KEYS or question.key.startswith(RESERVED_PREFIX):
+            raise Invalid({"source": f"第 {number} 题 key：{question.key} 是系统保留的名称，请换一个"})
+        if question.per_member:
+            try:
+                question.text.format(name="某某")
+            except (KeyError, IndexError, ValueError, AttributeError):
+                raise Invalid({"source": f"第 {number} 题 text：每名党员重复的问题只能用 {{name}} "
+                                         "代表党员姓名，其他花括号请删去"}) from None
 
 
 def _toml(text: str) -> dict:

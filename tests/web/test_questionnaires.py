@@ -285,3 +285,22 @@ def test_the_audit_names_the_exact_text_of_each_version(client, demo):
     details = db.session.scalars(sa.select(AuditEntry.detail).where(
         AuditEntry.object_type == "definitionversion")).all()
     assert len(details) == 2 and all(digest in d for d in details)
+
+
+@pytest.mark.parametrize("name, change, message", [
+    ("satisfaction", ('key = "work"', 'key = "validate"'), "第 4 题 key：validate 是系统保留的名称"),
+    ("satisfaction", ('key = "work"', 'key = "nonce"'), "第 4 题 key：nonce 是系统保留的名称"),
+    ("satisfaction", ('key = "work"', 'key = "plan_item_0"'), "plan_item_0 是系统保留的名称"),
+    ("member_review", ('text = "{name}"', 'text = "{0}{name}"'),
+     "每名党员重复的问题只能用 {name} 代表党员姓名"),
+])
+def test_text_that_would_break_the_phone_page_is_refused(client, demo, name, change, message):
+    """Keys the ballot form itself uses, and per-member texts with placeholders other than
+    {name}, load as files but break the phone page: refused in Chinese, nothing stored."""
+    login(client, "office")
+    text = built_in_text(name)
+    assert change[0] in text
+    before = _stored()
+    page = _save(client, text.replace(change[0], change[1], 1), name).get_data(as_text=True)
+    assert message in page
+    assert _stored() == before
