@@ -136,12 +136,14 @@ def save_draft(actor: User, name: str, text: str) -> DefinitionVersion:
     text = text.replace("\r\n", "\n")
     parsed = check(name, text)
     draft = draft_of(name, lock=True)
-    if draft is None:
+    fresh = draft is None
+    if fresh:
         draft = DefinitionVersion(name=name, kind=parsed.kind, version=_next_version(name),
                                   state=VersionState.DRAFT)
-        db.session.add(draft)
     draft.source, draft.created_by = text, actor.username
     draft.created_on = datetime.now(timezone.utc)
+    if fresh:
+        _store_new(draft)
     audit.record(actor, "definition.draft", draft, name=name, version=draft.version,
                  sha256=fingerprint(text))
     return draft
@@ -163,6 +165,21 @@ def publish(actor: User, name: str, seen: str) -> DefinitionVersion:
     audit.record(actor, "definition.publish", draft, name=name, version=draft.version,
                  sha256=fingerprint(draft.source))
     return draft
+
+
+def _store_new(draft: DefinitionVersion) -> None:
+    """Store a new draft; refused when a colleague's draft was stored meanwhile (the same
+    number, or a second draft of the name), so there is never more than one."""
+    busy = Invalid({"source": "同事刚刚保存了这份问卷的草稿：请刷新页面，在其草稿上修改"})
+    try:
+        with db.session.begin_nested():
+            db.session.add(draft)
+    except sa.exc.IntegrityError:
+        raise busy from None
+    drafts = db.session.scalar(sa.select(sa.func.count()).select_from(DefinitionVersion).where(
+        DefinitionVersion.name == draft.name, DefinitionVersion.state == VersionState.DRAFT))
+    if drafts > 1:
+        raise busy
 
 
 def _next_version(name: str) -> int:

@@ -304,3 +304,30 @@ def test_text_that_would_break_the_phone_page_is_refused(client, demo, name, cha
     page = _save(client, text.replace(change[0], change[1], 1), name).get_data(as_text=True)
     assert message in page
     assert _stored() == before
+
+
+def test_two_first_drafts_saved_at_once_make_one_draft_and_a_chinese_message(
+        app, demo, monkeypatch):
+    """Two colleagues saving the first draft of a questionnaire at the same moment: one
+    draft is stored, the other is told in Chinese (not a server error)."""
+    import threading
+
+    from evalsvc.models import User
+    from evalsvc.services import definition_versions
+    from evalsvc.services.errors import Invalid
+    from tests.helpers import at_once
+
+    outcome = {}
+
+    def save():
+        office = db.session.scalar(sa.select(User).where(User.username == "office"))
+        try:
+            definition_versions.save_draft(office, "satisfaction", built_in_text("satisfaction"))
+            outcome[threading.current_thread().name] = "saved"
+        except Invalid as exc:
+            outcome[threading.current_thread().name] = exc.errors["source"]
+
+    at_once(app, monkeypatch, definition_versions, "_next_version", save)
+    assert outcome["second"] == "saved"  # (SQLite runs the two one after the other)
+    assert outcome["first"] == "saved" or "同事刚刚保存了" in outcome["first"]
+    assert _stored() == 1
