@@ -105,15 +105,22 @@ def open_or_close(chosen: Selection, closing: bool, dry_run: bool, reason: str =
 def cards(chosen: Selection, pdf: Path) -> None:
     """One PDF of the cards of the selection's open rounds, sorted branch → group."""
     warn_loopback()
+    # Written beside the target and moved over it only once whole: a refused or failed
+    # printing leaves a file that was already there untouched.
+    partial = pdf.with_name(f".{pdf.name}.partial")
     try:
-        with pdf.open("wb") as out:
+        with partial.open("wb") as out:
             printed = printing.batch_card_pdf(None, chosen, out)
+        partial.replace(pdf)
     except Invalid as exc:
-        pdf.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         _fail(exc)
     except OutOfScope:
-        pdf.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise click.ClickException(f"{chosen.describe()}没有进行中的测评") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     click.echo(f"wrote {printed.cards} card(s) of {printed.rounds} round(s) on "
                f"{printed.pages} page(s) to {pdf}", err=True)
 

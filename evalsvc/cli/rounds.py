@@ -64,6 +64,9 @@ def create(org_code, batch, under, dry_run, kind, stage, groups, definition_name
         raise click.UsageError("give --org CODE, --batch N or --under CODE")
     if chosen is not None and plan_items:
         raise click.UsageError("--plan-items goes with --org: each plan is one branch's")
+    if plan_items and Stage(stage) is not Stage.RECTIFY:
+        raise click.UsageError("--plan-items goes with --stage rectify (整改提高): plan items "
+                               "are asked in the rectification stage only")
     org_id = None
     if org_code is not None:
         org_id = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == org_code))

@@ -134,6 +134,9 @@ def record_make_up(actor: User, flag: Flag, note: str, on: date | None) -> Flag:
     if errors:
         raise Invalid(errors)
     flag.make_up_note, flag.make_up_on = note.strip(), on
+    # A supervision comment was about the record it read; a new record starts without one
+    # (the audit log keeps both records and the comment).
+    flag.make_up_comment = flag.make_up_comment_by = flag.make_up_comment_on = None
     audit.record(actor, "flag.make_up", flag, note=flag.make_up_note, on=on)
     return flag
 

@@ -87,6 +87,8 @@ def test_usage_errors(runner, demo):
     assert _create(runner, "--batch", "1", "--under", "XW").exit_code == 2
     assert runner.invoke(args=["round", "open"]).exit_code == 2
     assert _create(runner, "--batch", "1", "--plan-items").exit_code == 2
+    outside = _create(runner, "--org", "XW0101", "--plan-items")  # the review stage
+    assert outside.exit_code == 2 and "rectify" in outside.output
     bad = _create(runner, "--batch", "7")
     assert bad.exit_code == 1 and "批次 7 不存在" in bad.output
     assert _rounds() == 0
@@ -116,6 +118,15 @@ def test_batch_cards_without_open_rounds_is_refused(runner, demo, tmp_path):
                                  str(tmp_path / "x.pdf")])
     assert result.exit_code == 1 and "没有进行中的测评" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_refused_batch_printing_leaves_an_earlier_file_alone(runner, demo, tmp_path):
+    earlier = tmp_path / "cards.pdf"
+    earlier.write_bytes(b"%PDF- yesterday's cards")
+    result = runner.invoke(args=["round", "cards", "--batch", "2", "--pdf", str(earlier)])
+    assert result.exit_code == 1 and "没有进行中的测评" in result.output
+    assert earlier.read_bytes() == b"%PDF- yesterday's cards"
+    assert not list(tmp_path.glob("*.partial"))  # no partial file left behind
 
 
 def test_printing_warns_when_cards_point_at_this_machine(make_app, tmp_path):

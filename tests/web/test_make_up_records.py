@@ -60,3 +60,21 @@ def test_a_make_up_dated_after_today_is_refused(client, demo):
     assert "补课日期不能晚于今天" in page
     db.session.refresh(flag)
     assert flag.make_up_on is None
+
+
+def test_a_make_up_recorded_again_drops_the_comment_on_the_old_record(client, demo):
+    load_demo_rounds()
+    flag = _make_up()
+    login(client, "office")
+    client.post(f"/flags/{flag.id}/make-up", data={"note": NOTE, "on": flag.decided_on.isoformat()})
+    client.post("/logout")
+    login(client, "supervisor")
+    client.post(f"/flags/{flag.id}/make-up-comment", data={"comment": "走访记录应附群众签字"})
+    client.post("/logout")
+    login(client, "office")
+    page = client.post(f"/flags/{flag.id}/make-up",
+                       data={"note": "补充了群众签字的走访记录", "on": flag.decided_on.isoformat()},
+                       follow_redirects=True).get_data(as_text=True)
+    db.session.refresh(flag)
+    assert flag.make_up_note == "补充了群众签字的走访记录" and flag.make_up_comment is None
+    assert "走访记录应附群众签字" not in page  # the comment read the old record, not this one
