@@ -71,11 +71,15 @@ def closed_satisfaction_round(ballots_cast: int = 6, cards: int | None = None,
 
 
 def login(client, username: str, password: str | None = None):
-    """Log a client in as a demo account (password defaults to the demo one)."""
+    """Log a client in as a demo account (password defaults to the demo one), with the
+    login form's CSRF token when the app checks tokens."""
     from evalsvc.services.demo import ACCOUNTS
 
     password = password or next(p for u, p, *_ in ACCOUNTS if u == username)
-    response = client.post("/login", data={"username": username, "password": password})
+    form = {"username": username, "password": password}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        form["csrf_token"] = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
 

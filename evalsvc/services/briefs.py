@@ -12,7 +12,7 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import Brief, Organisation, OrgType, Role, User
 from evalsvc.services import audit
-from evalsvc.services.errors import Invalid
+from evalsvc.services.errors import Invalid, required_texts
 from evalsvc.services.scope import in_scope
 from evalsvc.services.today import today
 
@@ -58,14 +58,7 @@ def _department(actor: User, organisation_id: int | None) -> int | None:
 def submit(actor: User, data: BriefData) -> Brief:
     """Store a brief; every rule broken is named in Chinese and nothing is stored."""
     errors: dict[str, str] = {}
-    values = {}
-    for key, (name, limit) in LIMITS.items():
-        value = (getattr(data, key) or "").strip()
-        if not value:
-            errors[key] = f"请填写{name}"
-        elif len(value) > limit:
-            errors[key] = f"{name}不超过 {limit} 字"
-        values[key] = value
+    values = required_texts(data, LIMITS, errors)
     if data.brief_date is None:
         errors["brief_date"] = "请填写简报日期"
     elif data.brief_date > today():

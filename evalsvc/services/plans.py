@@ -15,14 +15,14 @@ from evalsvc.models import (
 )
 from evalsvc.services import audit, public_pages
 from evalsvc.services.campaigns import current_campaign, ensure_campaign
-from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
+from evalsvc.services.errors import Forbidden, Invalid, OutOfScope, required_texts
 from evalsvc.services.scope import in_scope, require_office
 from evalsvc.services.today import today
 
 PLAN_ORGS = (OrgType.BRANCH, OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)
 EDITABLE = (PlanState.DRAFT, PlanState.RETURNED)
-LIMITS = {"problem": 500, "measures": 2000, "responsible": 60}
-LABELS = {"problem": "存在问题", "measures": "整改措施", "responsible": "责任人"}
+TEXTS = {"problem": ("存在问题", 500), "measures": ("整改措施", 2000),
+         "responsible": ("责任人", 60)}
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,7 @@ def _name(actor: User) -> str:
 def _checked(data: ItemData, old: PlanItem | None) -> dict:
     """The item's fields, stripped, or Invalid naming each problem in Chinese."""
     errors: dict[str, str] = {}
-    values = {}
-    for key, limit in LIMITS.items():
-        value = (getattr(data, key) or "").strip()
-        if not value:
-            errors[key] = f"请填写{LABELS[key]}"
-        elif len(value) > limit:
-            errors[key] = f"{LABELS[key]}不超过 {limit} 字"
-        values[key] = value
+    values = required_texts(data, TEXTS, errors)
     if data.deadline is None:
         errors["deadline"] = "请填写整改时限"
     elif data.deadline < today() and (old is None or data.deadline != old.deadline):

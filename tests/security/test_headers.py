@@ -46,9 +46,8 @@ def test_staff_forms_refuse_a_missing_or_stale_csrf_token(make_app):
 
         load_demo()
     client = app.test_client()
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"username": "office", "password": "demo-office-pass",
-                                "csrf_token": token})
+    login(client, "office")
+    token = csrf_token(client.get("/orgs/new").get_data(as_text=True))
     response = client.post("/orgs/new", data={"code": "X1", "name": "新", "type": "committee",
                                               "parent_id": "None", "batch_id": "None"})
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True) or \

@@ -8,7 +8,7 @@ from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Round, RoundState
 from evalsvc.services import batches
 from evalsvc.services.campaigns import batch_by_number
-from tests.helpers import csrf_token, login, org_id
+from tests.helpers import login, org_id
 
 CREATE = {"action": "create", "batch": "", "under": "XW", "kind": "satisfaction",
           "stage": "review", "member_cards": "", "masses_cards": "4", "service_cards": "0"}
@@ -116,9 +116,7 @@ def test_bulk_forms_need_a_csrf_token(make_app):
 
         load_demo()
     client = app.test_client()
-    login_page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "office", "password": "demo-office-pass",
-                                "csrf_token": csrf_token(login_page)})
+    login(client, "office")
     assert client.post("/rounds/bulk/run", data=CREATE).status_code in (400, 422)
     with app.app_context():
         assert _rounds() == 0

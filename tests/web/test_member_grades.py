@@ -7,7 +7,7 @@ from evalsvc.extensions import db
 from evalsvc.models import Campaign, GroupCode, Member, MemberStatus, User
 from evalsvc.services import campaign_rules, member_grades
 from tests.helpers import (
-    ballot_for, closed_member_review, counts, csrf_token, login, new_round,
+    ballot_for, closed_member_review, counts, login, new_round,
 )
 
 
@@ -66,9 +66,7 @@ def test_grading_needs_a_csrf_token(make_app, demo):
     round_ = closed_member_review()
     member_id = member_grades.graded_members(round_)[0][0]
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"username": "secretary", "password": "demo-secretary-pass",
-                                "csrf_token": token})
+    login(client, "secretary")
     response = client.post(f"/rounds/{round_.id}/grades",
                            data={"member_id": member_id, "grade": "qualified"})
     assert response.status_code == 400

@@ -92,9 +92,7 @@ def test_supervisors_do_not_import(client, demo):
 def test_upload_needs_a_csrf_token(make_app, demo):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    login_page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "office", "password": "demo-office-pass",
-                                "csrf_token": csrf_token(login_page)})
+    login(client, "office")
     before = _count()
     csv = "姓名,所属支部编码\n孔令甲,XW0402\n".encode()
     assert _post(client, csv).status_code == 400

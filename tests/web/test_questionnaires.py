@@ -223,9 +223,7 @@ def test_saving_and_publishing_refuse_a_missing_csrf_token(make_app):
 
         load_demo()
         client = app.test_client()
-        token = csrf_token(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"username": "office", "password": "demo-office-pass",
-                                    "csrf_token": token})
+        login(client, "office")
         text = _reworded(built_in_text("satisfaction"))
         assert client.post(EDIT, data={"source": text}).status_code == 400
         assert client.post("/questionnaires/satisfaction/publish").status_code == 400

@@ -85,10 +85,7 @@ def test_open_and_close_need_a_csrf_token(make_app):
         round_, _ = new_round(open_it=False)
         round_id = round_.id
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = csrf_token(page)
-    client.post("/login", data={"username": "secretary", "password": "demo-secretary-pass",
-                                "csrf_token": token})
+    login(client, "secretary")
     assert client.post(f"/rounds/{round_id}/open").status_code == 400
     detail = client.get(f"/rounds/{round_id}").get_data(as_text=True)
     token = csrf_token(detail)
