@@ -2,7 +2,8 @@
 
 Names, in run order: rush, tally, exports, cards, bulk, batchpdf, pages, startup (and ``profile``, the
 per-phase cost of one submission, which runs when asked for, or right after the hall rush
-when it misses its throughput floor). Exit status 1 when a floor failed.
+when it misses its throughput floor; ``growth``, the campaign's pages at 500, 5,000 and
+50,000 branches on PostgreSQL, runs only when asked for). Exit status 1 when a floor failed.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bench.databases import KINDS, postgres_available
 from bench.report import Report
 
 BENCHMARKS = ("rush", "tally", "exports", "cards", "bulk", "batchpdf", "pages", "startup")
-EXTRA = ("profile", "spy")
+EXTRA = ("profile", "spy", "growth")
 MODULES = {"profile": "submit_profile"}  # names whose module is called otherwise
 
 
