@@ -279,14 +279,25 @@ def _measure(report: Report, section: str, growth, size: int, found: dict) -> No
 
 def run(report: Report, kinds: list[str], quick: bool) -> None:
     """Grow the campaign size by size on PostgreSQL and time its pages at each."""
+    import signal
+
+    if "postgres" not in kinds:
+        report.note("growth runs on PostgreSQL only: skipped", SECTION)
+        return
+    # Ended from outside (SIGTERM): unwind, so the schema and scratch files are dropped.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        _run(report, quick)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(report: Report, quick: bool) -> None:
     from bench.databases import fresh_database
     from bench.inproc import PUBLIC_URL, app_on
     from bench.server import evalsvc_cli, evalsvc_env
     from bench import growth_data
 
-    if "postgres" not in kinds:
-        report.note("growth runs on PostgreSQL only: skipped", SECTION)
-        return
     sizes = QUICK_SIZES if quick else SIZES
     report.note("left out of the data (no timed page or export reads them): answers, "
                 "receipts and spent cards of closed rounds; ballots rows are kept (pages "

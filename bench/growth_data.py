@@ -15,7 +15,8 @@ writes. Every other branch copies one template's rows (new ids, its own members'
 layout and result, its own name in the titles, dates spread over the campaign) with
 ``COPY`` through ``evalsvc.database.insert_rows``; templates are drawn with weights, so most
 branches pass, some have 补课 proposed or confirmed (with its MAKE_UP flag and a yellow
-card), some a confirmed yellow card, some a member found 不合格 at first review.
+card), some a confirmed yellow card (a unit with two of them has 集体诫勉 proposed), some a member
+found 不合格 at first review.
 
 About 3 % of the branches closed their 分析评议 rounds in the current weekly-report period
 (the week before the latest reporting day), with the audit entries and flags the report
@@ -195,6 +196,8 @@ def grow(growth: Growth, target: int) -> float:
             _copy_branches(growth, list(range(start_at, stop)),
                            chosen[start_at - first:stop - first], rng)
             db.session.commit()
+        _admonish(growth)
+        db.session.commit()
         growth.branches = target
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
@@ -568,6 +571,26 @@ def _copy_branches(growth: Growth, numbers: list[int], picks: list[int],
     insert_rows(Flag.__table__, tuple(flag_cols), flags)
     insert_rows(AuditEntry.__table__, ("at", "actor", "role", "action", "object_type",
                                        "object_id", "organisation_id", "detail"), audit)
+
+
+def _admonish(growth: Growth) -> None:
+    """集体诫勉 proposed for each unit whose confirmed yellow cards reached the campaign's
+    ``admonish_after_cards`` (what ``flags.confirm`` proposes when the cards are confirmed
+    one by one), where none is proposed or confirmed yet."""
+    from evalsvc.extensions import db
+
+    db.session.execute(sa.text("""
+        INSERT INTO flags (kind, campaign_id, status, organisation_id, unit, summary,
+                           raised_on, reason)
+        SELECT 'admonishment', f.campaign_id, 'proposed', max(f.organisation_id), f.unit,
+               f.unit || '：已有 ' || count(*) || ' 张黄牌，建议对领导班子集体诫勉',
+               max(f.decided_on), ''
+        FROM flags f JOIN campaigns c ON c.id = f.campaign_id
+        WHERE f.kind = 'yellow_card' AND f.status = 'confirmed'
+        GROUP BY f.campaign_id, f.unit, c.admonish_after_cards
+        HAVING count(*) >= c.admonish_after_cards AND NOT EXISTS (
+            SELECT 1 FROM flags a WHERE a.kind = 'admonishment' AND a.unit = f.unit
+            AND a.campaign_id = f.campaign_id AND a.status != 'overridden')"""))
 
 
 def database_bytes(growth: Growth) -> int:
