@@ -312,6 +312,10 @@ def _run(report: Report, quick: bool) -> None:
                 seconds = growth_data.grow(growth, size)
                 section = f"{SECTION} / {size:,} branches"
                 supervised = min(size, growth_data.BRANCHES_PER_CITY)
+                if size == sizes[0]:
+                    report.figure(section, "generation: the 6 template branches",
+                                  f"{growth.steps[0][1]:.0f} s",
+                                  "through the services (create, open, cast, close, decide)")
                 report.figure(section, "generation (grow to this size)", f"{seconds:.0f} s",
                               f"database {growth_data.database_bytes(growth) / 2**20:.0f} MiB",
                               f"supervisor scope {supervised:,} branches")

@@ -29,8 +29,6 @@ period and of the organisations' creation.
 """
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
 import secrets
@@ -270,7 +268,7 @@ def _template(n: int, scenario: Scenario) -> Template:
     from evalsvc.models import (
         GroupCode, Member, MemberStatus, Organisation, OrgType, Role, Stage, StageState, User,
     )
-    from evalsvc.services import ballots, closing, flags, rounds
+    from evalsvc.services import closing, flags, rounds
     from evalsvc.services.organisations import OrgData, create_org
 
     rng = random.Random(1000 + n)
