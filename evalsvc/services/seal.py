@@ -102,16 +102,17 @@ def _ballot_records(round_id: int, codes: dict[int, str]):
                       .where(Answer.round_id == round_id)
                       .order_by(ordered(Answer.ballot_id), ordered(Answer.question),
                                 ordered(Answer.value)))
-    pending = next(answers, None)
+    done = (chr(0x10FFFF),)  # after every id: the merge's end marker
+    pending = next(answers, done)
     for ballot_id, group_id, day, channel in _stream(
             sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.channel)
             .where(Ballot.round_id == round_id).order_by(ordered(Ballot.id))):
         mine = []
-        while pending is not None and pending.ballot_id <= ballot_id:
-            if pending.ballot_id == ballot_id:
-                mine.append([codes.get(pending.group_id, pending.group_id), pending.question,
-                             pending.value, pending.text])
-            pending = next(answers, None)
+        while pending[0] <= ballot_id:
+            answer_ballot, answer_group, question, value, text = pending
+            if answer_ballot == ballot_id:
+                mine.append([codes.get(answer_group, answer_group), question, value, text])
+            pending = next(answers, done)
         record = ["ballot", ballot_id, codes.get(group_id, group_id), day.isoformat(), mine]
         yield record if channel == "phone" else [*record, channel]
 
@@ -129,9 +130,13 @@ def ordered(column):
     return column.collate("C") if db.engine.dialect.name == "postgresql" else column
 
 
-def _stream(query):
-    """Rows in batches, not all at once."""
-    return iter(db.session.execute(query.execution_options(yield_per=2000)))
+def _stream(query, batch: int = 5000):
+    """Rows as plain tuples, in batches (a server-side cursor on PostgreSQL), never all at
+    once: the seal of a 100,000-ballot round holds a few thousand rows at a time."""
+    db.session.flush()  # what the session holds is what is sealed
+    result = db.session.connection().execute(query.execution_options(stream_results=True, max_row_buffer=batch))
+    while rows := result.fetchmany(batch):
+        yield from map(tuple, rows)
 
 
 class SealError(RuntimeError):
