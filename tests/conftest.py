@@ -1,7 +1,9 @@
 """Fixtures: an app on a fresh, migrated database per test (an SQLite file in tmp_path, or a
 PostgreSQL database of its own), copied from a template migrated once per run."""
 import functools
+import gc
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import jinja2
 import jinja2.bccache
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.engine.create
 import werkzeug.routing.rules
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -32,6 +35,27 @@ def _temporary_files_in_memory() -> None:
 
 
 _temporary_files_in_memory()  # before pytest makes its temporary folders, on first use
+
+
+def _bytecode_kept_outside_the_checkout() -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every process (each xdist worker, each server)
+    compiled every test module, and pytest rewrote its asserts, anew: four seconds of each
+    worker's start. Such a run keeps its bytecode under the temporary folder instead
+    (PYTHONPYCACHEPREFIX), still none in the checkout; Python checks each file's source
+    before it uses it, so an edited file is compiled again."""
+    if sys.dont_write_bytecode and not sys.pycache_prefix:
+        prefix = str(Path(tempfile.gettempdir()) / f"evalsvc-pycache-{os.getuid()}")
+        sys.pycache_prefix, sys.dont_write_bytecode = prefix, False
+        os.environ["PYTHONPYCACHEPREFIX"] = prefix  # the xdist workers and the servers
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+_bytecode_kept_outside_the_checkout()
+
+# Tests make many short-lived objects (an app, an engine, sessions per test): with Python's
+# default thresholds the cyclic garbage collector ran thousands of times, a seventh of the
+# tests' time. Collecting less often costs a few megabytes per worker.
+gc.set_threshold(50_000, 20, 20)
 
 PG_URL = os.environ.get("EVALSVC_TEST_DATABASE_URL")
 
@@ -90,6 +114,43 @@ def _reuse_url_builders() -> None:
 _reuse_url_builders()
 
 
+def _share_compiled_sql() -> None:
+    """Each test's app has an engine of its own (its own database), and SQLAlchemy keeps the
+    SQL it compiled per engine, keyed on the engine's dialect object: every test compiled
+    every statement again, a sixth of the suite's time. A production process has one engine
+    for its whole life. So engines made alike (same driver, server, options; only the
+    database differs) share one dialect and one cache of compiled statements here, as if
+    they were that one engine. Each engine still connects through its own pool and events.
+    """
+    create = sa.engine.create.create_engine
+    shared: dict[str, tuple] = {}
+
+    def create_engine(url, **kwargs):
+        engine = create(url, **kwargs)
+        if engine._compiled_cache is None:  # asked for no cache
+            return engine
+        u = engine.url
+        # Only what configures the dialect and the compiler; an option whose repr differs
+        # (an object's address) just means no sharing, never a wrong one.
+        key = repr((u.drivername, u.host, u.port, u.username, sorted(u.query.items()),
+                    sorted(kwargs.items())))
+        if key in shared:
+            engine.dialect, engine._compiled_cache = shared[key]
+        else:
+            engine._compiled_cache = sa.util.LRUCache(5000)
+
+            # Shared once SQLAlchemy has initialized the dialect on its first connection.
+            @sa.event.listens_for(engine.pool, "first_connect")
+            def share(*_args) -> None:
+                shared.setdefault(key, (engine.dialect, engine._compiled_cache))
+        return engine
+
+    sa.engine.create.create_engine = create_engine
+
+
+_share_compiled_sql()
+
+
 class FreshContextClient(FlaskClient):
     """Each request gets its own app context (fresh ``g`` and database session), as in
     production, even while the test holds a context of its own."""
@@ -117,6 +178,12 @@ def migrate(url: str, instance_path: Path, with_demo: bool = False) -> None:
         db.engine.dispose()
 
 
+def deploy(url: str, instance_path: Path) -> None:
+    """What a live server's operator does first, into the empty database at ``url``:
+    ``evalsvc init`` and ``evalsvc demo`` (the demo county with its rounds and ballots)."""
+    LiveServer(url, instance_path).prepare()
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
     """Fresh databases for tests: copies of templates migrated once per run
@@ -124,7 +191,8 @@ def databases(tmp_path_factory):
     """
     found = open_databases(PG_URL, tmp_path_factory.mktemp("templates"),
                            {"migrated": migrate,
-                            "demo": functools.partial(migrate, with_demo=True)})
+                            "demo": functools.partial(migrate, with_demo=True),
+                            "deployed": deploy})
     yield found
     found.close()
 
@@ -190,19 +258,31 @@ def demo(app):
 
 
 @pytest.fixture
-def live_server(database_url, tmp_path, request):
-    """A started gunicorn (4 sync workers) on this test's database, with the demo loaded.
+def live_server(databases, tmp_path, request):
+    """A started gunicorn (4 sync workers) on a database of this test's own, set up as
+    ``evalsvc init`` and ``evalsvc demo`` do (a copy of the ``deployed`` template).
 
     Pick another worker count with ``@pytest.mark.parametrize("live_server",
     [{"workers": 2}], indirect=True)``. The server's log is printed at teardown, so a
     failing test shows gunicorn's output (tracebacks included).
     """
     options = getattr(request, "param", None) or {}
-    server = LiveServer(database_url, tmp_path / "instance", workers=options.get("workers", 4))
-    server.prepare()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill_hard()  # the test is over: a graceful stop would only cost seconds
-        print(f"----- gunicorn log ({server.log_path}) -----\n{server.log()}")
+    with databases.fresh(tmp_path, "deployed") as database_url:
+        server = LiveServer(database_url, tmp_path / "instance",
+                            workers=options.get("workers", 4))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill_hard()  # the test is over: a graceful stop would only cost seconds
+            print(f"----- gunicorn log ({server.log_path}) -----\n{server.log()}")
+
+
+def pytest_collection_modifyitems(items):
+    """Modules that start servers or a browser, or hold a ``heavy`` test, run first. xdist hands out whole modules
+    (``--dist loadfile``) in this order to whichever worker is free: a long module handed
+    out last kept one worker busy while the others had nothing left to do. The order
+    within a module, and among the other modules, stays as collected."""
+    heavy = {item.path for item in items
+             if any(item.get_closest_marker(mark) for mark in ("server", "browser", "heavy"))}
+    items.sort(key=lambda item: item.path not in heavy)

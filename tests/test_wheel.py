@@ -102,6 +102,7 @@ def installed(tmp_path):
     return venv / "bin"
 
 
+@pytest.mark.heavy
 def test_installed_wheel_serves_the_login_page_and_a_phone_ballot(installed, databases,
                                                                   tmp_path):
     home = tmp_path / "deployment"  # the working directory: nothing of the checkout

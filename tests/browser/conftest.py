@@ -1,7 +1,7 @@
 """Fixtures for tests that drive Debian's Chromium against a real evalsvc server.
 
-One gunicorn and one Chromium per test module (``server``, ``browser``), a fresh
-browser context per test: a phone (``phone``) or a desk computer (``desk``). Every step can
+One gunicorn per test module (``server``), one Chromium for a run of browser modules
+(``browser``), a fresh browser context per test: a phone (``phone``) or a desk computer (``desk``). Every step can
 be photographed with ``shoot``; three photographs also illustrate the docs.
 
 A missing Chromium or axe-core skips these tests with the command that installs it, unless
@@ -49,22 +49,54 @@ def _missing(what: str, how: str) -> None:
 # -- the browser ------------------------------------------------------------------------
 
 
+class _Chromium:
+    """The one Chromium of this process, kept from one browser module to the next."""
+
+    playwright = None  # the started sync_playwright() context manager
+    browser = None
+
+    @classmethod
+    def get(cls):
+        if cls.browser is None:
+            from playwright.sync_api import expect, sync_playwright
+
+            expect.set_options(timeout=TIMEOUT_MS)
+            cls.playwright = sync_playwright()
+            started = cls.playwright.__enter__()
+            cls.browser = started.chromium.launch(executable_path=str(CHROMIUM),
+                                                  args=CHROMIUM_ARGS, timeout=60_000)
+        return cls.browser
+
+    @classmethod
+    def close(cls) -> None:
+        if cls.browser is not None:
+            browser, playwright = cls.browser, cls.playwright
+            cls.browser = cls.playwright = None
+            try:
+                browser.close()
+            finally:
+                playwright.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium (never a downloaded one), driven by Playwright.
 
-    One per module, so nothing of Playwright outlives the browser tests in a full run.
+    Launched for the first browser module a process runs and kept while browser modules
+    follow one another (a launch cost a second of CPU per module); closed after the last of
+    them (``pytest_runtest_teardown`` below), so nothing of Playwright outlives the browser
+    tests in a full run. Each test still gets fresh contexts (own cookies and storage).
     """
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         _missing(f"{CHROMIUM}", "install Debian's browser with `apt-get install chromium`")
-    from playwright.sync_api import expect, sync_playwright
+    return _Chromium.get()
 
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, timeout=60_000)
-        yield chromium
-        chromium.close()
+
+@pytest.hookimpl(trylast=True)  # after the module's own fixtures (contexts, server) are gone
+def pytest_runtest_teardown(item, nextitem):
+    """Close the shared Chromium when the next test is not a browser test (or none is)."""
+    if nextitem is None or nextitem.get_closest_marker("browser") is None:
+        _Chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -176,10 +208,9 @@ def server(browser, databases, tmp_path_factory, request):
     module's ``SERVER_ENV`` dict adds settings (e.g. ``EVALSVC_LIVE_REFRESH_SECONDS``).
     """
     directory = tmp_path_factory.mktemp("browser-server")
-    with databases.fresh(directory) as database_url:
+    with databases.fresh(directory, "deployed") as database_url:  # init and demo, as copied
         live = LiveServer(database_url, directory / "instance", workers=2,
                           extra_env=getattr(request.module, "SERVER_ENV", None))
-        live.prepare()
         live.start()
         try:
             yield live

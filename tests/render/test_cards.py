@@ -69,6 +69,7 @@ def test_page_count_is_cards_over_cards_per_sheet(count):
     assert pages == math.ceil(count / 8) == len(pdfium.PdfDocument(pdf))
 
 
+@pytest.mark.heavy
 def test_a_thousand_cards_fit_in_a_small_file():
     """A large group's cards make one file small enough to mail or print."""
     pages, pdf = render(make_faces(1000))
