@@ -13,7 +13,9 @@ T = TypeVar("T")
 
 
 def visible_org_ids(user: User) -> set[int] | None:
-    """Ids of the organisations the user may see; ``None`` means all of them."""
+    """Ids of the organisations the user may see; ``None`` means all of them. Reads only
+    the supervisor's subtrees; a page filtering by scope uses ``visible_ids`` instead, so
+    the ids never travel to Python and back as parameters."""
     if user.role is Role.OFFICE:
         return None
     if user.role is Role.SECRETARY:
@@ -21,21 +23,21 @@ def visible_org_ids(user: User) -> set[int] | None:
     return descendants_of(o.id for o in user.assigned)
 
 
+def visible_ids(user: User) -> sa.Select | set[int] | None:
+    """The user's scope for ``column.in_(...)``: ``None`` means everything (the office), a
+    secretary's one branch as a set, a supervisor's subtrees as a SELECT the database
+    computes (``subtree``)."""
+    if user.role is Role.OFFICE:
+        return None
+    if user.role is Role.SECRETARY:
+        return {user.branch_id} if user.branch_id else set()
+    return subtree(o.id for o in user.assigned)
+
+
 def descendants_of(roots: Iterable[int]) -> set[int]:
-    """The given organisations and everything below them."""
-    children: dict[int | None, list[int]] = {}
-    for org_id, parent_id in db.session.execute(
-        sa.select(Organisation.id, Organisation.parent_id)
-    ):
-        children.setdefault(parent_id, []).append(org_id)
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        org_id = stack.pop()
-        if org_id not in seen:
-            seen.add(org_id)
-            stack.extend(children.get(org_id, ()))
-    return seen
+    """The given organisations and everything below them (only that part of the tree is
+    read)."""
+    return set(db.session.scalars(subtree(roots)))
 
 
 def subtree(roots: Iterable[int]) -> sa.Select:
@@ -63,17 +65,35 @@ def visible_clause(user: User, org_id_column) -> sa.ColumnElement[bool]:
 
 def orgs_query(user: User) -> sa.Select:
     """A SELECT of the organisations in the user's scope, ordered by code."""
-    query = sa.select(Organisation).order_by(Organisation.code)
-    ids = visible_org_ids(user)
-    if ids is not None:
-        query = query.where(Organisation.id.in_(ids))
-    return query
+    return sa.select(Organisation).where(visible_clause(user, Organisation.id)) \
+        .order_by(Organisation.code)
 
 
 def in_scope(user: User, org_id: int | None) -> bool:
-    """True when the organisation is the user's to see."""
-    ids = visible_org_ids(user)
-    return ids is None or org_id in ids
+    """True when the organisation is the user's to see: for a supervisor, when it or one of
+    its ancestors is assigned to them (walked up from the organisation, one short recursive
+    query, never the whole tree)."""
+    if user.role is Role.OFFICE:
+        return True
+    if org_id is None:
+        return False
+    if user.role is Role.SECRETARY:
+        return org_id == user.branch_id
+    assigned = [o.id for o in user.assigned]
+    if not assigned:
+        return False
+    return bool(db.session.scalar(sa.select(
+        sa.exists().where(ancestors(org_id).c.id.in_(assigned)))))
+
+
+def ancestors(org_id: int) -> sa.CTE:
+    """A recursive CTE (column ``id``) of the organisation and every organisation above it.
+    UNION, not UNION ALL: a cycle in bad data ends the walk."""
+    chain = sa.select(Organisation.id, Organisation.parent_id) \
+        .where(Organisation.id == org_id).cte("ancestors", recursive=True)
+    parent = aliased(Organisation)
+    return chain.union(sa.select(parent.id, parent.parent_id)
+                       .where(parent.id == chain.c.parent_id))
 
 
 def get_scoped(user: User, model: type[T], object_id: int) -> T:
