@@ -11,7 +11,7 @@ from evalsvc.models import (
     Ballot, Batch, Decision, Flag, FlagKind, Organisation, OrgType, Round, RoundState, Stage,
     StageProgress, StageState, User,
 )
-from evalsvc.services import scope, totals
+from evalsvc.services import org_tree, paging, scope, totals
 from evalsvc.services.campaigns import current_campaign
 
 
@@ -49,7 +49,6 @@ class BranchRow:
 PAGE_SIZE = 50  # branches a page
 SIDE_SIZE = 10  # rows of each side list the dashboard shows before "all N"
 EXPORT_CHUNK = 500  # branches read at a time for an export
-SEARCH_MAX = 60  # characters of a search by code or name
 
 
 class Mark(enum.Enum):
@@ -89,21 +88,11 @@ class OverviewFilter:
 def parse_filter(values) -> OverviewFilter:
     """The filter from query values; anything unknown or malformed is ignored."""
     return OverviewFilter(
-        batch=_int(values.get("batch")), parent_id=_int(values.get("parent")),
-        stage=_enum(Stage, values.get("stage")), state=_enum(StageState, values.get("state")),
-        mark=_enum(Mark, values.get("mark")),
-        search=" ".join((values.get("q") or "").split())[:SEARCH_MAX])
-
-
-def _int(value) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
-
-
-def _enum(enum_type, value):
-    try:
-        return enum_type(value) if value else None
-    except ValueError:
-        return None
+        batch=paging.whole(values.get("batch")), parent_id=paging.whole(values.get("parent")),
+        stage=paging.choice(Stage, values.get("stage")),
+        state=paging.choice(StageState, values.get("state")),
+        mark=paging.choice(Mark, values.get("mark")),
+        search=org_tree.search_text(values.get("q")))
 
 
 @dataclass
@@ -138,9 +127,7 @@ def branch_filter(user: User, chosen: OverviewFilter) -> list[sa.ColumnElement[b
     if chosen.mark is not None:
         where.append(_marked(chosen.mark, campaign_id))
     if chosen.search:
-        where.append(sa.or_(
-            sa.func.lower(Organisation.code).contains(chosen.search.lower(), autoescape=True),
-            Organisation.name.contains(chosen.search, autoescape=True)))
+        where.append(org_tree.matches(chosen.search))
     return where
 
 

@@ -54,3 +54,16 @@ def page_number(value) -> int:
         return max(1, int(value))
     except (TypeError, ValueError):
         return 1
+
+
+def whole(value) -> int | None:
+    """A filter's id or number from a query string; None when absent or not a whole number."""
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+def choice(enum_type, value):
+    """A filter's enum member from a query string; None when absent or unknown."""
+    try:
+        return enum_type(value) if value else None
+    except ValueError:
+        return None

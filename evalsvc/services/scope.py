@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from evalsvc.extensions import db
-from evalsvc.models import Organisation, Role, User
+from evalsvc.models import Organisation, OrgType, Role, User
 from evalsvc.services.errors import Forbidden, OutOfScope
 
 T = TypeVar("T")
+SCOPE_TREE = "scope_tree"  # the CTE name of a supervisor's scope (``visible_ids``)
 
 
 def visible_org_ids(user: User) -> set[int] | None:
@@ -31,7 +32,7 @@ def visible_ids(user: User) -> sa.Select | set[int] | None:
         return None
     if user.role is Role.SECRETARY:
         return {user.branch_id} if user.branch_id else set()
-    return subtree(o.id for o in user.assigned)
+    return subtree((o.id for o in user.assigned), SCOPE_TREE)
 
 
 def descendants_of(roots: Iterable[int]) -> set[int]:
@@ -40,15 +41,16 @@ def descendants_of(roots: Iterable[int]) -> set[int]:
     return set(db.session.scalars(subtree(roots)))
 
 
-def subtree(roots: Iterable[int]) -> sa.Select:
+def subtree(roots: Iterable[int], name: str = "subtree") -> sa.Select:
     """A SELECT of the ids of the given organisations and everything below them.
 
     The same set as ``descendants_of``, computed by the database (a recursive CTE that
     walks the parent_id index), so a province's tree never travels to Python. UNION, not
-    UNION ALL: a cycle in bad data ends the walk instead of looping.
+    UNION ALL: a cycle in bad data ends the walk instead of looping. ``name`` tells two
+    such walks in one statement apart (the user's scope and a chosen committee's branches).
     """
     tree = sa.select(Organisation.id).where(Organisation.id.in_(list(roots))) \
-        .cte("subtree", recursive=True)
+        .cte(name, recursive=True)
     child = aliased(Organisation)
     tree = tree.union(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
@@ -60,7 +62,7 @@ def visible_clause(user: User, org_id_column) -> sa.ColumnElement[bool]:
         return sa.true()
     if user.role is Role.SECRETARY:
         return org_id_column == user.branch_id if user.branch_id else sa.false()
-    return org_id_column.in_(subtree(o.id for o in user.assigned))
+    return org_id_column.in_(visible_ids(user))
 
 
 def orgs_query(user: User) -> sa.Select:
@@ -121,3 +123,18 @@ def require_writer(user: User, org_id: int) -> None:
         raise OutOfScope(f"organisation {org_id}")
     if user.role is Role.SUPERVISOR:
         raise Forbidden("supervisors advise; they do not change data")
+
+
+def filter_parents(user: User, chosen_id: int | None = None) -> list[Organisation]:
+    """The organisations a list of branches offers to filter by: the 机关工委 and 党委 in
+    scope, a supervisor's own organisations, and the one chosen (a 总支 reached from the
+    organisation tree; the caller checked its scope). Never every 总支: a province has
+    thousands."""
+    found = {o.id: o for o in db.session.scalars(orgs_query(user).where(
+        Organisation.type.in_((OrgType.WORKING_COMMITTEE, OrgType.COMMITTEE))))}
+    extra = [o for o in user.assigned if not o.is_branch] \
+        if user.role is Role.SUPERVISOR else []
+    if chosen_id is not None:
+        extra.append(db.session.get(Organisation, chosen_id))
+    found.update((o.id, o) for o in extra if o is not None)
+    return sorted(found.values(), key=lambda o: o.code)

@@ -6,14 +6,13 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
-from evalsvc.models import Batch, Organisation, OrgType, Role, StageState
+from evalsvc.models import Batch, Organisation, Role, StageState
 from evalsvc.services import audit, dashboard, flags, paging, plans, scope, stages
 from evalsvc.services.batches import window_text
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
-COMMITTEES = (OrgType.WORKING_COMMITTEE, OrgType.COMMITTEE)
 
 # The side lists: name in the URL → heading; the verdicts are the office's to decide.
 SIDE_LISTS = {
@@ -53,24 +52,12 @@ def index():
         Batch.campaign_id == (campaign.id if campaign else None)).order_by(Batch.number)).all()
     return render_template(
         "dashboard/index.html", page=page, rows=page.rows, chosen=chosen,
-        filter_args=chosen.args(), parents=_parents(chosen), batches=batches,
+        filter_args=chosen.args(),
+        parents=scope.filter_parents(current_user, chosen.parent_id), batches=batches,
         window_text=window_text, campaign=campaign, states=list(StageState),
         marks=dashboard.MARK_LABELS, admonished=dashboard.admonished_units(page.rows),
         side={name: _side_list(name, 1, dashboard.SIDE_SIZE) for name in SIDE_LISTS},
         side_titles=SIDE_LISTS, confirm=ConfirmForm())
-
-
-def _parents(chosen: dashboard.OverviewFilter) -> list[Organisation]:
-    """The 党委 in scope to filter by, a supervisor's own organisations, and the one chosen
-    (a 总支 reached from the organisation tree): never the thousands of 总支 of a province."""
-    found = {o.id: o for o in db.session.scalars(
-        scope.orgs_query(current_user).where(Organisation.type.in_(COMMITTEES)))}
-    extra = [o for o in current_user.assigned if not o.is_branch] \
-        if current_user.role is Role.SUPERVISOR else []
-    if chosen.parent_id is not None:
-        extra.append(db.session.get(Organisation, chosen.parent_id))
-    found.update((o.id, o) for o in extra)
-    return sorted(found.values(), key=lambda o: o.code)
 
 
 def _side_list(name: str, number: int, size: int) -> paging.Page:
