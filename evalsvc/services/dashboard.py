@@ -183,9 +183,14 @@ def overview_page(user: User, chosen: OverviewFilter, number: int = 1,
 def overview(user: User, batch: int | None = None, parent_id: int | None = None,
              chosen: OverviewFilter | None = None) -> Iterator[BranchRow]:
     """Every row the filter admits, ordered by code, read ``EXPORT_CHUNK`` branches at a time
-    (for exports: what was read is let go after each chunk, so memory stays bounded)."""
+    (for exports: what was read is let go after each chunk, so memory stays bounded). The
+    filter is built now, from the user as they are now: a streamed export reads its rows
+    after the request has committed its audit entry."""
     chosen = chosen or OverviewFilter(batch=batch, parent_id=parent_id)
-    where = branch_filter(user, chosen)
+    return _chunks(branch_filter(user, chosen))
+
+
+def _chunks(where) -> Iterator[BranchRow]:
     last = None
     while True:
         query = _branches_query(where).limit(EXPORT_CHUNK)
