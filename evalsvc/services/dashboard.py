@@ -103,6 +103,12 @@ class OverviewPage:
     total: int
     number: int
     size: int
+    capped = False  # branches are always counted exactly
+
+    @property
+    def total_text(self) -> str:
+        """The count as the pager shows it."""
+        return str(self.total)
 
     @property
     def pages(self) -> int:
