@@ -199,26 +199,25 @@ def overview(user: User, batch: int | None = None, parent_id: int | None = None,
 def _chunks(where) -> Iterator[BranchRow]:
     last = None
     while True:
+        known = set(db.session.identity_map.keys())
         query = _branches_query(where).limit(EXPORT_CHUNK)
         if last is not None:
             query = query.where(Organisation.code > last)
         branches = list(db.session.scalars(query))
-        if not branches:
-            return
-        rows = _rows(branches)
-        yield from rows
-        last = branches[-1].code
-        _let_go(rows)
+        yield from _rows(branches)
         if len(branches) < EXPORT_CHUNK:
             return
+        last = branches[-1].code
+        _let_go(known)
 
 
-def _let_go(rows: list[BranchRow]) -> None:
-    """Drop a chunk's rows from the session (nothing in them is pending: read only)."""
-    for row in rows:
-        for obj in (*row.org.progress, *row.flags, row.org, *row.rounds):
-            if obj in db.session:
-                db.session.expunge(obj)
+def _let_go(known: set) -> None:
+    """Before the next chunk, drop from the session what this chunk read and nothing the
+    caller held before (all read only: nothing is pending). A campaign of one chunk keeps
+    everything, so a caller may still follow the rows' relationships."""
+    for key, obj in list(db.session.identity_map.items()):
+        if key not in known and obj in db.session:  # an expunge cascades to children
+            db.session.expunge(obj)
 
 
 def _rows(branches: list[Organisation]) -> list[BranchRow]:
