@@ -10,7 +10,8 @@ from evalsvc.models import Organisation, OrgType, Role, User
 from evalsvc.services.errors import Forbidden, OutOfScope
 
 T = TypeVar("T")
-SCOPE_TREE = "scope_tree"  # the CTE name of a supervisor's scope (``visible_ids``)
+SCOPE_TREE = "scope_tree"
+FILTER_PARENTS = 100  # committees and 总支 a filter lists in full  # the CTE name of a supervisor's scope (``visible_ids``)
 
 
 def visible_org_ids(user: User) -> set[int] | None:
@@ -126,12 +127,15 @@ def require_writer(user: User, org_id: int) -> None:
 
 
 def filter_parents(user: User, chosen_id: int | None = None) -> list[Organisation]:
-    """The organisations a list of branches offers to filter by: the 机关工委 and 党委 in
-    scope, a supervisor's own organisations, and the one chosen (a 总支 reached from the
-    organisation tree; the caller checked its scope). Never every 总支: a province has
-    thousands."""
-    found = {o.id: o for o in db.session.scalars(orgs_query(user).where(
-        Organisation.type.in_((OrgType.WORKING_COMMITTEE, OrgType.COMMITTEE))))}
+    """The organisations a list of branches offers to filter by: every 机关工委, 党委 and
+    总支 in scope while they are at most ``FILTER_PARENTS`` (a county), else the 机关工委
+    and 党委 only (a province has thousands of 总支: one is reached from the organisation
+    tree); a supervisor's own organisations, and the one chosen (the caller checked its
+    scope)."""
+    above = orgs_query(user).where(Organisation.type != OrgType.BRANCH)
+    every = list(db.session.scalars(above.limit(FILTER_PARENTS + 1)))
+    found = {o.id: o for o in (every if len(every) <= FILTER_PARENTS else db.session.scalars(
+        above.where(Organisation.type != OrgType.GENERAL_BRANCH)))}
     extra = [o for o in user.assigned if not o.is_branch] \
         if user.role is Role.SUPERVISOR else []
     if chosen_id is not None:
