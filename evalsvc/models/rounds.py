@@ -87,6 +87,12 @@ class Round(Base):
     extra_items_json: Mapped[str | None] = mapped_column(sa.Text)
     # The office showed the closed round's result on the organisation's public page.
     result_published: Mapped[bool] = mapped_column(default=False)
+    # Totals kept for lists and summaries, so no page recounts or re-reads stored results:
+    # the cards issued (set when the round is created: its groups never change), and, at
+    # close, the ballots counted and the kind's headline figures (label → proportion, JSON).
+    cards_issued: Mapped[int] = mapped_column(default=0, server_default="0")
+    ballots_counted: Mapped[int | None]
+    figures_json: Mapped[str | None] = mapped_column(sa.Text)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(
@@ -100,6 +106,11 @@ class Round(Base):
                            name="poster_within_cap"),
         # The live view: a campaign's open rounds, by planned close date.
         sa.Index("ix_rounds_live", "campaign_id", "state", "planned_close_on"),
+        # The office's waiting verdicts (passes to confirm, 补课 to decide), counted on every
+        # dashboard: the few proposed rounds, not a province's every round.
+        sa.Index("ix_rounds_proposed", "campaign_id", "passed", "rehearsal",
+                 postgresql_where=sa.text("verdict_status = 'proposed'"),
+                 sqlite_where=sa.text("verdict_status = 'proposed'")),
     )
 
     @property
