@@ -1,5 +1,5 @@
 """The weekly report on the web: pick a period, read it, download XLSX or PDF."""
-import io
+import tempfile
 from datetime import date, timedelta
 
 from flask import Blueprint, current_app, render_template, request, send_file
@@ -44,7 +44,7 @@ def weekly():
     from evalsvc.render import report as words
 
     return render_template("reports/weekly.html", report=report, words=words,
-                           figures=reported_rate_labels())
+                           figures=reported_rate_labels(), listed=report_service.LISTED)
 
 
 @bp.get("/weekly.<fmt>")
@@ -56,7 +56,7 @@ def weekly_file(fmt: str):
         raise OutOfScope(fmt)
     start, end = _period()
     report = report_service.weekly(current_user, start, end)
-    buffer = io.BytesIO()
+    buffer = tempfile.TemporaryFile()  # a province's workbook is written to disk, not held
     (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, buffer)
     audit.record_export(current_user, "weekly_report", format=fmt, start=start, end=end)
     buffer.seek(0)
