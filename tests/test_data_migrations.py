@@ -7,6 +7,8 @@ the old way:
   the same), a decided one stays for the branch's follow-up, and the round's verdict status
   is typed (a value outside proposed / confirmed / overridden is refused). On SQLite that
   migration rebuilds the rounds table, which must not cascade into the rows that refer to it."""
+import json
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
@@ -58,6 +60,12 @@ def _campaign(conn) -> None:
         " 0.6, 0.6, 0.5, 0.33, 5, 10, 2)"))
 
 
+def _campaign_and_branch(conn) -> None:
+    _campaign(conn)
+    conn.execute(sa.text("INSERT INTO organisations (id, code, name, type, unit)"
+                         " VALUES (1, 'A1', 'A1', 'branch', '')"))
+
+
 def _round(conn, id_, passed, status):
     conn.execute(sa.text(
         "INSERT INTO rounds (id, organisation_id, campaign_id, stage, kind, definition_name,"
@@ -80,9 +88,7 @@ def test_undecided_make_up_flags_go_and_the_verdict_status_is_typed(make_app):
     with app.app_context():
         upgrade(revision="d7a1c0e5b3f9")
         with db.engine.begin() as conn:
-            _campaign(conn)
-            conn.execute(sa.text("INSERT INTO organisations (id, code, name, type, unit)"
-                                 " VALUES (1, 'A1', 'A1', 'branch', '')"))
+            _campaign_and_branch(conn)
             _round(conn, 1, False, "proposed")
             _make_up(conn, 1, "proposed")
             _round(conn, 2, False, "confirmed")
@@ -133,3 +139,43 @@ def test_a_migration_leaving_dangling_rows_is_rolled_back(make_app):
             assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) \
                 == "d7a1c0e5b3f9"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_round_totals_are_filled_in_from_groups_ballots_and_stored_results(make_app):
+    """The totals lists read (cards issued, ballots counted, the kind's headline figures)
+    are filled in for rounds closed before they were kept: an open round gets its cards but
+    no closed-round totals, a closed one its ballots and its kind's figures."""
+    from evalsvc.kinds import registry
+    from evalsvc.tally import RoundResult
+
+    kind = next(k for k in registry().values() if k.reports_rate)
+    result = RoundResult(1, kind.name, "t", 2, False, False, [], [], [], {}, {}, 0.75)
+    app = make_app()
+    with app.app_context():
+        upgrade(revision="c4d7e9a1b2f5")
+        with db.engine.begin() as conn:
+            _campaign_and_branch(conn)
+            _round(conn, 1, True, "proposed")
+            _round(conn, 2, None, None)
+            conn.execute(sa.text(
+                "UPDATE rounds SET kind = :k, result_json = :r WHERE id = 1"),
+                {"k": kind.name, "r": json.dumps(result.to_data())})
+            conn.execute(sa.text("UPDATE rounds SET state = 'open' WHERE id = 2"))
+            for id_, round_id, code, cards in ((1, 1, "member", 12), (2, 1, "masses", 3),
+                                               (3, 2, "member", 9)):
+                conn.execute(sa.text(
+                    "INSERT INTO respondent_groups (id, round_id, code, card_count)"
+                    " VALUES (:i, :r, :c, :n)"), {"i": id_, "r": round_id, "c": code, "n": cards})
+            for n, round_id in enumerate((1, 1, 2)):
+                conn.execute(sa.text(
+                    "INSERT INTO ballots (id, round_id, group_id, day, channel) VALUES"
+                    " (:i, :r, :g, '2005-10-01', 'phone')"),
+                    {"i": f"b{n}", "r": round_id, "g": 1 if round_id == 1 else 3})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT id, cards_issued, ballots_counted, figures_json FROM rounds"
+                " ORDER BY id")).all()
+    assert [tuple(r[:3]) for r in rows] == [(1, 15, 2), (2, 9, None)]
+    assert json.loads(rows[0][3]) == {kind.rate_label: 0.75}
+    assert rows[1][3] is None

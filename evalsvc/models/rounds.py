@@ -87,6 +87,12 @@ class Round(Base):
     extra_items_json: Mapped[str | None] = mapped_column(sa.Text)
     # The office showed the closed round's result on the organisation's public page.
     result_published: Mapped[bool] = mapped_column(default=False)
+    # Totals kept for lists and summaries, so no page recounts or re-reads stored results:
+    # the cards issued (set when the round is created: its groups never change), and, at
+    # close, the ballots counted and the kind's headline figures (label → proportion, JSON).
+    cards_issued: Mapped[int] = mapped_column(default=0, server_default="0")
+    ballots_counted: Mapped[int | None]
+    figures_json: Mapped[str | None] = mapped_column(sa.Text)
 
     organisation: Mapped[Organisation] = relationship()
     groups: Mapped[list["RespondentGroup"]] = relationship(

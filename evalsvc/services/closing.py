@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from evalsvc.database import in_unit_of_work, writes
 from evalsvc.extensions import db
 from evalsvc.models import Round, RoundState, User
-from evalsvc.services import audit, flags, paper, results, seal, traces
+from evalsvc.services import audit, flags, paper, results, seal, totals, traces
 from evalsvc.services.campaigns import require_current
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import ballot_count, require_manage
@@ -41,6 +41,7 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     reshuffle_round(db.session.connection(), round_.id)
     results.freeze_settings(round_)
     result = results.store(round_)
+    totals.keep(round_, result)
     seal.seal(round_)
     if not round_.rehearsal:
         flags.raise_for_round(round_, result)

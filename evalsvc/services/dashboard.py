@@ -5,13 +5,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from evalsvc.extensions import db
-from evalsvc.kinds import registry
 from evalsvc.models import (
     Ballot, Decision, Flag, FlagKind, Organisation, OrgType, RespondentGroup, Round,
     RoundState, Stage, StageState, User,
 )
 from evalsvc.services.campaigns import current_campaign
-from evalsvc.services.results import result_of
+from evalsvc.services import totals
 from evalsvc.services.scope import descendants_of, visible_org_ids
 
 
@@ -145,9 +144,6 @@ def _latest_attempts(rounds):
 
 
 def round_figures(round_: Round) -> dict[str, float]:
-    """What a closed round's kind reports on the dashboard and in the weekly report."""
-    kind = registry().get(round_.kind)
-    if kind is None or round_.state is not RoundState.CLOSED:
-        return {}
-    result = result_of(round_)
-    return dict(kind.report_cells(result)) if result is not None else {}
+    """What a closed round's kind reports on the dashboard and in the weekly report (kept
+    on the round at close)."""
+    return totals.figures(round_)

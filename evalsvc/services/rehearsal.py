@@ -28,6 +28,7 @@ def purge(actor: User | None, round_: Round) -> int:
     round_.state, round_.opened_on, round_.closed_on = RoundState.DRAFT, None, None
     round_.layout_json = round_.result_json = round_.digest = round_.settings_json = None
     round_.passed, round_.verdict_status, round_.poster_used = None, None, 0
+    round_.ballots_counted = round_.figures_json = None
     round_.verdict_reason, round_.receipts_published = "", False
     round_.rehearsal, round_.card_epoch = False, round_.card_epoch + 1
     if round_.poster_token:  # phones that practised on the poster must not look "done"

@@ -119,6 +119,7 @@ def round_values(org: Organisation, data: RoundData, chosen, attempt: int,
         title=data.title.strip() or f"{org.name}{chosen.title}",
         attempt=attempt, created_on=today(), rehearsal=data.rehearsal, card_epoch=0,
         code_version=codes.CODE_VERSION,
+        cards_issued=sum(count for _code, count in group_sizes(data)),
         poster_token=secrets.token_urlsafe(9) if data.poster else None,
         poster_cap=data.poster_cap if data.poster else None)
 
