@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import (
-    AuditEntry, Ballot, Batch, Decision, Flag, FlagKind, Opinion, Organisation, OrgType,
-    RespondentGroup, Round, Stage, StageProgress, StageState, Transition, User,
+    AuditEntry, Batch, Decision, Flag, FlagKind, Opinion, Organisation, OrgType, Round, Stage,
+    StageProgress, StageState, Transition, User,
 )
 from evalsvc.models.campaigns import latest_campaign_id
 from evalsvc.services.audit_words import action_label
@@ -241,12 +241,18 @@ class WeeklyReport:
 
     def change_lines(self) -> Iterator[tuple[str, str]]:
         """本期变化 of every branch, branch by branch: (branch name, change)."""
+        if self.source is not None:
+            yield from self.source.change_lines()
+            return
         for b in self.every_branch():
             for change in b.changes:
                 yield b.name, change
 
     def seal_lines(self) -> Iterator[tuple[str, int, str, str | None]]:
         """The seal of every round held: (branch name, round id, title, digest)."""
+        if self.source is not None:
+            yield from self.source.seal_lines()
+            return
         for b in self.every_branch():
             for round_id, title, digest in b.seals:
                 yield b.name, round_id, title, digest
@@ -321,13 +327,10 @@ class ReportSource:
                        Round.rehearsal.is_(False))
 
     def _held_figures(self):
-        """Per round held in scope: id, organisation, cards, ballots (a subquery)."""
-        cards = sa.select(sa.func.coalesce(sa.func.sum(RespondentGroup.card_count), 0)) \
-            .where(RespondentGroup.round_id == Round.id).scalar_subquery()
-        ballots = sa.select(sa.func.count()).select_from(Ballot) \
-            .where(Ballot.round_id == Round.id).scalar_subquery()
-        return sa.select(Round.id, Round.organisation_id, cards.label("cards"),
-                         ballots.label("ballots")) \
+        """Per round held in scope: id, organisation, cards, ballots (a subquery of the totals
+        each round keeps: nothing is recounted)."""
+        return sa.select(Round.id, Round.organisation_id, Round.cards_issued.label("cards"),
+                         sa.func.coalesce(Round.ballots_counted, 0).label("ballots")) \
             .where(self._held(), self.in_scope(Round.organisation_id)).subquery()
 
     def _flag_raised(self):
@@ -429,9 +432,9 @@ class ReportSource:
 
     def _lowest_rates(self, group_column, where=None) -> dict:
         """The lowest headline figure of the rounds held, per group (a batch, a committee).
-        The figures are the kinds' reading of each stored result, so the rounds stream
-        through Python a few hundred at a time (memory stays bounded)."""
-        query = sa.select(group_column, Round.kind, Round.state, Round.result_json) \
+        The figures are kept on each round at close as a small JSON object, read in Python
+        a few hundred rounds at a time (memory stays bounded)."""
+        query = sa.select(group_column, *_FIGURES) \
             .join(Organisation, Organisation.id == Round.organisation_id) \
             .where(self._held(), self.in_scope(Round.organisation_id))
         if where is not None:
@@ -473,6 +476,37 @@ class ReportSource:
         """Every 督导意见 of the period, streamed."""
         for row in db.session.execute(self._opinions().execution_options(yield_per=YIELD)):
             yield tuple(row)
+
+    def _in_report_order(self, query: sa.Select) -> sa.Select:
+        """The query (joined to ``Organisation``) ordered as the report lists branches."""
+        batch = sa.select(Batch.number).where(Batch.id == Organisation.batch_id) \
+            .scalar_subquery()
+        return query.order_by(sa.func.coalesce(batch, NO_BATCH), Organisation.code)
+
+    def seal_lines(self) -> Iterator[tuple[str, int, str, str | None]]:
+        """The seal of every round held, branch by branch: one query, streamed."""
+        query = sa.select(Organisation.name, Round.id, Round.title, Round.digest) \
+            .join(Organisation, Organisation.id == Round.organisation_id) \
+            .where(self._held(), self.in_scope(Round.organisation_id))
+        for row in db.session.execute(self._in_report_order(query).order_by(Round.id)
+                                      .execution_options(yield_per=YIELD)):
+            yield tuple(row)
+
+    def change_lines(self) -> Iterator[tuple[str, str]]:
+        """本期变化 of every branch, branch by branch: one query, streamed, and the rounds,
+        requests and flags its entries name read a few hundred entries at a time."""
+        query = sa.select(Organisation.name, AuditEntry.action, AuditEntry.object_id,
+                          AuditEntry.detail, AuditEntry.at) \
+            .join(Organisation, Organisation.id == AuditEntry.organisation_id) \
+            .where(self._changes_where(), self.in_scope(AuditEntry.organisation_id))
+        result = db.session.execute(self._in_report_order(query).order_by(AuditEntry.id)
+                                    .execution_options(yield_per=YIELD))
+        for entries in result.partitions():
+            names = _Names(entries)
+            for entry in entries:
+                text = change_text(entry, names)
+                if text:
+                    yield entry.name, f"{short_date(local_day(entry.at))} {text}"
 
     def every_branch(self) -> Iterator[BranchWeek]:
         """Every branch in scope, batch by batch and by code, ``CHUNK`` at a time."""
@@ -525,20 +559,11 @@ class ReportSource:
         return sorted(rows.values(), key=lambda r: (r.batch or NO_BATCH, r.code))
 
     def _rounds_held(self, rows: dict[int, BranchWeek], ids) -> None:
-        cards = sa.select(RespondentGroup.round_id,
-                          sa.func.sum(RespondentGroup.card_count).label("n")) \
-            .group_by(RespondentGroup.round_id).subquery()
-        ballots = sa.select(Ballot.round_id, sa.func.count().label("n")) \
-            .where(Ballot.round_id.in_(sa.select(Round.id).where(
-                self._held(), Round.organisation_id.in_(ids)))) \
-            .group_by(Ballot.round_id).subquery()
         for row in db.session.execute(
                 sa.select(Round.id, Round.organisation_id, Round.title, Round.digest,
-                          Round.kind, Round.state, Round.result_json,
-                          sa.func.coalesce(cards.c.n, 0).label("cards"),
-                          sa.func.coalesce(ballots.c.n, 0).label("ballots"))
-                .join(cards, cards.c.round_id == Round.id, isouter=True)
-                .join(ballots, ballots.c.round_id == Round.id, isouter=True)
+                          Round.cards_issued.label("cards"),
+                          sa.func.coalesce(Round.ballots_counted, 0).label("ballots"),
+                          *_FIGURES)
                 .where(self._held(), Round.organisation_id.in_(ids)).order_by(Round.id)
                 .execution_options(yield_per=YIELD)):
             week = rows[row.organisation_id]
@@ -584,6 +609,12 @@ class ReportSource:
                     f"{short_date(local_day(entry.at))} {text}")
         for entry in entries:  # audit entries are not kept: a chunk's are let go
             db.session.expunge(entry)
+
+
+# What ``round_figures`` reads of a round: the figures kept at close (the stored result only
+# for a round closed before they were kept).
+_FIGURES = (Round.kind, Round.state, Round.figures_json,
+            sa.case((Round.figures_json.is_(None), Round.result_json)).label("result_json"))
 
 
 class _Names:
