@@ -1,5 +1,5 @@
 """The campaign overview as rows for spreadsheets and CSV."""
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from evalsvc.glossary import label
 from evalsvc.kinds import reported_rate_labels
@@ -17,7 +17,7 @@ def overview_header() -> tuple[str, ...]:
             "集体诫勉", "初评不合格党员")
 
 
-def overview_rows(rows: Sequence[BranchRow]):
+def overview_rows(rows: Iterable[BranchRow]):
     """One row a branch, in the order of ``overview_header()``."""
     figures = reported_rate_labels()
     for row in rows:

@@ -1,17 +1,18 @@
 """The campaign overview: branches × stages with state, participation, rates and flags."""
+import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from evalsvc.extensions import db
 from evalsvc.models import (
-    Ballot, Decision, Flag, FlagKind, Organisation, OrgType, RespondentGroup, Round,
-    RoundState, Stage, StageState, User,
+    Ballot, Batch, Decision, Flag, FlagKind, Organisation, OrgType, Round, RoundState, Stage,
+    StageProgress, StageState, User,
 )
+from evalsvc.services import org_tree, paging, scope, totals
 from evalsvc.services.campaigns import current_campaign
-from evalsvc.services import totals
-from evalsvc.services.scope import descendants_of, visible_org_ids
 
 
 @dataclass
@@ -42,25 +43,179 @@ class BranchRow:
     admonishment: Decision | None = None
     unqualified: int = 0
     flags: list[Flag] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
 
 
-def overview(user: User, batch: int | None = None, parent_id: int | None = None) \
-        -> list[BranchRow]:
-    """Rows for the branches in the user's scope, optionally one batch or one subtree."""
-    query = sa.select(Organisation).where(Organisation.type == OrgType.BRANCH) \
-        .options(selectinload(Organisation.progress), selectinload(Organisation.batch),
-                 selectinload(Organisation.parent)).order_by(Organisation.code)
-    ids = visible_org_ids(user)
-    if ids is not None:
-        query = query.where(Organisation.id.in_(ids))
-    if parent_id is not None:
-        query = query.where(Organisation.id.in_(descendants_of([parent_id])))
-    branches = [o for o in db.session.scalars(query)
-                if batch is None or (o.batch and o.batch.number == batch)]
+PAGE_SIZE = 50  # branches a page
+SIDE_SIZE = 10  # rows of each side list the dashboard shows before "all N"
+EXPORT_CHUNK = 500  # branches read at a time for an export
+
+
+class Mark(enum.Enum):
+    """What a branch may be filtered by besides its stages (标记)."""
+
+    MAKE_UP = "make_up"  # 补课: proposed by the rules, or decided and not yet made up
+    YELLOW_CARD = "yellow_card"  # 黄牌 (proposed or confirmed)
+    TO_DECIDE = "to_decide"  # 待决定: a verdict or a flag waits for the office
+    UNQUALIFIED = "unqualified"  # 初评不合格党员
+
+
+MARK_LABELS = {Mark.MAKE_UP: "补课", Mark.YELLOW_CARD: "黄牌", Mark.TO_DECIDE: "待决定",
+               Mark.UNQUALIFIED: "初评不合格党员"}
+
+
+@dataclass(frozen=True)
+class OverviewFilter:
+    """Which branches: a batch, the branches under a 党委 or 总支, a stage's state (any stage
+    when ``stage`` is None), a mark, and a search by code or name; always within scope."""
+
+    batch: int | None = None
+    parent_id: int | None = None
+    stage: Stage | None = None
+    state: StageState | None = None
+    mark: Mark | None = None
+    search: str = ""
+
+    def args(self) -> dict[str, object]:
+        """The filter as URL parameters (only the keys the dashboard knows, only when set)."""
+        values = (("batch", self.batch), ("parent", self.parent_id),
+                  ("stage", self.stage.value if self.stage else None),
+                  ("state", self.state.value if self.state else None),
+                  ("mark", self.mark.value if self.mark else None), ("q", self.search))
+        return {key: value for key, value in values if value}
+
+
+def parse_filter(values) -> OverviewFilter:
+    """The filter from query values; anything unknown or malformed is ignored."""
+    return OverviewFilter(
+        batch=paging.whole(values.get("batch")), parent_id=paging.whole(values.get("parent")),
+        stage=paging.choice(Stage, values.get("stage")),
+        state=paging.choice(StageState, values.get("state")),
+        mark=paging.choice(Mark, values.get("mark")),
+        search=org_tree.search_text(values.get("q")))
+
+
+@dataclass
+class OverviewPage:
+    """One page of branch rows, and how many branches the filter matches in all."""
+
+    rows: list[BranchRow]
+    total: int
+    number: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one)."""
+        return max(1, -(-self.total // self.size))
+
+
+def branch_filter(user: User, chosen: OverviewFilter) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses on ``Organisation`` for the branches the user may see and the filter
+    admits: subqueries, never one parameter per branch."""
+    campaign_id = _current_id()
+    where = [Organisation.type == OrgType.BRANCH,
+             scope.visible_clause(user, Organisation.id)]
+    if chosen.parent_id is not None:
+        where.append(Organisation.id.in_(scope.subtree([chosen.parent_id])))
+    if chosen.batch is not None:
+        where.append(Organisation.batch_id.in_(
+            sa.select(Batch.id).where(Batch.number == chosen.batch)))
+    if chosen.state is not None:
+        stages = [chosen.stage] if chosen.stage else list(Stage)
+        where.append(sa.or_(*(_in_state(s, chosen.state, campaign_id) for s in stages)))
+    if chosen.mark is not None:
+        where.append(_marked(chosen.mark, campaign_id))
+    if chosen.search:
+        where.append(org_tree.matches(chosen.search))
+    return where
+
+
+def _in_state(stage: Stage, state: StageState, campaign_id) -> sa.ColumnElement[bool]:
+    """The branch stands at ``state`` in ``stage`` (no progress row: not started)."""
+    rows = sa.select(StageProgress.id).where(
+        StageProgress.organisation_id == Organisation.id, StageProgress.stage == stage,
+        StageProgress.campaign_id == campaign_id)
+    if state is StageState.NOT_STARTED:
+        return ~rows.where(StageProgress.state != StageState.NOT_STARTED).exists()
+    return rows.where(StageProgress.state == state).exists()
+
+
+def _marked(mark: Mark, campaign_id) -> sa.ColumnElement[bool]:
+    """The branch carries the mark in the current campaign (as the rows show it)."""
+    flags = sa.select(Flag.id).where(Flag.organisation_id == Organisation.id,
+                                     Flag.campaign_id == campaign_id)
+    live_flags = flags.where(Flag.status != Decision.OVERRIDDEN)
+    proposals = sa.select(Round.id).where(
+        Round.organisation_id == Organisation.id, Round.campaign_id == campaign_id,
+        Round.rehearsal.is_(False), Round.verdict_status == Decision.PROPOSED)
+    if mark is Mark.MAKE_UP:
+        return sa.or_(proposals.where(Round.passed.is_(False)).exists(), live_flags.where(
+            Flag.kind == FlagKind.MAKE_UP, Flag.stage.is_not(None),
+            Flag.make_up_on.is_(None)).exists())
+    if mark is Mark.YELLOW_CARD:
+        return live_flags.where(Flag.kind == FlagKind.YELLOW_CARD,
+                                Flag.stage.is_not(None)).exists()
+    if mark is Mark.UNQUALIFIED:
+        return live_flags.where(Flag.kind == FlagKind.UNQUALIFIED).exists()
+    return sa.or_(proposals.exists(), flags.where(Flag.status == Decision.PROPOSED).exists())
+
+
+def _branches_query(where) -> sa.Select:
+    return sa.select(Organisation).where(*where).options(
+        selectinload(Organisation.progress), selectinload(Organisation.batch),
+        selectinload(Organisation.parent)).order_by(Organisation.code)
+
+
+def overview_page(user: User, chosen: OverviewFilter, number: int = 1,
+                  size: int = PAGE_SIZE) -> OverviewPage:
+    """Page ``number`` (clamped) of the branches the filter admits, ordered by code: a count
+    and a fixed handful of statements for the page's rows, whatever the campaign's size."""
+    where = branch_filter(user, chosen)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)
+                              .where(*where)) or 0
+    number = min(max(1, number), max(1, -(-total // size)))
+    branches = list(db.session.scalars(_branches_query(where).limit(size)
+                                       .offset((number - 1) * size)))
+    return OverviewPage(_rows(branches), total, number, size)
+
+
+def overview(user: User, batch: int | None = None, parent_id: int | None = None,
+             chosen: OverviewFilter | None = None) -> Iterator[BranchRow]:
+    """Every row the filter admits, ordered by code, read ``EXPORT_CHUNK`` branches at a time
+    (for exports: what was read is let go after each chunk, so memory stays bounded)."""
+    chosen = chosen or OverviewFilter(batch=batch, parent_id=parent_id)
+    where = branch_filter(user, chosen)
+    last = None
+    while True:
+        query = _branches_query(where).limit(EXPORT_CHUNK)
+        if last is not None:
+            query = query.where(Organisation.code > last)
+        branches = list(db.session.scalars(query))
+        if not branches:
+            return
+        rows = _rows(branches)
+        yield from rows
+        last = branches[-1].code
+        _let_go(rows)
+        if len(branches) < EXPORT_CHUNK:
+            return
+
+
+def _let_go(rows: list[BranchRow]) -> None:
+    """Drop a chunk's rows from the session (nothing in them is pending: read only)."""
+    for row in rows:
+        for obj in (*row.org.progress, *row.flags, row.org, *row.rounds):
+            if obj in db.session:
+                db.session.expunge(obj)
+
+
+def _rows(branches: list[Organisation]) -> list[BranchRow]:
     if not branches:
         return []
-    rounds = _rounds_by_branch([b.id for b in branches])
-    flags = _flags_by_branch([b.id for b in branches])
+    ids = [b.id for b in branches]  # a page or a chunk: bounded
+    rounds = _rounds_by_branch(ids)
+    flags = _flags_by_branch(ids)
     return [_row(b, rounds.get(b.id, []), flags.get(b.id, [])) for b in branches]
 
 
@@ -71,19 +226,24 @@ def _current_id() -> int | None:
 
 
 def _rounds_by_branch(org_ids: list[int]) -> dict[int, list[tuple[Round, int, int]]]:
-    cards = dict(db.session.execute(
-        sa.select(RespondentGroup.round_id, sa.func.sum(RespondentGroup.card_count))
-        .join(Round).where(Round.organisation_id.in_(org_ids))
-        .group_by(RespondentGroup.round_id)).all())
+    """The branches' rounds in the current campaign with their cards and ballots: the totals
+    kept on the rounds, and one GROUP BY for the ballots of the ones still open."""
+    found = list(db.session.scalars(sa.select(Round).where(
+        Round.organisation_id.in_(org_ids), Round.rehearsal.is_(False),
+        Round.campaign_id == _current_id()).options(
+            defer(Round.layout_json), defer(Round.result_json), defer(Round.settings_json),
+            defer(Round.extra_items_json)).order_by(Round.id)))
+    open_ids = [r.id for r in found if r.state is RoundState.OPEN or
+                (r.state is RoundState.CLOSED and r.ballots_counted is None)]
     ballots = dict(db.session.execute(
-        sa.select(Ballot.round_id, sa.func.count()).join(Round, Round.id == Ballot.round_id)
-        .where(Round.organisation_id.in_(org_ids)).group_by(Ballot.round_id)).all())
+        sa.select(Ballot.round_id, sa.func.count()).where(Ballot.round_id.in_(open_ids))
+        .group_by(Ballot.round_id)).all()) if open_ids else {}
     by_branch: dict[int, list] = {}
-    for round_ in db.session.scalars(sa.select(Round).where(
-            Round.organisation_id.in_(org_ids), Round.rehearsal.is_(False),
-            Round.campaign_id == _current_id()).order_by(Round.id)):
+    for round_ in found:
+        counted = round_.ballots_counted if round_.ballots_counted is not None \
+            else ballots.get(round_.id, 0)
         by_branch.setdefault(round_.organisation_id, []).append(
-            (round_, int(cards.get(round_.id) or 0), ballots.get(round_.id, 0)))
+            (round_, round_.cards_issued, counted))
     return by_branch
 
 
@@ -107,7 +267,7 @@ def _row(org: Organisation, rounds, flags: list[Flag]) -> BranchRow:
         cell.figures.update(round_figures(round_))
         if round_.passed is False and round_.verdict_status is Decision.PROPOSED:
             cell.make_up = "proposed"  # the rules propose 补课; the office has not decided
-    row = BranchRow(org, cells, flags=flags)
+    row = BranchRow(org, cells, flags=flags, rounds=[entry[0] for entry in rounds])
     for flag in flags:
         if flag.kind is FlagKind.MAKE_UP and flag.stage and flag.make_up_on is None:
             cells[flag.stage].make_up = "confirmed"  # decided, not yet made up

@@ -17,6 +17,7 @@ import json
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
@@ -206,7 +207,12 @@ def open_make_ups(round_ids: set[int]) -> set[int]:
 def flags_for(org_ids: set[int] | None, kinds=None, status=None,
               campaign_id: int | None = None) -> list[Flag]:
     """Flags in a scope (None = everywhere), of one campaign (None = all), newest first."""
-    query = sa.select(Flag).order_by(Flag.id.desc())
+    return list(db.session.scalars(flags_query(org_ids, kinds, status, campaign_id)))
+
+
+def flags_query(org_ids, kinds=None, status=None, campaign_id: int | None = None) -> sa.Select:
+    """``flags_for`` as a SELECT (to page or count); ``org_ids`` may be a SELECT of ids."""
+    query = sa.select(Flag).options(selectinload(Flag.organisation)).order_by(Flag.id.desc())
     if campaign_id is not None:
         query = query.where(Flag.campaign_id == campaign_id)
     if org_ids is not None:
@@ -215,7 +221,7 @@ def flags_for(org_ids: set[int] | None, kinds=None, status=None,
         query = query.where(Flag.kind.in_(kinds))
     if status:
         query = query.where(Flag.status == status)
-    return list(db.session.scalars(query))
+    return query
 
 
 @writes
@@ -306,14 +312,25 @@ def pending_verdicts(org_ids: set[int] | None) -> list[Round]:
     """Closed live rounds of the current campaign whose proposed verdict (a pass, 补课, or none)
     waits for the office (None: every organisation); an earlier campaign's rounds can no
     longer be decided."""
+    return list(db.session.scalars(pending_verdicts_query(org_ids)))
+
+
+def pending_verdicts_query(org_ids, passed: bool | None = None) -> sa.Select:
+    """``pending_verdicts`` as a SELECT; ``passed`` True: the proposed passes only, False:
+    every other proposal (补课, or none)."""
     campaign = current_campaign()
     query = sa.select(Round).where(Round.verdict_status == Decision.PROPOSED,
-                                   Round.rehearsal.is_(False)).order_by(Round.id)
+                                   Round.rehearsal.is_(False)) \
+        .options(selectinload(Round.organisation)).order_by(Round.id)
+    if passed is True:
+        query = query.where(Round.passed.is_(True))
+    elif passed is False:
+        query = query.where(sa.or_(Round.passed.is_(False), Round.passed.is_(None)))
     if campaign is not None:
         query = query.where(Round.campaign_id == campaign.id)
     if org_ids is not None:
         query = query.where(Round.organisation_id.in_(org_ids))
-    return list(db.session.scalars(query))
+    return query
 
 
 def pending_passes(org_ids: set[int] | None) -> list[Round]:

@@ -15,7 +15,7 @@ from evalsvc.extensions import db
 from evalsvc.models import (
     Ballot, Batch, GroupCode, Organisation, RespondentGroup, Round, RoundState, Stage, User,
 )
-from evalsvc.services import scope
+from evalsvc.services import org_tree, scope
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.today import today
 
@@ -25,10 +25,12 @@ PAGE_SIZE = 50
 @dataclass(frozen=True)
 class LiveFilter:
     """Which open rounds: a batch of the current campaign, and/or the branches under a
-    党委 or 总支 (``parent_id``); always within the user's scope."""
+    党委 or 总支 (``parent_id``), and/or a search by the branch's code or name; always
+    within the user's scope."""
 
     batch: int | None = None
     parent_id: int | None = None
+    search: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ def open_rounds(user: User | None, chosen: LiveFilter) -> sa.Select:
         query = query.where(scope.visible_clause(user, Round.organisation_id))
     if chosen.parent_id is not None:
         query = query.where(Round.organisation_id.in_(scope.subtree([chosen.parent_id])))
+    if chosen.search:
+        query = query.where(Round.organisation_id.in_(
+            sa.select(Organisation.id).where(org_tree.matches(chosen.search))))
     if chosen.batch is not None:
         query = query.join(Organisation, Organisation.id == Round.organisation_id) \
             .join(Batch, Batch.id == Organisation.batch_id) \

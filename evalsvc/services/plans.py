@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
@@ -232,18 +233,22 @@ def overdue_items(org_ids: set[int] | None, on: date | None = None) -> list[Plan
     """回头看: items of approved plans in the current campaign past their deadline and not
     done, for the organisations given (None: all), earliest deadline first. The dashboard
     shows them and the weekly report lists them."""
+    return list(db.session.scalars(overdue_items_query(org_ids, on)))
+
+
+def overdue_items_query(org_ids, on: date | None = None) -> sa.Select:
+    """``overdue_items`` as a SELECT (to page or count); ``org_ids`` may be a SELECT of ids."""
     on = on or today()
     campaign = current_campaign()
-    if campaign is None:
-        return []
     query = sa.select(PlanItem).join(RectificationPlan).where(
-        RectificationPlan.campaign_id == campaign.id,
+        RectificationPlan.campaign_id == (campaign.id if campaign else None),
         RectificationPlan.state == PlanState.APPROVED,
         PlanItem.deadline < on, PlanItem.status != ItemStatus.DONE) \
+        .options(selectinload(PlanItem.plan).selectinload(RectificationPlan.organisation)) \
         .order_by(PlanItem.deadline, PlanItem.id)
     if org_ids is not None:
         query = query.where(PlanItem.organisation_id.in_(org_ids))
-    return list(db.session.scalars(query))
+    return query
 
 
 def approved_items(org_id: int) -> list[PlanItem]:

@@ -439,12 +439,10 @@ def participation(round_: Round) -> list[GroupParticipation]:
 
 def rounds_for(user: User, org_id: int | None = None) -> list[Round]:
     """Rounds in the user's scope, newest first."""
-    from evalsvc.services.scope import visible_org_ids
+    from evalsvc.services.scope import visible_clause
 
-    query = sa.select(Round).order_by(Round.id.desc())
-    ids = visible_org_ids(user)
-    if ids is not None:
-        query = query.where(Round.organisation_id.in_(ids))
+    query = sa.select(Round).where(visible_clause(user, Round.organisation_id)) \
+        .order_by(Round.id.desc())
     if org_id is not None:
         query = query.where(Round.organisation_id == org_id)
     return list(db.session.scalars(query))

@@ -6,14 +6,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from evalsvc.extensions import db
-from evalsvc.models import Organisation, Role, User
+from evalsvc.models import Organisation, OrgType, Role, User
 from evalsvc.services.errors import Forbidden, OutOfScope
 
 T = TypeVar("T")
+SCOPE_TREE = "scope_tree"  # the CTE name of a supervisor's scope (``visible_ids``)
 
 
 def visible_org_ids(user: User) -> set[int] | None:
-    """Ids of the organisations the user may see; ``None`` means all of them."""
+    """Ids of the organisations the user may see; ``None`` means all of them. Reads only
+    the supervisor's subtrees; a page filtering by scope uses ``visible_ids`` instead, so
+    the ids never travel to Python and back as parameters."""
     if user.role is Role.OFFICE:
         return None
     if user.role is Role.SECRETARY:
@@ -21,32 +24,33 @@ def visible_org_ids(user: User) -> set[int] | None:
     return descendants_of(o.id for o in user.assigned)
 
 
+def visible_ids(user: User) -> sa.Select | set[int] | None:
+    """The user's scope for ``column.in_(...)``: ``None`` means everything (the office), a
+    secretary's one branch as a set, a supervisor's subtrees as a SELECT the database
+    computes (``subtree``)."""
+    if user.role is Role.OFFICE:
+        return None
+    if user.role is Role.SECRETARY:
+        return {user.branch_id} if user.branch_id else set()
+    return subtree((o.id for o in user.assigned), SCOPE_TREE)
+
+
 def descendants_of(roots: Iterable[int]) -> set[int]:
-    """The given organisations and everything below them."""
-    children: dict[int | None, list[int]] = {}
-    for org_id, parent_id in db.session.execute(
-        sa.select(Organisation.id, Organisation.parent_id)
-    ):
-        children.setdefault(parent_id, []).append(org_id)
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        org_id = stack.pop()
-        if org_id not in seen:
-            seen.add(org_id)
-            stack.extend(children.get(org_id, ()))
-    return seen
+    """The given organisations and everything below them (only that part of the tree is
+    read)."""
+    return set(db.session.scalars(subtree(roots)))
 
 
-def subtree(roots: Iterable[int]) -> sa.Select:
+def subtree(roots: Iterable[int], name: str = "subtree") -> sa.Select:
     """A SELECT of the ids of the given organisations and everything below them.
 
     The same set as ``descendants_of``, computed by the database (a recursive CTE that
     walks the parent_id index), so a province's tree never travels to Python. UNION, not
-    UNION ALL: a cycle in bad data ends the walk instead of looping.
+    UNION ALL: a cycle in bad data ends the walk instead of looping. ``name`` tells two
+    such walks in one statement apart (the user's scope and a chosen committee's branches).
     """
     tree = sa.select(Organisation.id).where(Organisation.id.in_(list(roots))) \
-        .cte("subtree", recursive=True)
+        .cte(name, recursive=True)
     child = aliased(Organisation)
     tree = tree.union(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)
@@ -58,22 +62,40 @@ def visible_clause(user: User, org_id_column) -> sa.ColumnElement[bool]:
         return sa.true()
     if user.role is Role.SECRETARY:
         return org_id_column == user.branch_id if user.branch_id else sa.false()
-    return org_id_column.in_(subtree(o.id for o in user.assigned))
+    return org_id_column.in_(visible_ids(user))
 
 
 def orgs_query(user: User) -> sa.Select:
     """A SELECT of the organisations in the user's scope, ordered by code."""
-    query = sa.select(Organisation).order_by(Organisation.code)
-    ids = visible_org_ids(user)
-    if ids is not None:
-        query = query.where(Organisation.id.in_(ids))
-    return query
+    return sa.select(Organisation).where(visible_clause(user, Organisation.id)) \
+        .order_by(Organisation.code)
 
 
 def in_scope(user: User, org_id: int | None) -> bool:
-    """True when the organisation is the user's to see."""
-    ids = visible_org_ids(user)
-    return ids is None or org_id in ids
+    """True when the organisation is the user's to see: for a supervisor, when it or one of
+    its ancestors is assigned to them (walked up from the organisation, one short recursive
+    query, never the whole tree)."""
+    if user.role is Role.OFFICE:
+        return True
+    if org_id is None:
+        return False
+    if user.role is Role.SECRETARY:
+        return org_id == user.branch_id
+    assigned = [o.id for o in user.assigned]
+    if not assigned:
+        return False
+    return bool(db.session.scalar(sa.select(
+        sa.exists().where(ancestors(org_id).c.id.in_(assigned)))))
+
+
+def ancestors(org_id: int) -> sa.CTE:
+    """A recursive CTE (column ``id``) of the organisation and every organisation above it.
+    UNION, not UNION ALL: a cycle in bad data ends the walk."""
+    chain = sa.select(Organisation.id, Organisation.parent_id) \
+        .where(Organisation.id == org_id).cte("ancestors", recursive=True)
+    parent = aliased(Organisation)
+    return chain.union(sa.select(parent.id, parent.parent_id)
+                       .where(parent.id == chain.c.parent_id))
 
 
 def get_scoped(user: User, model: type[T], object_id: int) -> T:
@@ -101,3 +123,18 @@ def require_writer(user: User, org_id: int) -> None:
         raise OutOfScope(f"organisation {org_id}")
     if user.role is Role.SUPERVISOR:
         raise Forbidden("supervisors advise; they do not change data")
+
+
+def filter_parents(user: User, chosen_id: int | None = None) -> list[Organisation]:
+    """The organisations a list of branches offers to filter by: the 机关工委 and 党委 in
+    scope, a supervisor's own organisations, and the one chosen (a 总支 reached from the
+    organisation tree; the caller checked its scope). Never every 总支: a province has
+    thousands."""
+    found = {o.id: o for o in db.session.scalars(orgs_query(user).where(
+        Organisation.type.in_((OrgType.WORKING_COMMITTEE, OrgType.COMMITTEE))))}
+    extra = [o for o in user.assigned if not o.is_branch] \
+        if user.role is Role.SUPERVISOR else []
+    if chosen_id is not None:
+        extra.append(db.session.get(Organisation, chosen_id))
+    found.update((o.id, o) for o in extra if o is not None)
+    return sorted(found.values(), key=lambda o: o.code)

@@ -8,6 +8,7 @@ kind declares in ``Kind.required_in``.
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
@@ -238,9 +239,18 @@ def _is_first_request(request: Transition) -> bool:
 
 def transitions_for(org_ids: set[int] | None, org_id: int | None = None) -> list[Transition]:
     """Requests in a scope, newest first."""
-    query = sa.select(Transition).order_by(Transition.id.desc())
+    return list(db.session.scalars(transitions_query(org_ids, org_id)))
+
+
+def transitions_query(org_ids, org_id: int | None = None, states=None) -> sa.Select:
+    """``transitions_for`` as a SELECT; ``org_ids`` may be a SELECT of ids, ``states`` a
+    tuple of states to keep."""
+    query = sa.select(Transition).options(selectinload(Transition.organisation)) \
+        .order_by(Transition.id.desc())
+    if states:
+        query = query.where(Transition.state.in_(states))
     if org_ids is not None:
         query = query.where(Transition.organisation_id.in_(org_ids))
     if org_id is not None:
         query = query.where(Transition.organisation_id == org_id)
-    return list(db.session.scalars(query))
+    return query

@@ -1,6 +1,6 @@
 """Download responses for exports: CSV streams; XLSX is spooled to a temporary file."""
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import Response, current_app, send_file, stream_with_context
@@ -80,10 +80,11 @@ def _chain(first, second):
         yield chunk.lstrip("\ufeff") if i == 0 else chunk
 
 
-def overview_response(rows: Sequence[BranchRow], fmt: str) -> Response:
-    """The campaign overview as .xlsx or .csv."""
-    # One row a branch: small, and read now, while the database session is still open.
-    table = list(overview_rows(rows))
+def overview_response(rows: Iterable[BranchRow], fmt: str) -> Response:
+    """The campaign overview as .xlsx or .csv; ``rows`` may be a generator reading the
+    branches a chunk at a time (the CSV streams within the request's context, so its
+    session stays open), so memory stays bounded at any number of branches."""
+    table = overview_rows(rows)
     if fmt == "csv":
         return _csv(stream_csv(overview_header(), table), "campaign-overview.csv")
     if fmt != "xlsx":

@@ -10,9 +10,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from evalsvc.extensions import db
-from evalsvc.models import Organisation, OrgType, Role, Round
-from evalsvc.services import planned_close, scope
+from evalsvc.models import Organisation, Role, Round
+from evalsvc.services import org_tree, planned_close, scope
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.live import LiveFilter, live_page
@@ -20,7 +19,6 @@ from evalsvc.services.today import now
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("live", __name__)
-COMMITTEES = (OrgType.WORKING_COMMITTEE, OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)
 
 
 @bp.before_request
@@ -32,15 +30,17 @@ def _require_login() -> None:
 def _filter_from(values) -> LiveFilter:
     """The batch and committee filter from query or form values; a committee outside the
     user's scope is a 404."""
-    chosen = LiveFilter(values.get("batch", type=int), values.get("parent", type=int))
+    chosen = LiveFilter(values.get("batch", type=int), values.get("parent", type=int),
+                        org_tree.search_text(values.get("q")))
     if chosen.parent_id is not None:
         scope.get_scoped(current_user, Organisation, chosen.parent_id)
     return chosen
 
 
-def _filter_args(chosen: LiveFilter) -> dict[str, int]:
-    """The filter as URL parameters."""
-    return {k: v for k, v in (("batch", chosen.batch), ("parent", chosen.parent_id)) if v}
+def _filter_args(chosen: LiveFilter) -> dict[str, int | str]:
+    """The filter as URL parameters (its own keys only)."""
+    return {k: v for k, v in (("batch", chosen.batch), ("parent", chosen.parent_id),
+                              ("q", chosen.search)) if v}
 
 
 @bp.get("/live")
@@ -62,7 +62,7 @@ def index():
         live=live_page(current_user, chosen, request.args.get("page", 1, type=int)),
         page_args={**filter_args, **({"select": 1} if selecting else {}),
                    **({"refresh": "off"} if paused else {})},
-        batches=campaign.batches if campaign else [], committees=_committees(),
+        batches=campaign.batches if campaign else [], committees=_committees(chosen),
         selecting=selecting, paused=paused, refresh_seconds=seconds, updated_at=now(),
         may_plan=current_user.role is Role.OFFICE, confirm=ConfirmForm())
     response = current_app.make_response(html)
@@ -72,12 +72,13 @@ def index():
     return response
 
 
-def _committees():
-    """The 党委 and 总支 in scope, to filter by (a secretary has one branch: none)."""
+def _committees(chosen: LiveFilter):
+    """The 党委 in scope to filter by, a supervisor's own organisations, and the one chosen
+    (a secretary has one branch: none). Not every 总支: a province has thousands; one is
+    chosen from the organisation tree or the dashboard."""
     if current_user.role is Role.SECRETARY:
         return []
-    return db.session.scalars(scope.orgs_query(current_user).where(
-        Organisation.type.in_(COMMITTEES))).all()
+    return scope.filter_parents(current_user, chosen.parent_id)
 
 
 @bp.post("/live/planned-close")

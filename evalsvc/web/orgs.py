@@ -1,5 +1,5 @@
 """Staff pages for the organisation tree, branches and members."""
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
@@ -13,7 +13,9 @@ from evalsvc.models import (
     Role,
     Unit,
 )
-from evalsvc.services import flags, member_grades, opinions, rounds, scope, stages
+from evalsvc.services import (
+    flags, member_grades, opinions, org_tree, paging, rounds, scope, stages,
+)
 from evalsvc.services import organisations as org_service
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.services.member_order import in_branch_order
@@ -31,19 +33,16 @@ def _require_login() -> None:
 
 @bp.get("/")
 def tree():
-    """The organisation tree the user may see, with batch and stage states."""
-    orgs = db.session.scalars(scope.orgs_query(current_user)).all()
-    return render_template("orgs/tree.html", roots=_build_tree(orgs))
-
-
-def _build_tree(orgs: list[Organisation]) -> list[dict]:
-    """Nest the visible organisations; one whose parent is hidden becomes a root."""
-    nodes = {o.id: {"org": o, "children": []} for o in orgs}
-    roots = []
-    for org in orgs:
-        parent = nodes.get(org.parent_id)
-        (parent["children"] if parent else roots).append(nodes[org.id])
-    return roots
+    """The organisation tree the user may see, with batch and stage states: as deep as a
+    page holds (``root``: from that organisation down), or a search by code or name."""
+    text = org_tree.search_text(request.args.get("q"))
+    if text:
+        found = org_tree.search(current_user, text, paging.page_number(request.args.get("page")))
+        return render_template("orgs/tree.html", found=found, text=text, roots=[], root=None)
+    root_id = request.args.get("root", type=int)
+    root = scope.get_scoped(current_user, Organisation, root_id) if root_id else None
+    return render_template("orgs/tree.html", roots=org_tree.tree(current_user, root),
+                           root=root, found=None, text="")
 
 
 @bp.get("/orgs/<int:org_id>")

@@ -25,10 +25,12 @@ from evalsvc.services import (
     codes,
     flags,
     opinions,
+    paging,
     paper,
     plans,
     printing,
     results,
+    round_list,
     rounds,
     scope,
 )
@@ -48,8 +50,14 @@ def _require_login() -> None:
 
 @bp.get("/rounds")
 def index():
-    """Rounds in the user's scope."""
-    return render_template("rounds/index.html", rounds=rounds.rounds_for(current_user))
+    """Rounds in the user's scope, a page at a time, filtered and searched."""
+    kinds = registry()
+    chosen = round_list.parse_filter(request.args, kinds)
+    page = round_list.rounds_page(current_user, chosen,
+                                  paging.page_number(request.args.get("page")))
+    return render_template("rounds/index.html", page=page, rounds=page.items, chosen=chosen,
+                           filter_args=chosen.args(), kinds=kinds,
+                           states=list(RoundState))
 
 
 @bp.route("/orgs/<int:org_id>/rounds/new", methods=["GET", "POST"])
