@@ -124,6 +124,15 @@ def admonishment_lines(report: WeeklyReport) -> list[str]:
     return lines
 
 
+def write_weekly(user, start: date, end: date, fmt: str, out: BinaryIO) -> None:
+    """The weekly report of ``user``'s scope for the period as ``fmt`` ("xlsx" or "pdf")
+    into ``out`` (a file open for binary writing): what the web, the CLI and a job call."""
+    from evalsvc.services.report import weekly
+
+    writer = {"xlsx": write_report_xlsx, "pdf": write_report_pdf}[fmt]
+    writer(weekly(user, start, end), out)
+
+
 def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
     """The report as a workbook: branches, batch summary, opinions, changes, seals, charts."""
     notes = [title(report), summary_line(report), generated_line(),

@@ -281,10 +281,7 @@ def weekly(user: User, start: date, end: date, listed: int | None = None) -> Wee
     source = ReportSource(user, start, end)
     report = WeeklyReport(start, end, [], source=source,
                           batch_names=source.batch_names)
-    ranked = sa.select(Organisation.id, sa.func.row_number().over(
-        partition_by=Organisation.batch_id, order_by=Organisation.code).label("n")) \
-        .where(source.in_scope(Organisation.id)).subquery()
-    report.branches = source.branch_weeks(sa.select(ranked.c.id).where(ranked.c.n <= listed))
+    report.branches = source.branch_weeks(source.first_of_each_batch(listed))
     report.flag_counts = source.flag_counts()
     report.admonishments = source.admonishments(listed)
     report.opinions = source.opinions(listed)
@@ -476,6 +473,21 @@ class ReportSource:
         """Every 督导意见 of the period, streamed."""
         for row in db.session.execute(self._opinions().execution_options(yield_per=YIELD)):
             yield tuple(row)
+
+    def first_of_each_batch(self, listed: int) -> sa.Select:
+        """A SELECT of the first ``listed`` branches (by code) of each batch: one statement
+        finds each batch's last listed code, so the SELECT is a plain range on the code
+        index (not a window the statements that use it would each compute again)."""
+        ranked = sa.select(Organisation.batch_id, Organisation.code, sa.func.row_number().over(
+            partition_by=Organisation.batch_id, order_by=Organisation.code).label("n")) \
+            .where(self.in_scope(Organisation.id)).subquery()
+        ranges = [sa.and_(Organisation.batch_id.is_(None) if batch_id is None
+                          else Organisation.batch_id == batch_id, Organisation.code <= last)
+                  for batch_id, last in db.session.execute(
+                      sa.select(ranked.c.batch_id, sa.func.max(ranked.c.code))
+                      .where(ranked.c.n <= listed).group_by(ranked.c.batch_id))]
+        return sa.select(Organisation.id).where(self.in_scope(Organisation.id),
+                                                sa.or_(sa.false(), *ranges))
 
     def _in_report_order(self, query: sa.Select) -> sa.Select:
         """The query (joined to ``Organisation``) ordered as the report lists branches."""

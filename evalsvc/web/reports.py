@@ -50,14 +50,13 @@ def weekly():
 @bp.get("/weekly.<fmt>")
 def weekly_file(fmt: str):
     """The report as XLSX or PDF."""
-    from evalsvc.render.report import write_report_pdf, write_report_xlsx
+    from evalsvc.render.report import write_weekly
 
     if fmt not in TYPES:
         raise OutOfScope(fmt)
     start, end = _period()
-    report = report_service.weekly(current_user, start, end)
     buffer = tempfile.TemporaryFile()  # a province's workbook is written to disk, not held
-    (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, buffer)
+    write_weekly(current_user, start, end, fmt, buffer)
     audit.record_export(current_user, "weekly_report", format=fmt, start=start, end=end)
     buffer.seek(0)
     return send_file(buffer, mimetype=TYPES[fmt], as_attachment=True,
