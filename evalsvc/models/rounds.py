@@ -106,6 +106,11 @@ class Round(Base):
                            name="poster_within_cap"),
         # The live view: a campaign's open rounds, by planned close date.
         sa.Index("ix_rounds_live", "campaign_id", "state", "planned_close_on"),
+        # The office's waiting verdicts (passes to confirm, 补课 to decide), counted on every
+        # dashboard: the few proposed rounds, not a province's every round.
+        sa.Index("ix_rounds_proposed", "campaign_id", "passed", "rehearsal",
+                 postgresql_where=sa.text("verdict_status = 'proposed'"),
+                 sqlite_where=sa.text("verdict_status = 'proposed'")),
     )
 
     @property

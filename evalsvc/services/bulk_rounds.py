@@ -32,7 +32,7 @@ from evalsvc.models import (
 from evalsvc.services import audit, closing, planned_close, rounds, stages, traces
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
-from evalsvc.services.scope import descendants_of, require_office
+from evalsvc.services.scope import require_office, subtree
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def branches(selection: Selection) -> list[Organisation]:
             Organisation.code == selection.under))
         if root is None:
             raise Invalid({"under": f"组织编码 {selection.under!r} 不存在"})
-        query = query.where(Organisation.id.in_(descendants_of([root])))
+        query = query.where(Organisation.id.in_(subtree([root])))
     elif selection.org_ids:
         query = query.where(Organisation.id.in_(selection.org_ids))
     else:

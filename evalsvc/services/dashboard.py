@@ -103,6 +103,12 @@ class OverviewPage:
     total: int
     number: int
     size: int
+    capped = False  # branches are always counted exactly
+
+    @property
+    def total_text(self) -> str:
+        """The count as the pager shows it."""
+        return str(self.total)
 
     @property
     def pages(self) -> int:
@@ -183,31 +189,35 @@ def overview_page(user: User, chosen: OverviewFilter, number: int = 1,
 def overview(user: User, batch: int | None = None, parent_id: int | None = None,
              chosen: OverviewFilter | None = None) -> Iterator[BranchRow]:
     """Every row the filter admits, ordered by code, read ``EXPORT_CHUNK`` branches at a time
-    (for exports: what was read is let go after each chunk, so memory stays bounded)."""
+    (for exports: what was read is let go after each chunk, so memory stays bounded). The
+    filter is built now, from the user as they are now: a streamed export reads its rows
+    after the request has committed its audit entry."""
     chosen = chosen or OverviewFilter(batch=batch, parent_id=parent_id)
-    where = branch_filter(user, chosen)
+    return _chunks(branch_filter(user, chosen))
+
+
+def _chunks(where) -> Iterator[BranchRow]:
     last = None
     while True:
+        known = set(db.session.identity_map.keys())
         query = _branches_query(where).limit(EXPORT_CHUNK)
         if last is not None:
             query = query.where(Organisation.code > last)
         branches = list(db.session.scalars(query))
-        if not branches:
-            return
-        rows = _rows(branches)
-        yield from rows
-        last = branches[-1].code
-        _let_go(rows)
+        yield from _rows(branches)
         if len(branches) < EXPORT_CHUNK:
             return
+        last = branches[-1].code
+        _let_go(known)
 
 
-def _let_go(rows: list[BranchRow]) -> None:
-    """Drop a chunk's rows from the session (nothing in them is pending: read only)."""
-    for row in rows:
-        for obj in (*row.org.progress, *row.flags, row.org, *row.rounds):
-            if obj in db.session:
-                db.session.expunge(obj)
+def _let_go(known: set) -> None:
+    """Before the next chunk, drop from the session what this chunk read and nothing the
+    caller held before (all read only: nothing is pending). A campaign of one chunk keeps
+    everything, so a caller may still follow the rows' relationships."""
+    for key, obj in list(db.session.identity_map.items()):
+        if key not in known and obj in db.session:  # an expunge cascades to children
+            db.session.expunge(obj)
 
 
 def _rows(branches: list[Organisation]) -> list[BranchRow]:

@@ -125,11 +125,11 @@ def live_page(user: User, chosen: LiveFilter, page: int = 1) -> LivePage:
     """The open rounds, overdue first (earliest planned close date first, rounds without a
     date last), ``PAGE_SIZE`` a page; ``page`` is clamped to the pages there are."""
     on = today()
-    matching = open_rounds(user, chosen).subquery()
-    total, overdue = db.session.execute(sa.select(
+    matching = open_rounds(user, chosen)
+    total, overdue = db.session.execute(matching.with_only_columns(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(sa.case((Round.planned_close_on < on, 1), else_=0)), 0),
-    ).select_from(Round).where(Round.id.in_(sa.select(matching.c.id)))).one()
+        maintain_column_froms=True)).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     rounds = _page_of_rounds(matching, page, PAGE_SIZE)
@@ -137,20 +137,26 @@ def live_page(user: User, chosen: LiveFilter, page: int = 1) -> LivePage:
     return LivePage(rounds, total, int(overdue), page, pages, PAGE_SIZE, on)
 
 
-def _page_of_rounds(matching, page: int, size: int) -> list[LiveRound]:
+def _page_of_rounds(matching: sa.Select, page: int, size: int) -> list[LiveRound]:
+    """The page's round ids first (the planned close date's index gives its order; rounds
+    without a date come last, NULLS LAST), then their rows; filters apply once."""
+    branch = aliased(Organisation)
+    ids = list(db.session.scalars(
+        matching.join(branch, branch.id == Round.organisation_id)
+        .order_by(Round.planned_close_on.asc().nulls_last(), branch.code, Round.id)
+        .limit(size).offset((page - 1) * size)))
+    if not ids:
+        return []
     parent = aliased(Organisation)
-    rows = db.session.execute(
+    rows = {row[0]: row for row in db.session.execute(
         sa.select(Round.id, Round.title, Round.kind, Round.stage, Round.attempt,
                   Round.rehearsal, Round.opened_on, Round.planned_close_on, Organisation.id,
                   Organisation.name, parent.name, Batch.number)
         .join(Organisation, Organisation.id == Round.organisation_id)
         .outerjoin(parent, parent.id == Organisation.parent_id)
         .outerjoin(Batch, Batch.id == Organisation.batch_id)
-        .where(Round.id.in_(sa.select(matching.c.id)))
-        .order_by(sa.case((Round.planned_close_on.is_(None), 1), else_=0),
-                  Round.planned_close_on, Organisation.code, Round.id)
-        .limit(size).offset((page - 1) * size)).all()
-    return [LiveRound(*row) for row in rows]
+        .where(Round.id.in_(ids)))}
+    return [LiveRound(*rows[round_id]) for round_id in ids]
 
 
 def _add_counts(rounds: list[LiveRound]) -> None:

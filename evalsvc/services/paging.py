@@ -20,32 +20,54 @@ class Page(Generic[T]):
     total: int
     number: int
     size: int
+    capped: bool = False  # there are more than ``total``: counting stopped there
+
+    @property
+    def total_text(self) -> str:
+        """The count as a page shows it: 1000, or 1000+ when counting stopped there."""
+        return f"{self.total}+" if self.capped else str(self.total)
 
     @property
     def pages(self) -> int:
-        """How many pages there are (at least one, even for an empty list)."""
-        return max(1, -(-self.total // self.size))
+        """How many pages there are (at least one, even for an empty list); past a capped
+        count, at least one more than this one while it is full."""
+        pages = max(1, -(-self.total // self.size))
+        if self.capped and len(self.items) == self.size:
+            pages = max(pages, self.number + 1)
+        return max(pages, self.number) if self.capped else pages
 
     @property
     def more(self) -> int:
         """Rows beyond this page's (what a bounded side list leaves for its full list)."""
-        return max(0, self.total - (self.number - 1) * self.size - len(self.items))
+        left = max(0, self.total - (self.number - 1) * self.size - len(self.items))
+        return max(1, left) if self.capped else left
 
 
-def count(query: sa.Select) -> int:
-    """The number of rows a SELECT returns, counted by the database."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(
-        query.order_by(None).subquery())) or 0
+def count(query: sa.Select, cap: int | None = None) -> int:
+    """The number of rows a SELECT of one entity returns (its joins are to-one), counted by
+    the database without reading the rows' columns; with ``cap``, counting stops after
+    ``cap`` + 1 rows (a list whose rows are a large share of a big table is not scanned
+    whole to say "more than ``cap``")."""
+    if cap is None:
+        return db.session.scalar(query.with_only_columns(
+            sa.func.count(), maintain_column_froms=True).order_by(None)) or 0
+    first = query.with_only_columns(sa.literal(1), maintain_column_froms=True) \
+        .order_by(None).limit(cap + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(first)) or 0
 
 
-def page_of(query: sa.Select, number: int, size: int) -> Page:
+def page_of(query: sa.Select, number: int, size: int, cap: int | None = None) -> Page:
     """Page ``number`` of an ordered ORM SELECT (clamped to the pages there are): one count
-    and one page of rows."""
+    (stopping past ``cap`` rows when given) and one page of rows."""
     size = min(max(1, size), MAX_PAGE_SIZE)
-    total = count(query)
-    number = min(max(1, number), max(1, -(-total // size)))
-    items = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
-    return Page(items, total, number, size)
+    total = count(query, cap)
+    capped = cap is not None and total > cap
+    if capped:
+        total = cap
+    else:
+        number = min(max(1, number), max(1, -(-total // size)))
+    items = list(db.session.scalars(query.limit(size).offset((max(1, number) - 1) * size)))
+    return Page(items, total, max(1, number), size, capped)
 
 
 def page_number(value) -> int:

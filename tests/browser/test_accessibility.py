@@ -192,7 +192,10 @@ def test_unknown_card_page_with_the_typed_code(phone_page, server, axe_source, s
     ("/reports/weekly?from=2000-01-01&to=2100-12-31", "督导工作周报"),
     ("/audit/?action=结束测评", "审计日志"),
     ("/definitions", "测评表"),
-], ids=["weekly-report", "audit-log", "definitions"])
+    ("/dashboard/lists/pending", "待处理的规则建议"),
+    ("/?q=党支部", "组织"),
+    ("/rounds?state=closed&q=XW", "测评"),
+], ids=["weekly-report", "audit-log", "definitions", "side-list", "org-search", "rounds-list"])
 def test_staff_reading_pages(office_context, server, axe_source, shoot, path, heading):
     page = office_context.new_page()
     page.goto(f"{server.base_url}{path}")

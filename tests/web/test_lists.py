@@ -159,6 +159,12 @@ def test_side_lists_show_the_first_few_and_link_to_the_whole_list(client, demo,
     html = client.get("/dashboard").get_data(as_text=True)
     assert "待确认的通过判定（3）" in html and "查看全部 3 项" in html
     assert html.count('name="round"') == 2
+    from evalsvc.web import dashboard as dashboard_page
+
+    monkeypatch.setattr(dashboard_page, "SIDE_CAP", 2)  # counting stops past the cap
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "待确认的通过判定（2+）" in html and "查看全部 2+ 项" in html
+    monkeypatch.setattr(dashboard_page, "SIDE_CAP", 1000)
     full = client.get("/dashboard/lists/passes").get_data(as_text=True)
     assert full.count('name="round"') == 3
     token = re.search(r'name="csrf_token" value="([^"]+)"', full)
