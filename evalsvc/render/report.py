@@ -1,14 +1,20 @@
 """The weekly report as XLSX and as a printable PDF with charts: the same content as the page.
 
-Charts show batches and committees, never one bar per branch, and never more than
-``BARS_PER_CHART`` bars in one picture: a county of 100 branches still fits the page (a chart
-taller than the frame made reportlab raise ``LayoutError``). Branches are in the tables.
+Charts show batches and committees, never one bar per branch, never more than
+``BARS_PER_CHART`` bars in one picture and never more than ``COMMITTEES_CHARTED`` committees
+(those with the lowest participation, when a province has more): a county of 100 branches
+still fits the page (a chart taller than the frame made reportlab raise ``LayoutError``), and a
+province's charts stay a few pictures. Branches are in the tables.
+
+The XLSX holds every branch, read in chunks as the write-only workbook writes them; the PDF
+and the page list the first ``LISTED`` of each section and say how many more the XLSX holds.
 
 Names and changes are user text: every Paragraph gets it escaped (reportlab reads ``<a>``,
 ``<img>`` and ``&`` as markup), and the chart draws it without math parsing.
 """
 from collections.abc import Iterator
 from datetime import date
+from itertools import islice
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
@@ -16,10 +22,11 @@ from evalsvc.kinds import reported_rate_labels
 from evalsvc.render.exports import Sheet, write_xlsx
 from evalsvc.render.rectify_report import rectification_sheets
 from evalsvc.render.fonts import LITERAL_TEXT_RC, matplotlib_font, reportlab_font
-from evalsvc.services.report import GroupSummary, WeeklyReport
+from evalsvc.services.report import LISTED, GroupSummary, WeeklyReport
 from evalsvc.services.today import formal_date, now
 
 BARS_PER_CHART = 12
+COMMITTEES_CHARTED = 3 * BARS_PER_CHART
 SEAL_HEADER = ("党支部", "测评编号", "测评", "封存摘要（SHA-256）")
 SUMMARY_HEADER = ("批次", "党支部数", "本期结束测评", "测评卡", "收回答卷", "参与率（%，答卷/测评卡）",
                   "补课", "黄牌警示", "集体诫勉（单位）")
@@ -42,14 +49,14 @@ def _pct(value):
     return "" if value is None else round(value * 100, 1)
 
 
-def rows(report: WeeklyReport) -> Iterator[tuple]:
-    """One row a branch, batch by batch."""
-    for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
-        for b in branches:
-            yield (batch or "", b.code, b.name, *b.stages.values(), b.rounds_held, b.cards,
-                   b.ballots, _pct(b.participation),
-                   *(_pct(b.lowest(f)) for f in reported_rate_labels()), b.flags_raised,
-                   b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
+def rows(report: WeeklyReport, branches=None) -> Iterator[tuple]:
+    """One row a branch, batch by batch: every branch in scope (read in chunks), or those
+    given."""
+    for b in report.every_branch() if branches is None else branches:
+        yield (b.batch or "", b.code, b.name, *b.stages.values(), b.rounds_held, b.cards,
+               b.ballots, _pct(b.participation),
+               *(_pct(b.lowest(f)) for f in reported_rate_labels()), b.flags_raised,
+               b.flags_confirmed, "；".join(b.transitions), "；".join(b.changes))
 
 
 def summary_rows(report: WeeklyReport) -> Iterator[tuple]:
@@ -59,25 +66,36 @@ def summary_rows(report: WeeklyReport) -> Iterator[tuple]:
                s.make_up, s.yellow_cards, s.admonishments)
 
 
-def opinion_rows(report: WeeklyReport) -> Iterator[tuple]:
-    """The week's 督导意见."""
-    for branch, on, author, text in report.opinions:
+def opinion_rows(report: WeeklyReport, every: bool = False) -> Iterator[tuple]:
+    """The week's 督导意见: those listed, or (``every``, the XLSX) all of them."""
+    for branch, on, author, text in (report.every_opinion() if every else report.opinions):
         yield branch, formal_date(on), author, text
 
 
 def change_rows(report: WeeklyReport) -> Iterator[tuple]:
-    """What happened, branch by branch."""
-    for b in report.branches:
-        for change in b.changes:
-            yield b.name, change
+    """What happened, branch by branch (every branch)."""
+    yield from report.change_lines()
 
 
 def seal_rows(report: WeeklyReport) -> Iterator[tuple]:
     """The digest of every round held in the period, to check with ``evalsvc verify ID
     --digest HEX``."""
-    for b in report.branches:
-        for round_id, title, digest in b.seals:
-            yield b.name, round_id, title, digest or "未封存"
+    for name, round_id, title_, digest in report.seal_lines():
+        yield name, round_id, title_, digest or "未封存"
+
+
+def more_line(more: int, what: str = "个") -> str:
+    """其余 12 个见 Excel（XLSX）."""
+    return f"其余 {more} {what}见 Excel（XLSX）。"
+
+
+def listed_line(report: WeeklyReport, batch) -> str:
+    """共 N 个党支部，此处列出前 M 个 (empty when all are listed)."""
+    more = report.unlisted(batch)
+    if not more:
+        return ""
+    return (f"共 {report.branch_count(batch)} 个党支部，此处列出按编码排序的前 "
+            f"{len(report.listed(batch))} 个；{more_line(more)}")
 
 
 def title(report: WeeklyReport) -> str:
@@ -87,7 +105,7 @@ def title(report: WeeklyReport) -> str:
 
 def summary_line(report: WeeklyReport) -> str:
     """The headline sentence, the same on the page, in the XLSX and in the PDF."""
-    return (f"党支部 {len(report.branches)} 个；本期结束测评 {report.total('rounds_held')} 次，"
+    return (f"党支部 {report.branch_count()} 个；本期结束测评 {report.total('rounds_held')} 次，"
             f"收回答卷 {report.total('ballots')} 份；新提规则建议 {report.total('flags_raised')} 项，"
             f"本期确认 {report.total('flags_confirmed')} 项。")
 
@@ -99,8 +117,20 @@ def generated_line() -> str:
 
 def admonishment_lines(report: WeeklyReport) -> list[str]:
     """集体诫勉 of units, as sentences."""
-    return [f"{unit}：{formal_date(on)} 提出集体诫勉（{status}）"
-            for unit, on, status in report.admonishments]
+    lines = [f"{unit}：{formal_date(on)} 提出集体诫勉（{status}）"
+             for unit, on, status in report.admonishments]
+    if report.more_admonishments():
+        lines.append(f"另有 {report.more_admonishments()} 项集体诫勉未列出。")
+    return lines
+
+
+def write_weekly(user, start: date, end: date, fmt: str, out: BinaryIO) -> None:
+    """The weekly report of ``user``'s scope for the period as ``fmt`` ("xlsx" or "pdf")
+    into ``out`` (a file open for binary writing): what the web, the CLI and a job call."""
+    from evalsvc.services.report import weekly
+
+    writer = {"xlsx": write_report_xlsx, "pdf": write_report_pdf}[fmt]
+    writer(weekly(user, start, end), out)
 
 
 def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
@@ -109,7 +139,7 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
              *admonishment_lines(report)]
     write_xlsx([Sheet("周报", header(), rows(report)),
                 Sheet("批次汇总", SUMMARY_HEADER, summary_rows(report)),
-                Sheet("督导意见", OPINION_HEADER, opinion_rows(report)),
+                Sheet("督导意见", OPINION_HEADER, opinion_rows(report, every=True)),
                 Sheet("本期变化", ("党支部", "变化"), change_rows(report)),
                 Sheet("封存摘要", SEAL_HEADER, seal_rows(report)),
                 *rectification_sheets(report)], out,
@@ -118,13 +148,15 @@ def write_report_xlsx(report: WeeklyReport, out: BinaryIO) -> None:
 
 def charts(report: WeeklyReport) -> list[tuple[str, bytes, float]]:
     """(caption, PNG, height over width) of each chart: the batches, then the committees that
-    held rounds, at most BARS_PER_CHART bars a chart."""
+    held rounds (at most COMMITTEES_CHARTED, the lowest participation first when there are
+    more), at most BARS_PER_CHART bars a chart."""
     out = []
-    groups = [("各批次", report.summaries())]
-    committees = report.committees()
+    groups = [("各批次", report.summaries(rates=True))]
+    committees, count = report.committees(COMMITTEES_CHARTED)
+    which = "" if count == len(committees) else f"参与率最低的 {len(committees)} 个（共 {count} 个）"
     for i in range(0, len(committees), BARS_PER_CHART):
         part = f"（{i // BARS_PER_CHART + 1}）" if len(committees) > BARS_PER_CHART else ""
-        groups.append((f"各党委（总支）{part}", committees[i:i + BARS_PER_CHART]))
+        groups.append((f"各党委（总支）{which}{part}", committees[i:i + BARS_PER_CHART]))
     for what, items in groups:
         if items:
             caption = f"{what}本期参与率与{_figures_label()}"
@@ -208,26 +240,46 @@ def write_report_pdf(report: WeeklyReport, out: BinaryIO) -> None:
     columns = [i for i, name in enumerate(header()) if name not in PDF_LEAVES_OUT]
     names = [header()[i] for i in columns]
     widths = _pdf_widths(names, frame_w)
-    for batch, branches in sorted(report.batches.items(), key=lambda kv: kv[0] or 99):
+    for batch in report.batch_numbers():
         story.append(text(report.batch_label(batch), sub))
-        part = WeeklyReport(report.start, report.end, branches)
-        story.append(grid(names, ([row[i] for i in columns] for row in rows(part)), widths))
+        story.append(grid(names, ([row[i] for i in columns]
+                                  for row in rows(report, report.listed(batch))), widths))
+        if report.unlisted(batch):
+            story.append(text(listed_line(report, batch), body))
     story.append(text("本期督导意见", sub))
     for branch, on, author, said in opinion_rows(report):
         story.append(text(f"{branch}（{on}，{author}）：{said}", body))
     if not report.opinions:
         story.append(text("本期无督导意见。", body))
+    elif report.more_opinions():
+        story.append(text(f"其余 {report.more_opinions()} 条督导意见未列出。", body))
     for sheet in rectification_sheets(report):  # the 整改提高 sections, as in the workbook
         sheet_rows = [[formal_date(v) if isinstance(v, date) else v for v in row]
-                      for row in sheet.rows]
-        story.append(text(f"{sheet.title}（{len(sheet_rows)}）", sub))
+                      for row in islice(sheet.rows, LISTED)]
+        more = len(sheet.rows) - len(sheet_rows)
+        story.append(text(f"{sheet.title}（{len(sheet.rows)}）", sub))
         story.append(grid(sheet.header, sheet_rows) if sheet_rows else text("暂无", body))
+        if more > 0:
+            story.append(text(more_line(more, "项"), body))
     story.append(text("本期变化", sub))
-    for name, change in change_rows(report):
-        story.append(text(f"{name}：{change}", body))
+    changes = 0
+    for b in report.branches:
+        for change in b.changes:
+            story.append(text(f"{b.name}：{change}", body))
+            changes += 1
+    if report.total("changes") > changes:
+        story.append(text(f"本期变化共 {report.total('changes')} 条，此处列出上列党支部的 "
+                          f"{changes} 条；{more_line(report.total('changes') - changes, '条')}",
+                          body))
     story.append(text("本期结束测评的封存摘要（可用 evalsvc verify 编号 --digest 摘要 核验）", sub))
-    for name, round_id, round_title, digest in seal_rows(report):
-        story.append(text(f"{name} · {round_id} · {round_title}：{digest}", small))
+    seals = 0
+    for b in report.branches:
+        for round_id, round_title, digest in b.seals:
+            story.append(text(f"{b.name} · {round_id} · {round_title}：{digest or '未封存'}",
+                              small))
+            seals += 1
+    if report.total("seals") > seals:
+        story.append(text(more_line(report.total("seals") - seals, "次测评的封存摘要"), body))
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=title(report))

@@ -1,6 +1,7 @@
 """The weekly report's 整改提高 sections: the period's briefs, who is overdue with one,
 and the plan items past their deadline (回头看)."""
 from evalsvc.services import briefs, plans
+from evalsvc.services.scope import visible_ids
 
 
 def add_rectification(report, user, org_ids: set[int] | None):
@@ -9,5 +10,5 @@ def add_rectification(report, user, org_ids: set[int] | None):
     her organisations', not another group's)."""
     report.briefs = briefs.visible_briefs(user, report.start, report.end)
     report.missing_briefs = briefs.missing(report.end, org_ids)
-    report.overdue_items = plans.overdue_items(org_ids, on=report.end)
+    report.overdue_items = plans.overdue_items(visible_ids(user), on=report.end)
     return report

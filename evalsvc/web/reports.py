@@ -1,5 +1,5 @@
 """The weekly report on the web: pick a period, read it, download XLSX or PDF."""
-import io
+import tempfile
 from datetime import date, timedelta
 
 from flask import Blueprint, current_app, render_template, request, send_file
@@ -44,20 +44,19 @@ def weekly():
     from evalsvc.render import report as words
 
     return render_template("reports/weekly.html", report=report, words=words,
-                           figures=reported_rate_labels())
+                           figures=reported_rate_labels(), listed=report_service.LISTED)
 
 
 @bp.get("/weekly.<fmt>")
 def weekly_file(fmt: str):
     """The report as XLSX or PDF."""
-    from evalsvc.render.report import write_report_pdf, write_report_xlsx
+    from evalsvc.render.report import write_weekly
 
     if fmt not in TYPES:
         raise OutOfScope(fmt)
     start, end = _period()
-    report = report_service.weekly(current_user, start, end)
-    buffer = io.BytesIO()
-    (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, buffer)
+    buffer = tempfile.TemporaryFile()  # a province's workbook is written to disk, not held
+    write_weekly(current_user, start, end, fmt, buffer)
     audit.record_export(current_user, "weekly_report", format=fmt, start=start, end=end)
     buffer.seek(0)
     return send_file(buffer, mimetype=TYPES[fmt], as_attachment=True,
