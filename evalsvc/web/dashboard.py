@@ -4,9 +4,10 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, OrgType, Role
-from evalsvc.services import audit, dashboard, flags, plans, scope, stages
+from evalsvc.services import audit, dashboard, flags, jobs, plans, scope, stages
 from evalsvc.services.batches import window_text
 from evalsvc.services.campaigns import current_campaign
+from evalsvc.web.jobs import started
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
@@ -54,6 +55,12 @@ def export(fmt: str):
     from evalsvc.web.exports import overview_response
 
     batch, parent_id = request.args.get("batch", type=int), request.args.get("parent", type=int)
+    if fmt in ("csv", "xlsx") and jobs.is_long("JOB_EXPORT_BRANCHES",
+                                               jobs.branches_in_scope(current_user)):
+        if parent_id is not None:
+            scope.get_scoped(current_user, Organisation, parent_id)
+        return started(jobs.submit(current_user, "export.overview", f"导出总览（{fmt.upper()}）",
+                                   {"fmt": fmt, "batch": batch, "parent_id": parent_id}))
     rows = dashboard.overview(current_user, batch, parent_id)
     response = overview_response(rows, fmt)
     audit.record_export(current_user, "overview", parent_id, format=fmt, batch=batch)

@@ -1,0 +1,345 @@
+"""Long work off the request: submit a job, run it, say how it went.
+
+A job row is the source of truth (state, progress, outcome, result file, who, when). The
+request that asks for long work only inserts the row and returns; a worker runs it:
+
+- with ``REDIS_URL`` set, the job's id is put on an RQ queue and ``evalsvc worker`` runs an
+  RQ worker (several machines may run one each);
+- without it, ``evalsvc worker`` polls the jobs table (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL; on SQLite one worker, the one ``scripts/run`` starts).
+
+Both call ``run(job_id)``, which calls the job's function (services/job_work.py) as the user
+who asked. The function's database work is its service's own ``@writes`` transaction, so a
+job that fails leaves nothing half done; a file it makes is written beside its target and
+renamed into place only when whole. While a job runs, a thread touches its heartbeat; a
+job whose heartbeat stopped (its worker died) is marked failed, and may be submitted again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from flask import current_app
+
+from evalsvc.database import writes
+from evalsvc.extensions import db
+from evalsvc.models import Job, JobState, User
+from evalsvc.models.base import utcnow
+from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a job function hands back: the outcome in Chinese (one line each) and, for a
+    file, its download name and type (the file itself went through ``Work.output``)."""
+
+    lines: tuple[str, ...]
+    ok: bool = True
+
+
+class Work:
+    """What a running job function may touch besides its services: its progress, its file."""
+
+    def __init__(self, job: Job, engine):
+        self.job_id, self._engine = job.id, engine
+        self.file: tuple[str, str, str] | None = None  # (stored name, download name, type)
+
+    def progress(self, per_cent: int) -> None:
+        """Show how far the job got (best effort: call it between transactions)."""
+        _touch(self._engine, self.job_id, progress=max(0, min(100, int(per_cent))))
+
+    @contextmanager
+    def output(self, download_name: str, mimetype: str) -> Iterator[BinaryIO]:
+        """A file to write the result into: written beside its target and renamed into
+        place only when the block ends without error, so no half file is ever offered."""
+        folder = job_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = f"{self.job_id}-{secrets.token_hex(8)}{Path(download_name).suffix}"
+        target = folder / stored
+        tmp = folder / f".{stored}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.file = (stored, download_name, mimetype)
+
+
+JobFunction = Callable[[User, dict, Work], Finished]
+_FUNCTIONS: dict[str, JobFunction] = {}
+
+
+def job_function(kind: str) -> Callable[[JobFunction], JobFunction]:
+    """Register the function that does one kind of long work."""
+    def register(fn: JobFunction) -> JobFunction:
+        _FUNCTIONS[kind] = fn
+        return fn
+    return register
+
+
+def job_folder() -> Path:
+    """Where finished jobs' files are kept (owner-only, like the database)."""
+    return Path(current_app.instance_path) / "jobs"
+
+
+# -- submitting ------------------------------------------------------------------------
+
+
+def submit(actor: User, kind: str, title: str, params: dict) -> Job:
+    """Record the job and hand it to the queue; the caller returns at once."""
+    if kind not in _functions():
+        raise KeyError(kind)
+    job = _insert(actor, kind, title, params)
+    if current_app.config.get("REDIS_URL"):
+        try:
+            rq_queue().enqueue(rq_run, job.id, job_id=f"evalsvc-job-{job.id}",
+                               job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"])
+        except Exception:  # Redis down: say so on the job page instead of waiting forever
+            log.exception("could not enqueue job %s", job.id)
+            _end(job.id, JobState.FAILED, ("无法连接任务队列（Redis），任务未执行，请稍后重新提交",))
+    return job
+
+
+@writes
+def _insert(actor: User, kind: str, title: str, params: dict) -> Job:
+    job = Job(kind=kind, title=title[:200], params=json.dumps(params, ensure_ascii=False),
+              user_id=actor.id, state=JobState.QUEUED, progress=0)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def retry(actor: User, job: Job) -> Job:
+    """Submit a failed job again, as it was asked."""
+    if job.state is not JobState.FAILED:
+        raise Invalid({"state": "只有失败的任务可以重新提交"})
+    return submit(actor, job.kind, job.title, json.loads(job.params))
+
+
+def rq_queue():
+    """The RQ queue on ``REDIS_URL``."""
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(current_app.config["JOB_QUEUE"],
+                 connection=Redis.from_url(current_app.config["REDIS_URL"]))
+
+
+def rq_run(job_id: int) -> None:
+    """What the RQ worker runs: the same ``run`` as the local worker, inside the app."""
+    if current_app:  # evalsvc worker pushed the app's context before working
+        run(job_id)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def job_of(user: User, job_id: int) -> Job:
+    """The user's own job; anyone else's looks like no job at all. A running job whose
+    worker stopped beating is marked failed here too, so its page never spins forever."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise OutOfScope(f"job {job_id}")
+    if job.state is JobState.RUNNING and _stale(job.heartbeat_at):
+        reap_stale()
+        db.session.refresh(job)
+    return job
+
+
+def result_path(user: User, job_id: int) -> tuple[Path, Job]:
+    """The finished file of the user's own job (404 for anyone else, or no file)."""
+    job = job_of(user, job_id)
+    if job.state is not JobState.DONE or not job.result_file:
+        raise OutOfScope(f"job {job_id} file")
+    path = job_folder() / job.result_file
+    if not path.is_file():
+        raise OutOfScope(f"job {job_id} file")
+    return path, job
+
+
+def _stale(heartbeat: datetime | None) -> bool:
+    if heartbeat is None:
+        return True
+    if heartbeat.tzinfo is None:  # SQLite hands back naive UTC
+        heartbeat = heartbeat.replace(tzinfo=utcnow().tzinfo)
+    return utcnow() - heartbeat > timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def run(job_id: int) -> JobState | None:
+    """Run one queued job to its end (done or failed); None if it was not queued."""
+    job = _claim(job_id)
+    return None if job is None else _execute(job)
+
+
+def _execute(job: Job) -> JobState:
+    """Run a job already marked running by this worker."""
+    job_id = job.id
+    work = Work(job, db.engine)
+    with _heartbeat(db.engine, job_id):
+        try:
+            actor = db.session.get(User, job.user_id)
+            finished = _functions()[job.kind](actor, json.loads(job.params), work)
+        except Exception as exc:  # every failure ends the job, with its reason in Chinese
+            db.session.rollback()
+            if not isinstance(exc, (Invalid, OutOfScope, Forbidden)):
+                log.exception("job %s (%s) failed", job_id, job.kind)
+            return _end(job_id, JobState.FAILED, (why(exc),))
+    state = JobState.DONE if finished.ok else JobState.FAILED
+    return _end(job_id, state, finished.lines, work.file)
+
+
+def why(exc: Exception) -> str:
+    """A failure in Chinese, and that nothing of it was kept."""
+    if isinstance(exc, Invalid):
+        reason = "；".join(exc.errors.values())
+    elif isinstance(exc, OutOfScope):
+        reason = "要处理的对象不存在或不在您的权限范围内"
+    elif isinstance(exc, Forbidden):
+        reason = "没有权限进行此操作"
+    else:
+        reason = f"服务器出错（{type(exc).__name__}）"
+    return f"任务失败：{reason}。已撤销，数据未作任何改动，可重新提交。"
+
+
+@writes
+def _claim(job_id: int) -> Job | None:
+    query = sa.select(Job).where(Job.id == job_id, Job.state == JobState.QUEUED)
+    job = db.session.scalars(query.with_for_update()).first()
+    if job is None:
+        return None
+    now = utcnow()
+    job.state, job.started_at, job.heartbeat_at = JobState.RUNNING, now, now
+    return job
+
+
+@writes
+def _end(job_id: int, state: JobState, lines, file=None) -> JobState:
+    job = db.session.get(Job, job_id)
+    job.state, job.finished_at = state, utcnow()
+    job.message = "\n".join(lines)
+    if state is JobState.DONE:
+        job.progress = 100
+    if file:
+        job.result_file, job.result_name, job.result_mimetype = file
+    return state
+
+
+def _touch(engine, job_id: int, **values) -> None:
+    """Update the running job's row on a connection of its own (the job's session may be
+    inside its transaction); on SQLite a long writer may hold it up: skip a beat then."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.update(Job).where(
+                Job.id == job_id, Job.state == JobState.RUNNING).values(
+                heartbeat_at=utcnow(), **values))
+    except sa.exc.OperationalError:
+        log.warning("job %s: heartbeat skipped (database busy)", job_id)
+
+
+@contextmanager
+def _heartbeat(engine, job_id: int) -> Iterator[None]:
+    every = float(current_app.config["JOB_HEARTBEAT_SECONDS"])
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            _touch(engine, job_id)
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@writes
+def reap_stale(everything: bool = False) -> int:
+    """Fail the running jobs whose worker stopped beating (``everything``: all running
+    jobs, as the only worker on SQLite does when it starts). They may be submitted again."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    query = sa.update(Job).where(Job.state == JobState.RUNNING)
+    if not everything:
+        query = query.where(sa.or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff))
+    done = db.session.execute(query.values(
+        state=JobState.FAILED, finished_at=utcnow(),
+        message="任务中断：执行任务的后台进程已停止。已撤销，数据未作任何改动，可重新提交。"))
+    return done.rowcount or 0
+
+
+@writes
+def claim_next() -> int | None:
+    """The oldest queued job's id, claimed for this worker (others skip it)."""
+    query = sa.select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job_id = db.session.scalar(query)
+    if job_id is None:
+        return None
+    now = utcnow()
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+        state=JobState.RUNNING, started_at=now, heartbeat_at=now))
+    return job_id
+
+
+def work_locally(burst: bool = False) -> int:
+    """The local worker: poll the jobs table and run what is queued, oldest first.
+    ``burst`` stops when nothing is queued. Returns how many jobs it ran."""
+    poll = float(current_app.config["JOB_POLL_SECONDS"])
+    ran = 0
+    while True:
+        reap_stale()
+        job_id = claim_next()
+        if job_id is None:
+            if burst:
+                return ran
+            db.session.remove()
+            time.sleep(poll)
+            continue
+        _execute(db.session.get(Job, job_id))
+        ran += 1
+        db.session.remove()
+
+
+def _functions() -> dict[str, JobFunction]:
+    from evalsvc.services import job_work  # noqa: F401  (registers the job functions)
+
+    return _FUNCTIONS
+
+
+# -- what counts as long ---------------------------------------------------------------
+
+
+def is_long(setting: str, size: int) -> bool:
+    """True when work of this size goes to a job (``JOB_*`` settings, config.py)."""
+    return size > int(current_app.config[setting])
+
+
+def branches_in_scope(user: User) -> int:
+    """How many branches the user's exports would hold."""
+    from evalsvc.models import Organisation, OrgType
+    from evalsvc.services.scope import orgs_query
+
+    query = orgs_query(user).where(Organisation.type == OrgType.BRANCH).order_by(None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
