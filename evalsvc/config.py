@@ -64,11 +64,14 @@ class Defaults:
     # A running job whose worker has not beaten for this long is failed (it may be resubmitted).
     JOB_STALE_SECONDS = 600
     JOB_TIMEOUT_SECONDS = 4 * 3600
+    # A finished job's file (a card PDF carries codes) is deleted this many hours after.
+    JOB_FILE_HOURS = 24
     # Above these sizes the web hands the work to a job; smaller ones are done in the request.
     JOB_CLOSE_BALLOTS = 20_000        # closing a round with more ballots
     JOB_BULK_BRANCHES = 200           # a bulk action on more branches
     JOB_BATCH_CARDS = 2_000           # a batch card PDF of more cards
     JOB_EXPORT_BRANCHES = 2_000       # the overview or weekly report file over more branches
+    JOB_EXPORT_ENTRIES = 50_000       # the audit log export of more entries
     # The live view of open rounds reloads itself this often (seconds).
     LIVE_REFRESH_SECONDS = 60
     # The time zone staff read times and dates in (audit log, "updated at", reports).

@@ -7,6 +7,7 @@ never a card code.
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from evalsvc.extensions import db
@@ -44,6 +45,21 @@ def template_params(template: rounds.RoundData) -> dict:
 def _template(params: dict) -> rounds.RoundData:
     return rounds.RoundData(0, params["kind"], Stage(params["stage"]),
                             {GroupCode(c): n for c, n in params["groups"].items()})
+
+
+def filter_params(filters) -> dict:
+    """An audit log filter as JSON."""
+    values = asdict(filters)
+    for key in ("since", "until"):
+        values[key] = values[key].isoformat() if values[key] else None
+    return values
+
+
+def _filters(params: dict):
+    from evalsvc.services.audit_log import AuditFilter
+
+    days = {k: date.fromisoformat(params[k]) if params[k] else None for k in ("since", "until")}
+    return AuditFilter(**{**params, **days})
 
 
 # -- the functions ---------------------------------------------------------------------
@@ -126,3 +142,18 @@ def weekly_file(actor: User, params: dict, work: Work) -> Finished:
         (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, out)
         audit.record_export(actor, "weekly_report", format=fmt, start=start, end=end)
     return Finished((f"已生成 {start.isoformat()} 至 {end.isoformat()} 的周报",))
+
+
+@job_function("export.audit")
+def audit_file(actor: User, params: dict, work: Work) -> Finished:
+    """The matching audit entries as XLSX."""
+    from evalsvc.render.exports import Sheet, write_xlsx
+    from evalsvc.services import audit_log
+
+    filters = _filters(params)
+    with work.output("audit-log.xlsx", XLSX) as out:
+        write_xlsx([Sheet("审计日志", audit_log.AUDIT_HEADER,
+                          audit_log.entry_rows(actor, filters))], out)
+        audit.record_export(actor, "audit_log", filters.organisation_id, format="xlsx",
+                            filters=asdict(filters))
+    return Finished(("已导出审计日志",))

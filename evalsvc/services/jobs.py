@@ -274,23 +274,61 @@ def _heartbeat(engine, job_id: int) -> Iterator[None]:
         thread.join()
 
 
-@writes
 def reap_stale(everything: bool = False) -> int:
     """Fail the running jobs whose worker stopped beating (``everything``: all running
-    jobs, as the only worker on SQLite does when it starts). They may be submitted again."""
+    jobs, as the only worker on SQLite does when it starts). They may be submitted again.
+    Looks first, so an idle worker never takes the write lock for nothing."""
+    if db.session.scalar(_stale_jobs(everything, sa.select(Job.id)).limit(1)) is None:
+        db.session.rollback()  # end the read: SQLite's WAL keeps growing under an old one
+        return 0
+    return _fail_stale(everything)
+
+
+def _stale_jobs(everything: bool, query):
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
-    query = sa.update(Job).where(Job.state == JobState.RUNNING)
+    query = query.where(Job.state == JobState.RUNNING)
     if not everything:
         query = query.where(sa.or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff))
-    done = db.session.execute(query.values(
+    return query
+
+
+@writes
+def _fail_stale(everything: bool) -> int:
+    done = db.session.execute(_stale_jobs(everything, sa.update(Job)).values(
         state=JobState.FAILED, finished_at=utcnow(),
         message="任务中断：执行任务的后台进程已停止。已撤销，数据未作任何改动，可重新提交。"))
     return done.rowcount or 0
 
 
+def expire_files() -> int:
+    """Delete the files of jobs finished more than JOB_FILE_HOURS ago (card PDFs carry
+    codes: they are not kept on the server longer than it takes to fetch them)."""
+    cutoff = utcnow() - timedelta(hours=float(current_app.config["JOB_FILE_HOURS"]))
+    old = db.session.execute(sa.select(Job.id, Job.result_file).where(
+        Job.result_file.is_not(None), Job.finished_at < cutoff)).all()
+    db.session.rollback()
+    for _id, name in old:
+        (job_folder() / name).unlink(missing_ok=True)
+    if old:
+        _forget_files([job_id for job_id, _name in old])
+    return len(old)
+
+
 @writes
+def _forget_files(ids: list[int]) -> None:
+    db.session.execute(sa.update(Job).where(Job.id.in_(ids)).values(result_file=None))
+
+
 def claim_next() -> int | None:
     """The oldest queued job's id, claimed for this worker (others skip it)."""
+    if db.session.scalar(sa.select(Job.id).where(Job.state == JobState.QUEUED).limit(1)) is None:
+        db.session.rollback()
+        return None
+    return _claim_oldest()
+
+
+@writes
+def _claim_oldest() -> int | None:
     query = sa.select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -307,9 +345,12 @@ def work_locally(burst: bool = False) -> int:
     """The local worker: poll the jobs table and run what is queued, oldest first.
     ``burst`` stops when nothing is queued. Returns how many jobs it ran."""
     poll = float(current_app.config["JOB_POLL_SECONDS"])
-    ran = 0
+    ran, reaped_at = 0, 0.0
     while True:
-        reap_stale()
+        if time.monotonic() - reaped_at > float(current_app.config["JOB_HEARTBEAT_SECONDS"]):
+            reap_stale()
+            expire_files()
+            reaped_at = time.monotonic()
         job_id = claim_next()
         if job_id is None:
             if burst:

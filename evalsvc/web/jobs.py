@@ -28,6 +28,7 @@ def detail(job_id: int):
     html = render_template("jobs/detail.html", job=job, state=STATES[job.state],
                            waiting=waiting, lines=(job.message or "").splitlines(),
                            refresh_seconds=REFRESH_SECONDS, confirm=ConfirmForm(),
+                           file_hours=current_app.config["JOB_FILE_HOURS"],
                            embedded=not current_app.config.get("REDIS_URL"))
     response = current_app.make_response(html)
     if waiting:
