@@ -87,7 +87,7 @@ def bulk_run(actor: User, params: dict, work: Work) -> Finished:
     elif action == "open":
         outcome = bulk_rounds.open_rounds(actor, chosen, params.get("reason", ""), day)
     else:
-        outcome = bulk_rounds.close_rounds(actor, chosen)
+        outcome = bulk_rounds.close_rounds(actor, chosen, work.progress)
     verb = VERBS[action]
     lines = [f"{chosen.describe()}：{outcome.summary(verb)}"]
     lines += [f"未{verb}：{name}：{reason}" for name, reason in outcome.refused]

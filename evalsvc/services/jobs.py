@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
@@ -143,8 +143,14 @@ def rq_queue():
 
 
 def rq_run(job_id: int) -> None:
-    """What the RQ worker runs: the same ``run`` as the local worker, inside the app."""
-    if current_app:  # evalsvc worker pushed the app's context before working
+    """What the RQ worker runs: the same ``run`` as the local worker, inside the app
+    (``evalsvc worker`` has pushed its context; a bare ``rq worker`` gets one here)."""
+    if has_app_context():
+        run(job_id)
+        return
+    from evalsvc import create_app
+
+    with create_app().app_context():
         run(job_id)
 
 
@@ -161,6 +167,12 @@ def job_of(user: User, job_id: int) -> Job:
         reap_stale()
         db.session.refresh(job)
     return job
+
+
+def recent(user: User, limit: int = 50) -> list[Job]:
+    """The user's own latest jobs, newest first."""
+    return list(db.session.scalars(sa.select(Job).where(Job.user_id == user.id)
+                                   .order_by(Job.id.desc()).limit(limit)))
 
 
 def result_path(user: User, job_id: int) -> tuple[Path, Job]:

@@ -19,6 +19,12 @@ def _require_login() -> None:
     """A job's page is its owner's alone (services/jobs.job_of)."""
 
 
+@bp.get("/")
+def index():
+    """The user's own recent jobs, newest first."""
+    return render_template("jobs/index.html", jobs=jobs.recent(current_user), states=STATES)
+
+
 @bp.get("/<int:job_id>")
 def detail(job_id: int):
     """The job's state; while it is waiting or running the page reloads itself (the

@@ -134,6 +134,7 @@ def test_the_file_is_only_for_the_user_who_asked(app, make_app, client, demo, ru
 
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "下载 campaign-overview.csv" in page
+    assert f'href="/jobs/{job_id}"' in client.get("/jobs/").get_data(as_text=True)
     download = client.get(f"/jobs/{job_id}/file")
     assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
     assert "县委办公室党支部" in download.data.decode("utf-8")
@@ -142,6 +143,7 @@ def test_the_file_is_only_for_the_user_who_asked(app, make_app, client, demo, ru
     for other in ("supervisor", "secretary"):
         stranger = app.test_client()
         login(stranger, other)
+        assert f'/jobs/{job_id}"' not in stranger.get("/jobs/").get_data(as_text=True)
         assert stranger.get(f"/jobs/{job_id}").status_code == 404
         assert stranger.get(f"/jobs/{job_id}/file").status_code == 404
         assert stranger.post(f"/jobs/{job_id}/retry").status_code == 404
@@ -153,8 +155,9 @@ def test_a_job_page_escapes_free_text(app, client, demo, runner):
     round_ = _round_with_ballots(1, title="<b>整改</b>测评")
     login(client, "office")
     job_id = _job_id(close_on_web(client, round_))
-    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert "&lt;b&gt;整改&lt;/b&gt;测评" in page and "<b>整改" not in page
+    for url in (f"/jobs/{job_id}", "/jobs/"):
+        page = client.get(url).get_data(as_text=True)
+        assert "&lt;b&gt;整改&lt;/b&gt;测评" in page and "<b>整改" not in page
 
 
 def test_a_job_whose_worker_died_ends_failed_not_running(app, client, demo, runner):
@@ -207,6 +210,12 @@ def test_bulk_actions_over_many_branches_run_as_a_job(app, client, demo, runner)
     pdf = client.get(f"/jobs/{cards}/file")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert pdf.headers["Content-Type"] == "application/pdf"
+    closed = _job_id(client.post("/rounds/bulk/run", data={**create, "action": "close"}))
+    _work(runner)
+    assert "结束 5 次测评" in client.get(f"/jobs/{closed}").get_data(as_text=True)
+    assert db.session.get(Job, closed).progress == 100
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Round).where(
+        Round.state == RoundState.CLOSED)) == 5
 
 
 def test_the_weekly_report_file_runs_as_a_job(app, client, demo, runner):
