@@ -103,9 +103,16 @@ def job_folder() -> Path:
 
 
 def submit(actor: User, kind: str, title: str, params: dict) -> Job:
-    """Record the job and hand it to the queue; the caller returns at once."""
+    """Record the job and hand it to the queue; the caller returns at once. The same
+    work asked again by the same user while it waits or runs (a double click) is the
+    same job."""
     if kind not in _functions():
         raise KeyError(kind)
+    same = db.session.scalar(sa.select(Job).where(
+        Job.user_id == actor.id, Job.kind == kind, Job.params == _json(params),
+        Job.state.in_([JobState.QUEUED, JobState.RUNNING])).limit(1))
+    if same is not None:
+        return same
     job = _insert(actor, kind, title, params)
     if current_app.config.get("REDIS_URL"):
         try:
@@ -119,11 +126,15 @@ def submit(actor: User, kind: str, title: str, params: dict) -> Job:
 
 @writes
 def _insert(actor: User, kind: str, title: str, params: dict) -> Job:
-    job = Job(kind=kind, title=title[:200], params=json.dumps(params, ensure_ascii=False),
+    job = Job(kind=kind, title=title[:200], params=_json(params),
               user_id=actor.id, state=JobState.QUEUED, progress=0)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def _json(params: dict) -> str:
+    return json.dumps(params, ensure_ascii=False, sort_keys=True)
 
 
 def retry(actor: User, job: Job) -> Job:

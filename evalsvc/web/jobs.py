@@ -1,5 +1,7 @@
 """The page of a job (long work run off the request): progress, outcome, its file."""
-from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint, current_app, redirect, render_template, request, send_file, url_for,
+)
 from flask_login import current_user, login_required
 
 from evalsvc.models import JobState
@@ -31,13 +33,15 @@ def detail(job_id: int):
     ``Refresh`` header: no script, so the CSP holds)."""
     job = jobs.job_of(current_user, job_id)
     waiting = job.state in (JobState.QUEUED, JobState.RUNNING)
+    paused = request.args.get("refresh") == "off"  # WCAG 2.2.1: a reload one can stop
     html = render_template("jobs/detail.html", job=job, state=STATES[job.state],
-                           waiting=waiting, lines=(job.message or "").splitlines(),
+                           waiting=waiting, paused=paused,
+                           lines=(job.message or "").splitlines(),
                            refresh_seconds=REFRESH_SECONDS, confirm=ConfirmForm(),
                            file_hours=current_app.config["JOB_FILE_HOURS"],
                            embedded=not current_app.config.get("REDIS_URL"))
     response = current_app.make_response(html)
-    if waiting:
+    if waiting and not paused:
         response.headers["Refresh"] = str(REFRESH_SECONDS)
     return response
 

@@ -53,10 +53,12 @@ def test_a_big_close_returns_at_once_and_its_page_shows_the_outcome(app, client,
 
     job_id = _job_id(close_on_web(client, round_))
 
+    assert _job_id(close_on_web(client, round_)) == job_id  # a double click: the same job
     assert db.session.get(Round, round_id).state is RoundState.OPEN  # nothing done yet
     waiting = client.get(f"/jobs/{job_id}")
     assert waiting.headers["Refresh"] == "2" and "排队中" in waiting.get_data(as_text=True)
     assert "<script" not in waiting.get_data(as_text=True)
+    assert "Refresh" not in client.get(f"/jobs/{job_id}?refresh=off").headers
     assert "1 job(s) run" in _work(runner)
     assert db.session.get(Round, round_id).state is RoundState.CLOSED
     done = client.get(f"/jobs/{job_id}")
