@@ -3,7 +3,7 @@ import click
 from flask import current_app
 
 from evalsvc.extensions import db
-from evalsvc.services import jobs
+from evalsvc.services import job_runner, jobs
 
 
 @click.command("worker")
@@ -12,7 +12,7 @@ def worker_command(burst: bool) -> None:
     """Run queued jobs: an RQ worker when REDIS_URL is set, else poll the jobs table."""
     sqlite = db.engine.dialect.name == "sqlite"
     # On SQLite this is the one worker, so a job still marked running lost its worker.
-    reaped = jobs.reap_stale(everything=sqlite and not current_app.config.get("REDIS_URL"))
+    reaped = job_runner.reap_stale(everything=sqlite and not current_app.config.get("REDIS_URL"))
     if reaped:
         click.echo(f"{reaped} interrupted job(s) marked failed", err=True)
     if current_app.config.get("REDIS_URL"):
@@ -25,5 +25,5 @@ def worker_command(burst: bool) -> None:
         Worker([queue], connection=queue.connection).work(burst=burst)
         return
     click.echo("local worker polling the jobs table", err=True)
-    ran = jobs.work_locally(burst=burst)
+    ran = job_runner.work_locally(burst=burst)
     click.echo(f"{ran} job(s) run", err=True)

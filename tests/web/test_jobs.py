@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Job, JobState, Round, RoundState
 from evalsvc.models.base import utcnow
-from evalsvc.services import ballots, jobs
+from evalsvc.services import ballots, job_runner, jobs
 from tests.helpers import ballot_for, close_on_web, login, new_round
 
 REDIS_URL = "redis://127.0.0.1:6379/0"  # .ci/run starts it
@@ -167,7 +167,7 @@ def test_a_job_whose_worker_died_ends_failed_not_running(app, client, demo, runn
     round_ = _round_with_ballots(1)
     login(client, "office")
     job_id = _job_id(close_on_web(client, round_))
-    jobs.claim_next()  # a worker took it, then died: its heartbeat stops
+    job_runner.claim_next()  # a worker took it, then died: its heartbeat stops
     db.session.execute(sa.update(Job).where(Job.id == job_id).values(
         heartbeat_at=utcnow() - timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)))
     db.session.commit()
@@ -186,7 +186,7 @@ def test_a_starting_worker_fails_what_no_worker_can_still_be_running(app, client
     round_ = _round_with_ballots(1)
     login(client, "office")
     job_id = _job_id(close_on_web(client, round_))
-    jobs.claim_next()
+    job_runner.claim_next()
     db.session.commit()
     output = _work(runner)
     state = db.session.get(Job, job_id).state
@@ -283,7 +283,7 @@ def test_a_file_is_deleted_a_day_after_its_job(app, client, demo, runner):
         finished_at=utcnow() - timedelta(hours=app.config["JOB_FILE_HOURS"], minutes=1)))
     db.session.commit()
 
-    assert jobs.expire_files() == 1
+    assert job_runner.expire_files() == 1
 
     assert not stored.exists()
     assert client.get(f"/jobs/{job_id}/file").status_code == 404
