@@ -20,7 +20,7 @@ from evalsvc.extensions import db
 from evalsvc.models import Job, JobState, User
 from evalsvc.models.base import utcnow
 from evalsvc.services.errors import Forbidden, Invalid, OutOfScope
-from evalsvc.services.jobs import Work, functions, job_folder, touch
+from evalsvc.services.jobs import PartlyDone, Work, functions, job_folder, touch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def _execute(job: Job) -> JobState:
 
 def why(exc: Exception) -> str:
     """A failure in Chinese, and that nothing of it was kept."""
+    if isinstance(exc, PartlyDone):  # work committed piece by piece (a bulk close)
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else "错误"
+        return f"任务中途失败（{cause}）：{exc.message}"
     if isinstance(exc, Invalid):
         reason = "；".join(exc.errors.values())
     elif isinstance(exc, OutOfScope):
@@ -82,6 +85,7 @@ def _end(job_id: int, state: JobState, lines, file=None) -> JobState:
     if file:
         job.result_file, job.result_name, job.result_mimetype = file
     return state
+
 
 @contextmanager
 def _heartbeat(engine, job_id: int) -> Iterator[None]:

@@ -15,7 +15,7 @@ from evalsvc.models import GroupCode, Round, Stage, User
 from evalsvc.services import audit, bulk_rounds, closing, rounds
 from evalsvc.services.bulk_rounds import Selection
 from evalsvc.services.errors import OutOfScope
-from evalsvc.services.jobs import Finished, Work, job_function
+from evalsvc.services.jobs import Finished, PartlyDone, Work, job_function
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -87,11 +87,24 @@ def bulk_run(actor: User, params: dict, work: Work) -> Finished:
     elif action == "open":
         outcome = bulk_rounds.open_rounds(actor, chosen, params.get("reason", ""), day)
     else:
-        outcome = bulk_rounds.close_rounds(actor, chosen, work.progress)
+        outcome = _close_all(actor, chosen, work)
     verb = VERBS[action]
     lines = [f"{chosen.describe()}：{outcome.summary(verb)}"]
     lines += [f"未{verb}：{name}：{reason}" for name, reason in outcome.refused]
     return Finished(tuple(lines), ok=bool(outcome.done) or not outcome.refused)
+
+
+def _close_all(actor: User, chosen: Selection, work: Work) -> bulk_rounds.Outcome:
+    """A bulk close seals each round in its own commit: if one fails, those closed before
+    it stay closed, and the job says how many, so submitting it again closes the rest."""
+    before = len(bulk_rounds.plan_close(chosen).done)
+    try:
+        return bulk_rounds.close_rounds(actor, chosen, work.progress)
+    except Exception as exc:
+        db.session.rollback()
+        left = len(bulk_rounds.plan_close(chosen).done)
+        raise PartlyDone(f"已结束 {before - left} 次测评（各自封存，保持结束），其余 {left} 次"
+                         "仍在进行中，未作改动；重新提交将结束其余测评。") from exc
 
 
 @job_function("cards.batch")

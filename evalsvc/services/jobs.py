@@ -48,6 +48,15 @@ class Finished:
     ok: bool = True
 
 
+class PartlyDone(Exception):
+    """Work that commits piece by piece (a bulk close seals each round on its own) failed
+    after some pieces: ``message`` says, in Chinese, what was kept and what was not."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class Work:
     """What a running job function may touch besides its services: its progress, its file."""
 

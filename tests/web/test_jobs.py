@@ -302,3 +302,39 @@ def test_a_large_audit_export_runs_as_a_job(app, client, demo, runner):
     entry = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.action == "export.audit_log")).one()
     assert entry.actor == "office" and '"action": "round"' in entry.detail
+
+
+def test_a_bulk_close_failing_half_way_says_what_it_kept(app, client, demo, runner,
+                                                         monkeypatch):
+    """A bulk close seals round by round: the job names the rounds it closed (they stay
+    closed) and the ones left open; submitted again, it closes the rest."""
+    from evalsvc.services import closing
+
+    app.config["JOB_BULK_BRANCHES"] = 0
+    login(client, "office")
+    create = {"action": "create", "batch": "1", "under": "", "kind": "satisfaction",
+              "stage": "review", "member_cards": "", "masses_cards": "4", "service_cards": "0"}
+    for action in ("create", "open"):
+        client.post("/rounds/bulk/run", data={**create, "action": action})
+    _work(runner)
+    close_one, calls = closing.close_round, []
+
+    def third_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return close_one(*args, **kwargs)
+    monkeypatch.setattr(closing, "close_round", third_fails)
+    job_id = _job_id(client.post("/rounds/bulk/run", data={**create, "action": "close"}))
+    _work(runner)
+
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "失败" in page and "已结束 2 次测评（各自封存，保持结束），其余 3 次" in page
+    assert "数据未作任何改动" not in page
+    open_rounds = sa.select(sa.func.count()).select_from(Round).where(
+        Round.state == RoundState.OPEN)
+    assert db.session.scalar(open_rounds) == 3
+    monkeypatch.undo()
+    _job_id(client.post(f"/jobs/{job_id}/retry"))
+    _work(runner)
+    assert db.session.scalar(open_rounds) == 0
