@@ -54,6 +54,24 @@ class Defaults:
     # many hours after login (services/sessions.py).
     SESSION_IDLE_MINUTES = 30
     SESSION_LIFETIME_HOURS = 12
+    # Long work runs as a job (services/jobs.py). With a redis:// URL here jobs go on an RQ
+    # queue and `evalsvc worker` runs an RQ worker; without one, `evalsvc worker` (started by
+    # scripts/run) polls the jobs table.
+    REDIS_URL = ""
+    JOB_QUEUE = "evalsvc"  # the RQ queue's name
+    JOB_POLL_SECONDS = 1.0
+    JOB_HEARTBEAT_SECONDS = 15
+    # A running job whose worker has not beaten for this long is failed (it may be resubmitted).
+    JOB_STALE_SECONDS = 600
+    JOB_TIMEOUT_SECONDS = 4 * 3600
+    # A finished job's file (a card PDF carries codes) is deleted this many hours after.
+    JOB_FILE_HOURS = 24
+    # Above these sizes the web hands the work to a job; smaller ones are done in the request.
+    JOB_CLOSE_BALLOTS = 20_000        # closing a round with more ballots
+    JOB_BULK_BRANCHES = 200           # a bulk action on more branches
+    JOB_BATCH_CARDS = 2_000           # a batch card PDF of more cards
+    JOB_EXPORT_BRANCHES = 2_000       # the overview or weekly report file over more branches
+    JOB_EXPORT_ENTRIES = 50_000       # the audit log export of more entries
     # The live view of open rounds reloads itself this often (seconds).
     LIVE_REFRESH_SECONDS = 60
     # The time zone staff read times and dates in (audit log, "updated at", reports).

@@ -60,3 +60,41 @@ def test_scripts_test_says_exactly_how_without_npm(tmp_path):
 def test_ci_installs_a_cjk_font_for_screenshots():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "fc-list :lang=zh" in ci and "fonts-wqy-microhei" in ci
+
+
+def _run_checkout(tmp_path: Path) -> tuple[Path, Path]:
+    """A checkout with scripts/run and an installed-looking .venv whose ``evalsvc`` only
+    logs what it was asked: the worker waits until it is stopped, the server returns."""
+    checkout = tmp_path / "clone"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "run", checkout / "scripts")
+    venv = checkout / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    log = tmp_path / "evalsvc.log"
+    (venv / "python").write_text("#!/bin/bash\nexit 0\n")
+    (venv / "evalsvc").write_text(
+        '#!/bin/bash\necho "$*" >> "$EVALSVC_LOG"\n'
+        'if [ "$1" = worker ]; then\n'
+        '  trap \'echo "worker stopped" >> "$EVALSVC_LOG"; exit 0\' TERM\n'
+        '  echo started > "$EVALSVC_LOG.worker"\n'
+        '  while :; do sleep 0.05; done\n'
+        'fi\n'
+        'if [ "$1" = run ]; then\n'  # serve until the worker is up, then stop
+        '  for _ in $(seq 200); do [ -f "$EVALSVC_LOG.worker" ] && exit 0; sleep 0.05; done\n'
+        '  exit 1\n'
+        'fi\n')
+    for tool in (venv / "python", venv / "evalsvc"):
+        tool.chmod(0o755)
+    return checkout, log
+
+
+def test_scripts_run_starts_the_job_worker_and_stops_it_with_the_server(tmp_path):
+    checkout, log = _run_checkout(tmp_path)
+    done = subprocess.run(["/bin/bash", str(checkout / "scripts" / "run")],
+                          env={**os.environ, "EVALSVC_LOG": str(log), "PORT": "5123"},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert calls[:2] == ["init", "demo"]
+    assert "worker" in calls and "run --host 127.0.0.1 --port 5123" in calls
+    assert calls[-1] == "worker stopped"  # no worker outlives the server

@@ -2,7 +2,9 @@
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from evalsvc.cli import admin, campaigns, exports, members, orgs, rounds, supervision, users
+from evalsvc.cli import (
+    admin, campaigns, exports, jobs, members, orgs, rounds, supervision, users,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(exports.export_group)
     app.cli.add_command(supervision.verify_command)
     app.cli.add_command(supervision.report_group)
+    app.cli.add_command(jobs.worker_command)
 
 
 def _create_app():

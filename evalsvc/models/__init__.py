@@ -8,6 +8,7 @@ from evalsvc.models.flags import (
     BranchDecision, Decision, Flag, FlagKind, Opinion, Transition, TransitionState,
 )
 from evalsvc.models.grades import MemberGrade
+from evalsvc.models.jobs import Job, JobState
 from evalsvc.models.organisations import Gender, Member, MemberStatus, Organisation, OrgType, Unit
 from evalsvc.models.rectification import (
     Brief, ItemStatus, PlanItem, PlanState, ProgressNote, PublicPage, RectificationPlan,
@@ -18,7 +19,7 @@ from evalsvc.models.users import Role, User, supervisor_scope
 
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
-    "Answer", "Ballot", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
+    "Answer", "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
     "PublicPage", "RectificationPlan", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",

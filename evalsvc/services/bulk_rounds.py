@@ -10,6 +10,7 @@ unit of work each (all accepted rounds commit together, so a crash leaves nothin
 half-made); closing commits round by round, because each close is its own sealed pipeline
 (services/closing.py). Every round created, opened or closed gets its own audit entry.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -281,14 +282,17 @@ def plan_close(selection: Selection) -> Outcome:
     return Outcome(done=rounds_in(selection, RoundState.OPEN))
 
 
-def close_rounds(actor: User | None, selection: Selection) -> Outcome:
+def close_rounds(actor: User | None, selection: Selection,
+                 progress: Callable[[int], None] = lambda _per_cent: None) -> Outcome:
     """Close every open round of the selection, each in its own sealed commit; then clear
-    the database's traces once for all of them (services/traces.py)."""
+    the database's traces once for all of them (services/traces.py). ``progress`` hears
+    the per cent done after each round (a job's page shows it)."""
     if actor is not None:
         require_office(actor)
     closed, refused, ids = [], [], []
+    to_close = plan_close(selection).done
     try:
-        for round_ in plan_close(selection).done:
+        for n, round_ in enumerate(to_close, 1):
             name, title, round_id = round_.organisation.name, round_.title, round_.id
             try:
                 closed.append(closing.close_round(actor, round_, scrub=False))
@@ -296,6 +300,7 @@ def close_rounds(actor: User | None, selection: Selection) -> Outcome:
                 refused.append((name, f"{title}：{_refusal(exc.errors)}"))
             else:
                 ids.append(round_id)
+            progress(100 * n // len(to_close))
     finally:
         if ids and not in_unit_of_work():
             traces.after_close(*ids)

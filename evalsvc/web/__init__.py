@@ -9,7 +9,7 @@ from evalsvc.services.errors import Forbidden, OutOfScope
 def init_app(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from evalsvc.web import (
-        audit, auth, briefs, bulk, dashboard, decisions, grades, input_guard, live,
+        audit, auth, briefs, bulk, dashboard, decisions, grades, input_guard, jobs, live,
         member_import, orgs, paper, plans, public, receipts, reports, respond, results, rounds,
         questionnaires, supervision, users,
     )
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(rounds.bp)
     app.register_blueprint(paper.bp)
     app.register_blueprint(bulk.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(member_import.bp)
     app.register_blueprint(users.bp)

@@ -2,14 +2,17 @@
 import tempfile
 from dataclasses import asdict
 
+import sqlalchemy as sa
 from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
 
+from evalsvc.extensions import db
 from evalsvc.models import Role
-from evalsvc.services import audit, audit_log
+from evalsvc.services import audit, audit_log, job_work, jobs
 from evalsvc.services.audit_words import ACTIONS
 from evalsvc.services.errors import OutOfScope
 from evalsvc.services.today import parse_day
+from evalsvc.web.jobs import started
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTER_KEYS = ("action", "actor", "since", "until", "org", "branch")
@@ -54,8 +57,13 @@ def export():
     """Every matching entry as XLSX."""
     from evalsvc.render.exports import Sheet, write_xlsx
 
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     filters = _filters()
+    matching = audit_log.entries_query(current_user, filters).order_by(None)
+    if jobs.is_long("JOB_EXPORT_ENTRIES", db.session.scalar(
+            sa.select(sa.func.count()).select_from(matching.subquery())) or 0):
+        return started(jobs.submit(current_user, "export.audit", "导出审计日志（XLSX）",
+                                   job_work.filter_params(filters)))
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     rows = audit_log.entry_rows(current_user, filters)
     write_xlsx([Sheet("审计日志", audit_log.AUDIT_HEADER, rows)], spool)
     audit.record_export(current_user, "audit_log", filters.organisation_id, format="xlsx",

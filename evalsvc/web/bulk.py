@@ -1,5 +1,6 @@
 """Staff pages for rounds in bulk (office only): a form, a preview, the action; batch cards."""
 import io
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
@@ -17,11 +18,12 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.kinds import registry
-from evalsvc.models import Batch, GroupCode, Organisation, OrgType, Role, Stage
-from evalsvc.services import bulk_rounds, planned_close, printing, rounds
+from evalsvc.models import Batch, GroupCode, Organisation, OrgType, Role, RoundState, Stage
+from evalsvc.services import bulk_rounds, job_work, jobs, planned_close, printing, rounds
 from evalsvc.services.bulk_rounds import Selection
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid, OutOfScope
+from evalsvc.web.jobs import started
 from evalsvc.web.staff_forms import BulkForm, options
 
 bp = Blueprint("bulk", __name__)
@@ -118,9 +120,40 @@ def preview():
                            fields=fields, form=form, kinds=registry())
 
 
+def _as_job(form: BulkForm, kind: str, setting: str, size: Callable[[], int], title: str,
+            params: Callable[[], dict]):
+    """Hand a valid request over ``setting``'s size to a job; None: do it here (a small
+    one, or one the form or the rules refuse, which the request then explains)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        if not jobs.is_long(setting, size()):
+            return None
+        values = params()
+    except Invalid:
+        return None
+    return jobs.submit(current_user, kind, title, values)
+
+
+def _bulk_params(form: BulkForm) -> dict:
+    day = _planned_close(form)
+    return {"action": form.action.data, "selection": job_work.selection_params(_selection(form)),
+            "template": job_work.template_params(_template(form))
+            if form.action.data == "create" else None,
+            "reason": form.window_override.data or "", "day": day.isoformat() if day else None}
+
+
 @bp.post("/rounds/bulk/run")
 def run():
-    """Do it; say how many rounds, and which branches were refused and why."""
+    """Do it; say how many rounds, and which branches were refused and why. Over many
+    branches (JOB_BULK_BRANCHES) it runs as a job, and its page says the same."""
+    form = _form()
+    job = _as_job(form, "bulk.run", "JOB_BULK_BRANCHES",
+                  lambda: len(bulk_rounds.branches(_selection(form))),
+                  f"批量{VERBS.get(form.action.data, '')}测评（{_selection(form).describe()}）",
+                  lambda: _bulk_params(form))
+    if job is not None:
+        return started(job)
     form, outcome = _outcome(dry_run=False)
     if outcome is None:
         return render_template("rounds/bulk.html", form=form), 422
@@ -132,6 +165,11 @@ def run():
     return redirect(url_for("rounds.index"))
 
 
+def _cards_in(chosen: Selection) -> int:
+    return sum(g.card_count for r in bulk_rounds.rounds_in(chosen, RoundState.OPEN)
+               for g in r.groups)
+
+
 @bp.post("/rounds/bulk/cards.pdf")
 def cards():
     """One PDF of the cards of the selection's open rounds (audited per round)."""
@@ -139,6 +177,11 @@ def cards():
     if not form.validate_on_submit():
         return render_template("rounds/bulk.html", form=form), 422
     chosen = _selection(form)
+    job = _as_job(form, "cards.batch", "JOB_BATCH_CARDS", lambda: _cards_in(chosen),
+                  f"批量打印测评卡（{chosen.describe()}）",
+                  lambda: {"selection": job_work.selection_params(chosen)})
+    if job is not None:
+        return started(job)
     buffer = io.BytesIO()
     try:
         printing.batch_card_pdf(current_user, chosen, buffer)

@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 
 from evalsvc.extensions import db
 from evalsvc.models import Batch, Organisation, Role, StageState
-from evalsvc.services import audit, dashboard, flags, paging, plans, scope, stages
+from evalsvc.services import audit, dashboard, flags, jobs, paging, plans, scope, stages
 from evalsvc.services.batches import window_text
 from evalsvc.services.campaigns import current_campaign
+from evalsvc.web.jobs import started
 from evalsvc.web.staff_forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
@@ -98,6 +99,10 @@ def export(fmt: str):
     from evalsvc.web.exports import overview_response
 
     chosen = _chosen()
+    if fmt in ("csv", "xlsx") and jobs.is_long("JOB_EXPORT_BRANCHES",
+                                               jobs.branches_in_scope(current_user)):
+        return started(jobs.submit(current_user, "export.overview", f"导出总览（{fmt.upper()}）",
+                                   {"fmt": fmt, "filter": chosen.args()}))
     response = overview_response(dashboard.overview(current_user, chosen=chosen), fmt)
     audit.record_export(current_user, "overview", chosen.parent_id, format=fmt,
                         batch=chosen.batch)

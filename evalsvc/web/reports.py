@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Role
-from evalsvc.services import audit, report as report_service
+from evalsvc.services import audit, jobs, report as report_service
 from evalsvc.services.errors import OutOfScope
 from evalsvc.services.today import parse_day, today
+from evalsvc.web.jobs import started
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -55,6 +56,10 @@ def weekly_file(fmt: str):
     if fmt not in TYPES:
         raise OutOfScope(fmt)
     start, end = _period()
+    if jobs.is_long("JOB_EXPORT_BRANCHES", jobs.branches_in_scope(current_user)):
+        title = f"周报 {start.isoformat()} 至 {end.isoformat()}（{fmt.upper()}）"
+        return started(jobs.submit(current_user, "export.weekly", title, {
+            "fmt": fmt, "start": start.isoformat(), "end": end.isoformat()}))
     buffer = tempfile.TemporaryFile()  # a province's workbook is written to disk, not held
     write_weekly(current_user, start, end, fmt, buffer)
     audit.record_export(current_user, "weekly_report", format=fmt, start=start, end=end)

@@ -24,6 +24,7 @@ from evalsvc.services import (
     closing,
     codes,
     flags,
+    jobs,
     opinions,
     paging,
     paper,
@@ -36,6 +37,7 @@ from evalsvc.services import (
 )
 from evalsvc.services.errors import Invalid, OutOfScope
 from evalsvc.web.form_errors import attach_errors, attempt
+from evalsvc.web.jobs import started
 from evalsvc.web.staff_forms import ConfirmForm, RoundForm, options
 
 bp = Blueprint("rounds", __name__)
@@ -158,6 +160,10 @@ def close(round_id: int):
         return confirm_page(round_, "结束测评", url_for("rounds.close", round_id=round_id),
                             count, "结束后答卷将被打乱顺序并封存，不能再提交，也不能重新开始。")
     title = round_.title
+    if round_.state is RoundState.OPEN and jobs.is_long("JOB_CLOSE_BALLOTS", count):
+        job = jobs.submit(current_user, "round.close", f"结束测评“{title}”（{count} 份答卷）",
+                          {"round_id": round_.id})
+        return started(job)
     attempt(lambda: closing.close_round(current_user, round_),
             lambda _r: f"已结束测评“{title}”，共收回 {count} 份")
     return redirect(url_for("rounds.detail", round_id=round_id))

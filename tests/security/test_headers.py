@@ -26,7 +26,7 @@ def test_headers_on_every_get_route_for_every_role(app, client, demo, role):
     values = {"org_id": demo["XW0101"], "round_id": round_.id, "member_id": 1, "user_id": 1,
               "name": "satisfaction", "fmt": "csv", "flag_id": 1, "transition_id": 1, "unit_id": 1,
               "code": cards[0], "token": "x", "filename": "phone.css", "plan_id": 1,
-              "item_id": 1}
+              "item_id": 1, "job_id": 1}
     seen = 0
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:

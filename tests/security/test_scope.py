@@ -40,7 +40,8 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
         return {"org_id": 999_999, "member_id": 999_999, "user_id": 999_999,
                 "round_id": 999_999, "name": "no_such_definition", "flag_id": 999_999,
                 "transition_id": 999_999, "grade_id": 999_999, "unit_id": 999_999,
-                "fmt": "exe", "plan_id": 999_999, "item_id": 999_999, "action": "approve"}
+                "fmt": "exe", "plan_id": 999_999, "item_id": 999_999, "action": "approve",
+                "job_id": _foreign_job("supervisor")}
     foreign = ids["XW050101"]
     round_id = _foreign_round(foreign)
     return {"grade_id": _foreign_grade(round_id, foreign, member_elsewhere),
@@ -49,7 +50,19 @@ def _foreign_ids(role: str, ids: dict[str, int]) -> dict[str, int]:
             "round_id": round_id, "name": "no_such_definition",
             "flag_id": _foreign_flag(foreign), "transition_id": _foreign_transition(foreign),
             "unit_id": db.session.get(Organisation, foreign).unit_id, "fmt": "exe",
-            **_foreign_plan(foreign), "action": "approve"}
+            **_foreign_plan(foreign), "action": "approve", "job_id": _foreign_job("office")}
+
+
+def _foreign_job(owner: str) -> int:
+    """A failed job of another account (a job is its starter's alone, whatever the role)."""
+    from evalsvc.models import Job, JobState
+
+    job = Job(kind="round.close", title="外部", params="{}", state=JobState.FAILED,
+              user_id=db.session.scalar(sa.select(User.id).where(User.username == owner)),
+              result_file="x.pdf", result_name="x.pdf")
+    db.session.add(job)
+    db.session.commit()
+    return job.id
 
 
 def _foreign_plan(org_id: int) -> dict[str, int]:
