@@ -134,20 +134,26 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows,
         with _connection(conn) as conn:  # one statement: atomic and durable on its own
             return _cast_in_one_statement(conn, round_id, code, rows, receipt)
     # SQLite has one writer at a time: everything is prepared before the write lock is
-    # taken, and the statements inside it are plain SQL.
+    # taken, and the statements inside it go straight to the driver's cursor (SQLAlchemy
+    # still begins and commits), so the lock is held for the SQL alone.
     card, ballot_id, day = codes.hash_code(code), secrets.token_hex(16), today().isoformat()
     answers = [(q, v, t or None) for q, v, t in rows]
     with _write_transaction(conn) as conn:
-        # One statement checks the window and spends the card; it hits one row or none.
-        group_id = conn.exec_driver_sql(_SPEND_SQL, (card, round_id, round_id)).scalar()
-        if group_id is None:
-            _explain_refusal(conn, round_id, receipt)
-            return Accepted(receipt, repeated=True)  # the same page, sent twice
-        conn.exec_driver_sql(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
-        if answers:
-            conn.exec_driver_sql(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
-                                               for q, v, t in answers])
-        conn.exec_driver_sql(_RECEIPT_SQL, (receipt, round_id))
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            # One statement checks the window and spends the card; it hits one row or none.
+            spent = cursor.execute(_SPEND_SQL, (card, round_id, round_id)).fetchone()
+            if spent is None:
+                _explain_refusal(conn, round_id, receipt)
+                return Accepted(receipt, repeated=True)  # the same page, sent twice
+            group_id = spent[0]
+            cursor.execute(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
+            if answers:
+                cursor.executemany(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
+                                                 for q, v, t in answers])
+            cursor.execute(_RECEIPT_SQL, (receipt, round_id))
+        finally:
+            cursor.close()
     return Accepted(receipt)
 
 
