@@ -1,12 +1,17 @@
 """gunicorn settings for evalsvc: `gunicorn -c gunicorn.conf.py 'evalsvc:create_app()'`.
 
-Sync workers, one per core (SQLite gains nothing from more); the access log keeps no card
-code: its request line is redacted by evalsvc's logger class.
+Sync workers: one per core on SQLite (its writers share one lock: more workers only queue
+for it), two per core on PostgreSQL (a worker waits for the database server on every ballot,
+and another one uses the core meanwhile; bench/RESULTS.md, the hall rush). The engine is read
+from EVALSVC_DATABASE_URL; set ``-w`` to override. The access log keeps no card code: its
+request line is redacted by evalsvc's logger class.
 """
 import multiprocessing
+import os
 
 bind = "127.0.0.1:8000"
-workers = multiprocessing.cpu_count()
+_ON_POSTGRESQL = os.environ.get("EVALSVC_DATABASE_URL", "").startswith("postgresql")
+workers = multiprocessing.cpu_count() * (2 if _ON_POSTGRESQL else 1)
 worker_class = "sync"
 timeout = 30
 accesslog = "-"

@@ -1,13 +1,15 @@
 """1. Hall rush: a room of respondents submitting satisfaction cards at once.
 
-evalsvc under gunicorn (2 sync workers) takes N card submissions at 16 and at 64 concurrent
-connections, on SQLite and on PostgreSQL, from a separate client process. The baseline is
-``bench/bare_app.py`` (parse the same form, redirect) served and loaded the same way, right
+evalsvc under gunicorn (sync workers, as many as ``WORKERS`` says for the engine) takes N
+card submissions at 16 and at 64 concurrent connections, on SQLite and on PostgreSQL, from a
+separate client process. The baseline is ``bench/bare_app.py`` (parse the same form,
+redirect) served the same way (the same number of workers) and loaded the same way, right
 before each evalsvc run, with the same requests.
 """
 from __future__ import annotations
 
 import functools
+import os
 import random
 import secrets
 from pathlib import Path
@@ -30,8 +32,13 @@ WEIGHTS = (45, 25, 15, 10, 5)
 ADVICE = ("希望继续加强窗口服务，减少群众跑腿次数。", "整改措施要落到实处，定期公开进展。",
           "建议多听取基层党员和群众的意见。", "办事流程还可以再简化一些。")
 CONCURRENCY = (16, 64)
-MIN_RATIO = 0.20  # accepted/s at 16 connections, over the bare-Flask baseline
-MAX_P99 = 0.100  # seconds, at 16 connections
+# gunicorn sync workers per engine, as gunicorn.conf.py sets them; the baseline gets the same
+# number (issue 16 §4). On PostgreSQL a worker waits for the server (two round trips and the
+# commit's fsync per ballot), so twice the cores keep them busy; on SQLite the writers share
+# one lock and more workers only queue for it. BENCH_RUSH_WORKERS=N overrides both.
+WORKERS = {"sqlite": 2, "postgres": 4}
+MIN_RATIO = 0.30  # accepted/s at 16 connections, over the bare-Flask baseline (issue 16 §4)
+MAX_P99_RATIO = 4.0  # p99 at 16 connections, over the baseline's p99 in the same run
 
 
 def ballot_body(rng: random.Random) -> str:
@@ -44,13 +51,15 @@ def ballot_body(rng: random.Random) -> str:
 
 
 def run(report: Report, kinds: list[str], quick: bool) -> None:
-    """Run the hall rush on each database kind against one shared baseline server."""
+    """Run the hall rush on each database kind, each against a baseline server with the
+    same number of workers."""
     count = 500 if quick else 2000
-    report.note(f"{count} submissions per run; gunicorn -w 2 -k sync for both servers; "
-                "client = bench/client.py (asyncio, own process)", SECTION)
-    with Gunicorn("bench.bare_app:app") as bare:
-        _warm_up(bare.port, [("GET", "/C/WARMUP", "")] * 8)
-        for kind in kinds:
+    for kind in kinds:
+        workers = int(os.environ.get("BENCH_RUSH_WORKERS", WORKERS[kind]))
+        report.note(f"{kind}: {count} submissions per run; gunicorn -w {workers} -k sync for "
+                    "both servers; client = bench/client.py (asyncio, own process)", SECTION)
+        with Gunicorn("bench.bare_app:app", workers=workers) as bare:
+            _warm_up(bare.port, [("GET", "/C/WARMUP", "")] * 8)
             with fresh_database(kind) as database:
                 _rush_on(report, database, bare, count)
 
@@ -69,9 +78,10 @@ def _rush_on(report: Report, database: Database, bare: Gunicorn, count: int) -> 
         cli("round", "open", round_id)
         paths = [urlsplit(u).path for u in cli("round", "cards", round_id, "--urls").split()]
         rounds[concurrency] = (int(round_id), paths)
+    report.note(f"durability: {_durability(database)}", section)
     rng = random.Random(2005)
     with Gunicorn("evalsvc:create_app()", env=env, cwd=database.instance, port=port,
-                  ready_path="/login", log_path=database.workdir / "gunicorn.log") as app:
+                  workers=bare.workers, ready_path="/login", log_path=database.workdir / "gunicorn.log") as app:
         warm_paths = rounds[CONCURRENCY[0]][1][:8]
         _warm_up(app.port, [("GET", p, "") for p in warm_paths]
                  + [("POST", p, "quality=satisfied&nonce=" + secrets.token_urlsafe(16))
@@ -87,7 +97,7 @@ def _rush_on(report: Report, database: Database, bare: Gunicorn, count: int) -> 
             if database.kind == "sqlite" and wal.exists():
                 report.note(f"@{concurrency}: SQLite WAL file is {wal.stat().st_size / 1e6:.1f} MB "
                             "after the run")
-            report.note(f"@{concurrency}: server workers used {app_cpu / got.wall:.2f} of 2 cores, "
+            report.note(f"@{concurrency}: server workers used {app_cpu / got.wall:.2f} cores, "
                         f"{ms(app_cpu / got.requests)} CPU per ballot (baseline: "
                         f"{base_cpu / base.wall:.2f} cores, {ms(base_cpu / base.requests)} "
                         "per request); whole machine busy "
@@ -114,6 +124,20 @@ def _measured(server: Gunicorn, requests, concurrency: int, **ack) -> tuple[Load
 def _warm_up(port: int, requests) -> None:
     """Let every worker import, compile templates and open its database pool first."""
     run_load(port, list(requests), 4, ack_status=0)
+
+
+def _durability(database: Database) -> str:
+    """What a ballot's commit waits for, as the servers under test are set."""
+    if database.kind == "sqlite":
+        return "SQLite synchronous=FULL (evalsvc's default), journal_mode=WAL"
+    engine = sa.create_engine(database.url)
+    try:
+        with engine.connect() as conn:
+            settings = {name: conn.exec_driver_sql(f"SHOW {name}").scalar()
+                        for name in ("synchronous_commit", "fsync", "wal_sync_method")}
+    finally:
+        engine.dispose()
+    return "PostgreSQL " + ", ".join(f"{k}={v}" for k, v in settings.items())
 
 
 def _stored_ballots(url: str, round_id: int) -> int:
@@ -144,8 +168,9 @@ def _print(report: Report, section: str, c: int, base: LoadResult, got: LoadResu
                   ratio(got.percentile(50), base.percentile(50)))
     p99 = got.percentile(99)
     if floored:
-        report.check(section, f"p99 latency {at}", ms(p99), p99 <= MAX_P99,
-                     f"≤ {ms(MAX_P99)}", ratio(p99, base.percentile(99)))
+        report.check(section, f"p99 latency {at}", ms(p99),
+                     p99 <= MAX_P99_RATIO * base.percentile(99),
+                     f"≤ {MAX_P99_RATIO:.0f}× baseline p99", ratio(p99, base.percentile(99)))
     else:
         report.figure(section, f"p99 latency {at}", ms(p99), ratio(p99, base.percentile(99)))
     errors = got.error_count((200, 409))

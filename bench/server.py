@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "evalsvc-bench-secret-key-0123456789"
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # quick account creation; production uses scrypt
 CLI_TIMEOUT = 300  # seconds for one `evalsvc` command
-START_TIMEOUT = 30  # seconds for gunicorn to answer
+START_TIMEOUT = 120  # seconds for gunicorn to answer (4 workers booting on a busy 2 vCPU took over 30)
 STOP_TIMEOUT = 15  # seconds for a graceful stop before SIGKILL
 
 

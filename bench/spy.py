@@ -33,7 +33,7 @@ RULES = (
     ("BEGIN IMMEDIATE: waiting for the write lock", ("_on_begin (evalsvc/database.py",)),
     ("COMMIT (fsync)", ("do_commit (",)),
     ("cast_card_ballot: statements, connection", ("cast_card_ballot (",)),
-    ("find_card: ORM session SELECTs", ("find_card (",)),
+    ("find_card: the card lookup", ("find_card (",)),
     ("Kind.validate (WTForms)", ("validate (evalsvc/kinds/base.py",)),
     ("rounds.layout", ("layout (evalsvc/services/rounds.py",)),
     ("_thanks: template", ("_thanks (",)),

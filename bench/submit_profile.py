@@ -69,7 +69,7 @@ class Phases:
 
 # (phase key, printed label); "  ↳" marks a part of the phase above it.
 PHASES = (
-    ("find_card", "find_card: card + Round (ORM session)"),
+    ("find_card", "find_card: card + round (one statement)"),
     ("layout", "rounds.layout: JSON → Question objects"),
     ("malformed", "_refuse_malformed: field checks"),
     ("validate", "Kind.validate"),
@@ -77,7 +77,7 @@ PHASES = (
     ("cast", "cast_card_ballot: write transaction"),
     ("sql", "  ↳ SQL statements, driver time (all)"),
     ("commit", "  ↳ COMMIT (fsync)"),
-    ("ping", "  ↳ pool pre-ping (all checkouts)"),
+    ("ping", "  ↳ pings at checkout (pre-ping or idle ping)"),
     ("thanks", "_thanks: render thank-you page"),
     ("rollback", "  ↳ ROLLBACK at session teardown"),
 )

@@ -27,7 +27,10 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping (a round trip at every checkout): database.py looks at a pooled PostgreSQL
+    # connection's socket instead, and pings one idle for longer than this many seconds.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DATABASE_IDLE_PING_SECONDS = 10
     # WAL survives a process crash with either setting; FULL also survives power loss
     # because every commit is fsynced before the thank-you page goes out.
     SQLITE_SYNCHRONOUS = "FULL"

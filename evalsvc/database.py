@@ -1,11 +1,16 @@
-"""Engine tuning: SQLite pragmas for durability and concurrency; writer transactions."""
+"""Engine tuning: SQLite pragmas for durability and concurrency; a cheap liveness check of
+PostgreSQL connections; writer transactions."""
+import fcntl
 import functools
 import os
-from collections.abc import Callable, Iterable
+import select
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from evalsvc.extensions import db
@@ -16,7 +21,12 @@ R = TypeVar("R")
 
 
 def init_app(app: Flask) -> None:
-    """Install the SQLite connection pragmas when the app runs on SQLite."""
+    """Install the SQLite connection pragmas when the app runs on SQLite, the liveness check
+    when it runs on PostgreSQL."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            _install_liveness_check(db.engine, float(app.config["DATABASE_IDLE_PING_SECONDS"]))
+        return
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
@@ -60,8 +70,109 @@ def _install_pragmas(engine: Engine, synchronous: str, busy_ms: int) -> None:
     def _on_begin(conn) -> None:
         # Writers that read first ask for the write lock at BEGIN: a deferred
         # transaction that later tries to write can fail at once with SQLITE_BUSY.
-        immediate = conn.get_execution_options().get("sqlite_immediate")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get("isolation_level") != "AUTOCOMMIT":  # each statement on its own
+            conn.exec_driver_sql("BEGIN")
+
+
+_IDLE_SINCE = "evalsvc_idle_since"
+
+
+def _install_liveness_check(engine: Engine, idle_ping_seconds: float) -> None:
+    """Check a pooled PostgreSQL connection at checkout without a round trip.
+
+    SQLAlchemy's pre-ping sends a ``SELECT 1`` at every checkout: on the hall rush's hot
+    path that was a tenth of a ballot. When PostgreSQL restarts, crashes or ends a backend,
+    the server closes the connection's socket (and usually says why on it): an idle
+    connection whose socket has something to read, or has hung up, is dead. That look at the
+    socket costs a system call. A connection left idle longer than ``idle_ping_seconds`` (a
+    firewall may drop one silently) is still pinged. A dead one invalidates every connection
+    pooled before it, as pre-ping does, and the checkout connects afresh.
+    """
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_conn, record, _proxy) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None:
+            return  # a fresh connection
+        if _hung_up(engine, dbapi_conn) or (time.monotonic() - idle_since > idle_ping_seconds
+                                    and not _pings(engine, dbapi_conn)):
+            raise exc.InvalidatePoolError("the server closed this pooled connection")
+
+
+def _hung_up(engine: Engine, dbapi_conn) -> bool:
+    """Whether the server closed this idle connection: its socket is readable (an error
+    message, or end of file) or in error. A live idle connection has nothing to read."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        return True
+    try:
+        fd = dbapi_conn.pgconn.socket
+    except engine.dialect.loaded_dbapi.Error:  # psycopg: no socket, no connection
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _pings(engine: Engine, dbapi_conn) -> bool:
+    """A ``SELECT 1`` round trip, leaving no transaction open."""
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if not dbapi_conn.autocommit:
+            dbapi_conn.rollback()
+        return True
+    except engine.dialect.loaded_dbapi.Error:
+        return False
+
+
+_QUEUES: dict[tuple[int, str], int | None] = {}
+
+
+@contextmanager
+def writers_queue(engine: Engine) -> Iterator[None]:
+    """On SQLite, the ballot writers of this machine queue for the write lock in the kernel.
+
+    A writer that finds SQLite's lock taken sleeps in its busy handler (1, 2, 5, 10 … ms)
+    and tries again; meanwhile the lock may have been free for most of that time. Taking
+    an exclusive ``flock`` on a lock file beside the database first makes the next writer
+    wake the moment the previous one is done. The file holds nothing; SQLite's own lock
+    stays the rule (writers that skip the queue still wait in their busy handler), and a
+    dead process's ``flock`` is released by the kernel. Elsewhere this does nothing.
+    """
+    fd = _queue_fd(engine)
+    if fd is None:
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _queue_fd(engine: Engine) -> int | None:
+    """This process's descriptor of the database's lock file (opened once per process, as
+    a descriptor inherited across fork would share its lock with the parent)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    key = (os.getpid(), path)
+    if key not in _QUEUES:
+        try:
+            _QUEUES[key] = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                   0o600)
+        except OSError:  # a read-only directory: no queue, the busy handler alone
+            _QUEUES[key] = None
+    return _QUEUES[key]
 
 
 def begin_write() -> None:

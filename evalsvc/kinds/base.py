@@ -6,7 +6,7 @@ from pathlib import Path
 from werkzeug.datastructures import MultiDict
 
 from evalsvc.definitions import Definition, Question
-from evalsvc.kinds.forms import BallotForm, build_form
+from evalsvc.kinds.forms import BallotForm, build_form, plain_answers
 from evalsvc.kinds.settings import Setting, resolve
 
 
@@ -24,7 +24,9 @@ class Submission:
 
     answers: tuple[tuple[str, str, str], ...]  # (question key, option value, free text)
     errors: dict[str, str]
-    form: BallotForm
+    # The bound form, to show the page again; None for a plainly valid ballot accepted
+    # without building one (a refused ballot always has its form).
+    form: BallotForm | None = None
 
     @property
     def ok(self) -> bool:
@@ -154,6 +156,9 @@ class Kind:
                  text_limit: int = 500, settings: Settings | None = None) -> Submission:
         """Check a submission against the layout (and, where the kind has ballot rules,
         the campaign's ``settings``); never raises on bad input."""
+        answers = plain_answers(layout, formdata, text_limit)
+        if answers is not None:
+            return Submission(answers=answers, errors={})
         form = self.form(layout, formdata, text_limit)
         if not form.validate():
             errors = {name: messages[0] for name, messages in form.errors.items()}

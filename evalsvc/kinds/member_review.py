@@ -45,14 +45,15 @@ class MemberReviewKind(Kind):
         if not submission.ok or settings is None or not settings.kind.get(BALLOT_CAP):
             return submission
         grades = [q for q in layout if q.member_id is not None and q.type == "choice"]
-        excellent = [q for q in grades if submission.form[q.key].data == EXCELLENT]
+        graded_excellent = {key for key, value, _ in submission.answers if value == EXCELLENT}
+        excellent = [q for q in grades if q.key in graded_excellent]
         limit = capped_limit(len(grades), settings.excellent_cap)
         if len(excellent) <= limit:
             return submission
         message = (f"评为优秀的党员不得超过参评党员的三分之一：本支部 {len(grades)} 名党员，"
                    f"最多评 {limit} 名优秀，您评了 {len(excellent)} 名，请修改后再提交")
         return Submission(answers=(), errors={excellent[0].key: message},
-                          form=submission.form)
+                          form=submission.form or self.form(layout, formdata, text_limit))
 
     def tally(self, data, settings: Settings, suppress: bool = True):
         """The common tally, with each member's 不合格 share, and the members' votes

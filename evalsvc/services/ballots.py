@@ -5,13 +5,14 @@ the ballot with its answers, and adds the receipt to the round's list. The trans
 commits before the thank-you page is sent. Core statements keep the hot path short.
 """
 import secrets
-from collections.abc import Iterable
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 
+from evalsvc import database
 from evalsvc.extensions import db
 from evalsvc.models import Answer, Ballot, Campaign, Card, GroupCode, Receipt, \
     RespondentGroup, Round, RoundState
@@ -72,17 +73,35 @@ class CardLookup:
     spent: bool
 
 
-def find_card(code: str) -> CardLookup | None:
+@contextmanager
+def connection() -> Iterator[sa.Connection]:
+    """One pooled connection for a respondent's request, in autocommit: the card lookup and
+    the ballot's write share it (one checkout instead of two), and no transaction stays open
+    between them (on SQLite an open read would keep the write-ahead log from being
+    checkpointed). Pass it to ``find_card``, ``cast_card_ballot`` and ``receipt_exists``."""
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def _connection(conn: sa.Connection | None):
+    """The caller's connection (left open), or a connection of this call's own."""
+    return nullcontext(conn) if conn is not None else connection()
+
+
+_CARD_LOOKUP = (sa.select(Card.spent, *ROUND_VIEW).join(Round, Round.id == Card.round_id)
+                .join(Campaign, Campaign.id == Round.campaign_id)
+                .where(Card.code_hash == sa.bindparam("card_hash")))
+
+
+def find_card(code: str, conn: sa.Connection | None = None) -> CardLookup | None:
     """The round of a card code, or None for a code that was never issued.
 
-    One statement on a short-lived connection: no read transaction stays open across the
-    write (on SQLite it would stop the write-ahead log from being checkpointed).
+    One statement, in autocommit: no read transaction stays open across the write.
     """
-    with _autocommit() as conn:
-        row = conn.execute(
-            sa.select(Card.spent, *ROUND_VIEW).join(Round, Round.id == Card.round_id)
-            .join(Campaign, Campaign.id == Round.campaign_id)
-            .where(Card.code_hash == codes.hash_code(code))).first()
+    with _connection(conn) as conn:
+        row = conn.execute(_CARD_LOOKUP, {"card_hash": codes.hash_code(code)}).first()
+        conn.rollback()  # ends SQLAlchemy's own transaction (nothing is sent)
     if row is None:
         return None
     return CardLookup(RoundView(*row[1:]), row.spent)
@@ -90,47 +109,51 @@ def find_card(code: str) -> CardLookup | None:
 
 def find_poster(token: str) -> RoundView | None:
     """The round of a poster token, or None."""
-    with _autocommit() as conn:
+    with connection() as conn:
         row = conn.execute(sa.select(*ROUND_VIEW).join(Campaign, Campaign.id == Round.campaign_id)
                            .where(Round.poster_token == token)).first()
     return RoundView(*row) if row else None
 
 
-def _autocommit():
-    """A connection whose every statement is its own transaction: a lone read (or a lone
-    data-modifying statement) without BEGIN and ROLLBACK round trips."""
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
 @contextmanager
-def _write_transaction():
-    """A transaction that takes SQLite's write lock up front (no upgrade deadlocks)."""
-    with db.engine.connect().execution_options(sqlite_immediate=True) as conn:
-        with conn.begin():
+def _write_transaction(conn: sa.Connection | None = None):
+    """A transaction that takes SQLite's write lock up front (no upgrade deadlocks), on the
+    caller's connection or on one of its own."""
+    with (nullcontext(conn) if conn is not None else db.engine.connect()) as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with database.writers_queue(db.engine), conn.begin():
             yield conn
 
 
-def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows) -> Accepted:
-    """Spend the card and store its ballot, or say why not."""
+def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows,
+                     conn: sa.Connection | None = None) -> Accepted:
+    """Spend the card and store its ballot, or say why not (on ``conn``, the request's
+    ``connection()``, when given)."""
     receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_id, code, nonce)
     if db.engine.dialect.name == "postgresql":
-        with _autocommit() as conn:  # one statement: atomic and durable on its own
+        with _connection(conn) as conn:  # one statement: atomic and durable on its own
             return _cast_in_one_statement(conn, round_id, code, rows, receipt)
     # SQLite has one writer at a time: everything is prepared before the write lock is
-    # taken, and the statements inside it are plain SQL.
+    # taken, and the statements inside it go straight to the driver's cursor (SQLAlchemy
+    # still begins and commits), so the lock is held for the SQL alone.
     card, ballot_id, day = codes.hash_code(code), secrets.token_hex(16), today().isoformat()
     answers = [(q, v, t or None) for q, v, t in rows]
-    with _write_transaction() as conn:
-        # One statement checks the window and spends the card; it hits one row or none.
-        group_id = conn.exec_driver_sql(_SPEND_SQL, (card, round_id, round_id)).scalar()
-        if group_id is None:
-            _explain_refusal(conn, round_id, receipt)
-            return Accepted(receipt, repeated=True)  # the same page, sent twice
-        conn.exec_driver_sql(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
-        if answers:
-            conn.exec_driver_sql(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
-                                               for q, v, t in answers])
-        conn.exec_driver_sql(_RECEIPT_SQL, (receipt, round_id))
+    with _write_transaction(conn) as conn:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            # One statement checks the window and spends the card; it hits one row or none.
+            spent = cursor.execute(_SPEND_SQL, (card, round_id, round_id)).fetchone()
+            if spent is None:
+                _explain_refusal(conn, round_id, receipt)
+                return Accepted(receipt, repeated=True)  # the same page, sent twice
+            group_id = spent[0]
+            cursor.execute(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
+            if answers:
+                cursor.executemany(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
+                                                 for q, v, t in answers])
+            cursor.execute(_RECEIPT_SQL, (receipt, round_id))
+        finally:
+            cursor.close()
     return Accepted(receipt)
 
 
@@ -245,6 +268,9 @@ write_transaction = _write_transaction
 BALLOTS, ANSWERS, RECEIPTS = Ballot.__table__, Answer.__table__, Receipt.__table__
 
 
-def receipt_exists(receipt: str) -> bool:
+def receipt_exists(receipt: str, conn: sa.Connection | None = None) -> bool:
     """True when the receipt is in some round's receipt list."""
-    return db.session.scalar(sa.select(Receipt.code).where(Receipt.code == receipt)) is not None
+    with _connection(conn) as conn:
+        found = conn.execute(sa.select(Receipt.code).where(Receipt.code == receipt)).first()
+        conn.rollback()
+    return found is not None

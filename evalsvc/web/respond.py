@@ -74,7 +74,12 @@ def card(code: str):
     if ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT", count_it=False):
         return _message(TOO_MANY, 429)
     code = codes.normalise_code(code)
-    found = ballots.find_card(code) if code else None
+    with ballots.connection() as conn:  # one checkout for the lookup and the write
+        return _card(code, client, conn)
+
+
+def _card(code: str, client: str, conn):
+    found = ballots.find_card(code, conn) if code else None
     if found is None:
         ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT")  # only misses count
         # Not a dead end: the code as typed (or scanned), in a box to correct it.
@@ -91,11 +96,11 @@ def card(code: str):
     if found.spent:  # a resubmitted page gets its receipt again; anything else is refused
         receipt = codes.receipt_code(current_app.config["SECRET_KEY"], round_.id, code,
                                      request.form.get("nonce", ""))
-        if round_.state is RoundState.OPEN and ballots.receipt_exists(receipt):
+        if round_.state is RoundState.OPEN and ballots.receipt_exists(receipt, conn):
             return _thanks(round_, receipt)
         return _message(SPENT, 409)
     return _submit(round_, lambda rows: ballots.cast_card_ballot(
-        round_.id, code, request.form["nonce"], rows))
+        round_.id, code, request.form["nonce"], rows, conn))
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])

@@ -7,7 +7,8 @@ from werkzeug.datastructures import MultiDict
 from evalsvc import PROJECT_ROOT
 from evalsvc.definitions import load_directory
 from evalsvc.kinds import get_kind
-from evalsvc.kinds.base import MemberRef
+from evalsvc.kinds.base import MemberRef, _answer_rows
+from evalsvc.kinds.forms import build_form, plain_answers
 
 DEFINITIONS = load_directory(PROJECT_ROOT / "forms")
 MEMBERS = [MemberRef(1, "张三"), MemberRef(2, "李四")]
@@ -98,3 +99,35 @@ def test_errors_are_named_in_chinese():
     assert submission.errors["quality"] == "「提高党员素质」的选项无效，请重新选择"
     assert submission.errors["organisation"] == "请选择「加强基层组织」"
     assert submission.errors["advice"].endswith("不能超过 500 字")
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_the_shortcut_for_plain_ballots_agrees_with_the_ballot_form(name):
+    """A plainly valid ballot is accepted without building its form: whatever the shortcut
+    accepts, the form accepts with the same rows; what it passes on, the form judges."""
+    kind, layout = _layout(name)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.fixed_dictionaries({q.key: _answer(q) for q in layout}))
+    def check(sent):
+        data = _formdata(sent)
+        shortcut = plain_answers(layout, data, LIMIT)
+        form = build_form(layout, data, LIMIT)
+        if shortcut is not None:
+            assert form.validate(), (sent, form.errors)
+            assert shortcut == tuple(_answer_rows(layout, form))
+        elif _expected_ok(layout, sent):
+            # Passed on although valid: only a blank required text or the like; the form
+            # still decides, so the respondent sees no difference.
+            assert form.validate()
+
+    check()
+
+
+def test_a_plain_ballot_is_stored_as_the_form_would_store_it():
+    kind, layout = _layout("satisfaction")
+    data = MultiDict({"quality": "satisfied", "organisation": "fairly", "service": "basic",
+                      "work": "unknown", "overall": "dissatisfied", "advice": " 多联系群众\x0b "})
+    assert plain_answers(layout, data, 500) is not None
+    assert kind.validate(layout, data, 500).answers == tuple(
+        _answer_rows(layout, build_form(layout, data, 500)))

@@ -1,7 +1,7 @@
 """jobs: long work (big closes, bulk actions, batch cards, exports) run off the request
 
 Revision ID: e8b3f1a6c2d4
-Revises: c4d7e9a1b2f5
+Revises: a1f3c5e7b9d2
 Create Date: 2026-11-30 19:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e8b3f1a6c2d4'
-down_revision = 'c4d7e9a1b2f5'
+down_revision = 'a1f3c5e7b9d2'
 branch_labels = None
 depends_on = None
 
