@@ -1,7 +1,7 @@
 """jobs: long work (big closes, bulk actions, batch cards, exports) run off the request
 
 Revision ID: e8b3f1a6c2d4
-Revises: a1f3c5e7b9d2
+Revises: b3e5d7f9a2c4
 Create Date: 2026-11-30 19:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e8b3f1a6c2d4'
-down_revision = 'a1f3c5e7b9d2'
+down_revision = 'b3e5d7f9a2c4'
 branch_labels = None
 depends_on = None
 
