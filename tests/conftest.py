@@ -268,14 +268,9 @@ def live_server(databases, tmp_path, request):
     """
     options = getattr(request, "param", None) or {}
     with databases.fresh(tmp_path, "deployed") as database_url:
-        server = LiveServer(database_url, tmp_path / "instance",
-                            workers=options.get("workers", 4))
-        server.start()
-        try:
+        with LiveServer(database_url, tmp_path / "instance",
+                        workers=options.get("workers", 4)).serving() as server:
             yield server
-        finally:
-            server.kill_hard()  # the test is over: a graceful stop would only cost seconds
-            print(f"----- gunicorn log ({server.log_path}) -----\n{server.log()}")
 
 
 def pytest_collection_modifyitems(items):

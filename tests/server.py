@@ -18,6 +18,7 @@ time: a start-up that hangs fails the test.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -197,6 +198,17 @@ class LiveServer:
             self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
             raise ServerError("gunicorn survived SIGKILL") from exc
+
+    @contextlib.contextmanager
+    def serving(self):
+        """Started for the ``with`` block, then killed hard (a graceful stop would only cost
+        seconds) and its log printed, so a failing test shows gunicorn's output."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.kill_hard()
+            print(f"----- gunicorn log ({self.log_path}) -----\n{self.log()}")
 
     def restart(self) -> None:
         """Stop (if running) and start again on the same port, database and instance."""

@@ -209,14 +209,10 @@ def server(browser, databases, tmp_path_factory, request):
     """
     directory = tmp_path_factory.mktemp("browser-server")
     with databases.fresh(directory, "deployed") as database_url:  # init and demo, as copied
-        live = LiveServer(database_url, directory / "instance", workers=2,
-                          extra_env=getattr(request.module, "SERVER_ENV", None))
-        live.start()
-        try:
+        extra_env = getattr(request.module, "SERVER_ENV", None)
+        with LiveServer(database_url, directory / "instance", workers=2,
+                        extra_env=extra_env).serving() as live:
             yield live
-        finally:
-            live.kill_hard()  # the module is over: a graceful stop would only cost seconds
-            print(f"----- gunicorn log ({live.log_path}) -----\n{live.log()}")
 
 
 def new_round(server: LiveServer, org: str, kind: str, *options: str, open_: bool = True) -> int:
