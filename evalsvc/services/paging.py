@@ -79,8 +79,11 @@ def page_number(value) -> int:
 
 
 def whole(value) -> int | None:
-    """A filter's id or number from a query string; None when absent or not a whole number."""
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    """A filter's id or number from a query string, or from a job's JSON parameters (an
+    int); None when absent or not a plain whole number of at most nine ASCII digits (``²``
+    is a digit to ``str.isdigit`` but not to ``int``)."""
+    text = "" if value is None else str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def choice(enum_type, value):

@@ -338,3 +338,25 @@ def test_a_bulk_close_failing_half_way_says_what_it_kept(app, client, demo, runn
     _job_id(client.post(f"/jobs/{job_id}/retry"))
     _work(runner)
     assert db.session.scalar(open_rounds) == 0
+
+
+def test_a_filtered_overview_export_job_exports_what_the_filter_admits(app, client, demo,
+                                                                        runner):
+    """The filter travels to the job as JSON (numbers, not query strings) and the job reads
+    it back: a batch or a 党委 chosen on the dashboard still filters the file."""
+    from evalsvc.models import Organisation
+
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    parent = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == "XW05"))
+    query = f"parent={parent}"
+    login(client, "office")
+    job_id = _job_id(client.get(f"/dashboard/export.csv?{query}"))
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.DONE, job.message
+    exported = client.get(f"/jobs/{job_id}/file").data.decode("utf-8")
+    app.config["JOB_EXPORT_BRANCHES"] = 10**6
+    inline = client.get(f"/dashboard/export.csv?{query}").get_data(as_text=True)
+    assert exported == inline and exported.count("\n") > 1  # a header and some branches
+    everything = client.get("/dashboard/export.csv").get_data(as_text=True)
+    assert everything.count("\n") > exported.count("\n")
