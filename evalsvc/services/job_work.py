@@ -146,7 +146,7 @@ def overview_file(actor: User, params: dict, work: Work) -> Finished:
             write_xlsx([Sheet("总览", overview_header(), overview_rows(rows()))], out,
                        notes=["比例单位为 %", "状态按阶段列出"])
         audit.record_export(actor, "overview", chosen.parent_id, format=fmt,
-                            batch=chosen.batch)
+                            **chosen.audited())
     return Finished((f"已导出 {counted[0]} 个支部的总览",))
 
 
