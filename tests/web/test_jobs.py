@@ -360,3 +360,20 @@ def test_a_filtered_overview_export_job_exports_what_the_filter_admits(app, clie
     assert exported == inline and exported.count("\n") > 1  # a header and some branches
     everything = client.get("/dashboard/export.csv").get_data(as_text=True)
     assert everything.count("\n") > exported.count("\n")
+
+
+def test_a_job_of_an_account_disabled_since_it_was_asked_does_nothing(app, client, demo,
+                                                                      runner):
+    from evalsvc.models import User
+
+    app.config["JOB_CLOSE_BALLOTS"] = 0
+    round_ = _round_with_ballots(2)
+    round_id = round_.id
+    login(client, "office")
+    job_id = _job_id(close_on_web(client, round_))
+    db.session.scalar(sa.select(User).where(User.username == "office")).active = False
+    db.session.commit()
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.FAILED and "权限" in job.message
+    assert db.session.get(Round, round_id).state is RoundState.OPEN and _closes() == 0
