@@ -377,3 +377,18 @@ def test_a_job_of_an_account_disabled_since_it_was_asked_does_nothing(app, clien
     job = db.session.get(Job, job_id)
     assert job.state is JobState.FAILED and "权限" in job.message
     assert db.session.get(Round, round_id).state is RoundState.OPEN and _closes() == 0
+
+
+def test_a_weekly_report_job_of_an_account_made_a_secretary_since_makes_no_file(
+        app, client, demo, runner):
+    from evalsvc.models import Role, User
+
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    login(client, "supervisor")
+    job_id = _job_id(client.get("/reports/weekly.xlsx"))
+    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+    supervisor.role, supervisor.branch_id = Role.SECRETARY, demo["XW0101"]
+    db.session.commit()
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.FAILED and job.result_file is None
