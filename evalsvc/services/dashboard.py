@@ -84,6 +84,12 @@ class OverviewFilter:
                   ("mark", self.mark.value if self.mark else None), ("q", self.search))
         return {key: value for key, value in values if value}
 
+    def audited(self) -> dict[str, object]:
+        """What an export's audit entry says of the filter (the 党委 is its object): the
+        batch, and whichever of stage, state, mark and search narrowed it."""
+        rest = {k: v for k, v in self.args().items() if k not in ("batch", "parent")}
+        return {"batch": self.batch, **rest}
+
 
 def parse_filter(values) -> OverviewFilter:
     """The filter from query values; anything unknown or malformed is ignored."""

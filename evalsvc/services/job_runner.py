@@ -38,6 +38,8 @@ def _execute(job: Job) -> JobState:
     with _heartbeat(db.engine, job_id):
         try:
             actor = db.session.get(User, job.user_id)
+            if actor is None or not actor.active:  # disabled since: it acts for no one
+                raise OutOfScope(f"user {job.user_id}")
             finished = functions()[job.kind](actor, json.loads(job.params), work)
         except Exception as exc:  # every failure ends the job, with its reason in Chinese
             db.session.rollback()

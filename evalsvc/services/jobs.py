@@ -187,7 +187,8 @@ def rq_run(job_id: int) -> None:
 def job_of(user: User, job_id: int) -> Job:
     """The user's own job; anyone else's looks like no job at all. A running job whose
     worker stopped beating is marked failed here too, so its page never spins forever."""
-    job = db.session.get(Job, job_id)
+    # an id past the database's integer is no job (not an overflow error)
+    job = db.session.get(Job, job_id) if 0 < job_id < 2 ** 31 else None
     if job is None or job.user_id != user.id:
         raise OutOfScope(f"job {job_id}")
     if job.state is JobState.RUNNING and _stale(job.heartbeat_at):

@@ -10,6 +10,8 @@ from evalsvc.extensions import db
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000  # past a capped count a page number is not clamped to the pages
+#                      there are: this bounds its OFFSET (a URL's page=10**30 overflows it)
 
 
 @dataclass
@@ -66,6 +68,7 @@ def page_of(query: sa.Select, number: int, size: int, cap: int | None = None) ->
         total = cap
     else:
         number = min(max(1, number), max(1, -(-total // size)))
+    number = min(number, MAX_PAGE)
     items = list(db.session.scalars(query.limit(size).offset((max(1, number) - 1) * size)))
     return Page(items, total, max(1, number), size, capped)
 
@@ -79,8 +82,11 @@ def page_number(value) -> int:
 
 
 def whole(value) -> int | None:
-    """A filter's id or number from a query string; None when absent or not a whole number."""
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    """A filter's id or number from a query string, or from a job's JSON parameters (an
+    int); None when absent or not a plain whole number of at most nine ASCII digits (``²``
+    is a digit to ``str.isdigit`` but not to ``int``)."""
+    text = "" if value is None else str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def choice(enum_type, value):

@@ -105,5 +105,5 @@ def export(fmt: str):
                                    {"fmt": fmt, "filter": chosen.args()}))
     response = overview_response(dashboard.overview(current_user, chosen=chosen), fmt)
     audit.record_export(current_user, "overview", chosen.parent_id, format=fmt,
-                        batch=chosen.batch)
+                        **chosen.audited())
     return response

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from evalsvc.glossary import label
 from evalsvc.models import BranchDecision, Flag, Organisation, Round, Transition
-from evalsvc.services import flags, scope, stages
+from evalsvc.services import flags, paging, scope, stages
 from evalsvc.web.form_errors import attempt
 
 bp = Blueprint("decisions", __name__)
@@ -21,8 +21,9 @@ def _require_login() -> None:
 
 def _back(default: str):
     target = request.form.get("next", "")
+    # "/\\host" is another site to a browser, as "//host" is
     return redirect(target if target.startswith("/") and not target.startswith("//")
-                    else default)
+                    and "\\" not in target else default)
 
 
 def _attempt(action, default: str, done="已保存"):
@@ -117,7 +118,7 @@ def override_verdict(round_id: int):
 def confirm_passes():
     """The office confirms the proposed passes ticked on the pending list."""
     raw = request.form.getlist("round")
-    ids = [int(value) for value in raw if value.isdigit()]
+    ids = [number for value in raw if (number := paging.whole(value)) is not None]
     if len(ids) != len(raw):
         ids.append(0)  # an id that is not a number refuses the lot, as an unknown one does
     return _attempt(lambda: flags.confirm_passes(current_user, ids,

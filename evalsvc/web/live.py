@@ -11,7 +11,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from evalsvc.models import Organisation, Role, Round
-from evalsvc.services import org_tree, planned_close, scope
+from evalsvc.services import org_tree, paging, planned_close, scope
 from evalsvc.services.campaigns import current_campaign
 from evalsvc.services.errors import Invalid
 from evalsvc.services.live import LiveFilter, live_page
@@ -30,7 +30,7 @@ def _require_login() -> None:
 def _filter_from(values) -> LiveFilter:
     """The batch and committee filter from query or form values; a committee outside the
     user's scope is a 404."""
-    chosen = LiveFilter(values.get("batch", type=int), values.get("parent", type=int),
+    chosen = LiveFilter(paging.whole(values.get("batch")), paging.whole(values.get("parent")),
                         org_tree.search_text(values.get("q")))
     if chosen.parent_id is not None:
         scope.get_scoped(current_user, Organisation, chosen.parent_id)

@@ -39,7 +39,7 @@ def tree():
     if text:
         found = org_tree.search(current_user, text, paging.page_number(request.args.get("page")))
         return render_template("orgs/tree.html", found=found, text=text, roots=[], root=None)
-    root_id = request.args.get("root", type=int)
+    root_id = paging.whole(request.args.get("root"))
     root = scope.get_scoped(current_user, Organisation, root_id) if root_id else None
     return render_template("orgs/tree.html", roots=org_tree.tree(current_user, root),
                            root=root, found=None, text="")

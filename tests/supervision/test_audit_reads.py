@@ -96,3 +96,12 @@ def test_reading_a_chart_image_is_audited(client, demo):
     [entry] = _entries("round.chart")
     assert (entry.actor, entry.object_id) == ("secretary", str(round_.id))
     assert json.loads(entry.detail) == {"chart": "participation", "format": "png"}
+
+
+def test_an_overview_export_audits_the_filter_that_narrowed_it(client, demo):
+    login(client, "office")
+    assert client.get("/dashboard/export.csv?mark=yellow_card&q=%E6%9D%91&stage=study"
+                      "&state=passed").status_code == 200
+    (entry,) = _entries("export.overview")
+    assert json.loads(entry.detail) == {"batch": None, "format": "csv", "mark": "yellow_card",
+                                        "q": "村", "stage": "study", "state": "passed"}

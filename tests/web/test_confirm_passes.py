@@ -67,3 +67,19 @@ def test_an_earlier_campaigns_passes_are_not_offered(app, demo):
     assert {r.id for r in flags.pending_passes(None)} >= set(ids)
     create_campaign(None, "第二次教育活动", 2027, 2027)
     assert not {r.id for r in flags.pending_passes(None)} & set(ids)
+
+
+def test_an_odd_id_or_return_address_confirms_nothing_and_stays_here(client, demo):
+    """``²`` is a digit to isdigit, a number past the database's integer is no round, and
+    a ``next`` of ``/\\host`` is another site to a browser: none is a server error or a
+    way off the site."""
+    ids = _two_passes()
+    login(client, "office")
+    for odd in ("\u00b2", "9" * 30):
+        response = client.post("/verdicts/confirm-passes",
+                               data={"round": [str(ids[0]), odd], "next": "/dashboard"})
+        assert response.status_code == 302
+    assert _statuses(ids) == ["proposed", "proposed"]
+    away = client.post("/verdicts/confirm-passes",
+                       data={"round": [str(i) for i in ids], "next": "/\\evil.example"})
+    assert away.headers["Location"].endswith("/dashboard")

@@ -338,3 +338,57 @@ def test_a_bulk_close_failing_half_way_says_what_it_kept(app, client, demo, runn
     _job_id(client.post(f"/jobs/{job_id}/retry"))
     _work(runner)
     assert db.session.scalar(open_rounds) == 0
+
+
+def test_a_filtered_overview_export_job_exports_what_the_filter_admits(app, client, demo,
+                                                                        runner):
+    """The filter travels to the job as JSON (numbers, not query strings) and the job reads
+    it back: a batch or a 党委 chosen on the dashboard still filters the file."""
+    from evalsvc.models import Organisation
+
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    parent = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == "XW05"))
+    query = f"parent={parent}"
+    login(client, "office")
+    job_id = _job_id(client.get(f"/dashboard/export.csv?{query}"))
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.DONE, job.message
+    exported = client.get(f"/jobs/{job_id}/file").data.decode("utf-8")
+    app.config["JOB_EXPORT_BRANCHES"] = 10**6
+    inline = client.get(f"/dashboard/export.csv?{query}").get_data(as_text=True)
+    assert exported == inline and exported.count("\n") > 1  # a header and some branches
+    everything = client.get("/dashboard/export.csv").get_data(as_text=True)
+    assert everything.count("\n") > exported.count("\n")
+
+
+def test_a_job_of_an_account_disabled_since_it_was_asked_does_nothing(app, client, demo,
+                                                                      runner):
+    from evalsvc.models import User
+
+    app.config["JOB_CLOSE_BALLOTS"] = 0
+    round_ = _round_with_ballots(2)
+    round_id = round_.id
+    login(client, "office")
+    job_id = _job_id(close_on_web(client, round_))
+    db.session.scalar(sa.select(User).where(User.username == "office")).active = False
+    db.session.commit()
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.FAILED and "权限" in job.message
+    assert db.session.get(Round, round_id).state is RoundState.OPEN and _closes() == 0
+
+
+def test_a_weekly_report_job_of_an_account_made_a_secretary_since_makes_no_file(
+        app, client, demo, runner):
+    from evalsvc.models import Role, User
+
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    login(client, "supervisor")
+    job_id = _job_id(client.get("/reports/weekly.xlsx"))
+    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+    supervisor.role, supervisor.branch_id = Role.SECRETARY, demo["XW0101"]
+    db.session.commit()
+    _work(runner)
+    job = db.session.get(Job, job_id)
+    assert job.state is JobState.FAILED and job.result_file is None

@@ -268,3 +268,16 @@ def test_a_pages_statements_do_not_grow_with_the_branches(client, demo, username
                 assert client.get(url).status_code == 200, url
             counts[size].append(len(seen))
     assert counts[10] == counts[60], list(zip(PAGES, counts[10], counts[60]))
+
+
+@pytest.mark.parametrize("url", [
+    "/dashboard?batch=%C2%B2", "/dashboard?parent=%C2%B2",  # ² is a digit to isdigit only
+    "/dashboard/export.csv?parent=%C2%B2",
+    "/live?parent=99999999999999999999", "/live?batch=99999999999999999999",
+    "/?root=99999999999999999999",  # past the database's integer: overflow, not a 500
+    "/jobs/99999999999999999999", "/jobs/99999999999999999999/file",
+])
+@pytest.mark.parametrize("username", ["office", "supervisor"])
+def test_odd_numbers_in_a_list_url_are_not_server_errors(client, demo, url, username):
+    login(client, username)
+    assert client.get(url).status_code in (200, 404)
