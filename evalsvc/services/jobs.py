@@ -111,15 +111,16 @@ def job_folder() -> Path:
 
 def submit(actor: User, kind: str, title: str, params: dict) -> Job:
     """Record the job and hand it to the queue; the caller returns at once. The same
-    work asked again by the same user while it waits or runs (a double click) is the
-    same job."""
+    work asked again by the same user while it runs, or while it has waited less than
+    ``JOB_STALE_SECONDS`` (a double click), is the same job; after that it is queued
+    again, so a job the queue lost never holds the user's request hostage."""
     if kind not in functions():
         raise KeyError(kind)
     same = db.session.scalar(sa.select(Job).where(
         Job.user_id == actor.id, Job.kind == kind, Job.params == _json(params),
-        Job.state.in_([JobState.QUEUED, JobState.RUNNING])).limit(1))
-    if same is not None:
-        return same
+        Job.state.in_([JobState.QUEUED, JobState.RUNNING])).order_by(Job.id.desc()).limit(1))
+    if same is not None and not (same.state is JobState.QUEUED and _stale(same.created_at)):
+        return same  # a job queued for long may have been lost by Redis: ask again anew
     job = _insert(actor, kind, title, params)
     if current_app.config.get("REDIS_URL"):
         try:

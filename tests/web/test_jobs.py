@@ -392,3 +392,19 @@ def test_a_weekly_report_job_of_an_account_made_a_secretary_since_makes_no_file(
     _work(runner)
     job = db.session.get(Job, job_id)
     assert job.state is JobState.FAILED and job.result_file is None
+
+
+def test_a_job_the_queue_lost_does_not_hold_the_next_request(app, client, demo, runner):
+    """Redis lost a queued job: asking again later is queued anew, not handed the lost job
+    (a double click, at once, still gets the same job)."""
+    app.config.update(JOB_EXPORT_BRANCHES=0, JOB_STALE_SECONDS=600)
+    login(client, "supervisor")
+    lost = _job_id(client.get("/reports/weekly.xlsx"))
+    assert _job_id(client.get("/reports/weekly.xlsx")) == lost  # a double click
+    db.session.execute(sa.update(Job).where(Job.id == lost).values(
+        created_at=utcnow() - timedelta(seconds=601)))  # waited past JOB_STALE_SECONDS
+    db.session.commit()
+    again = _job_id(client.get("/reports/weekly.xlsx"))
+    assert again != lost
+    _work(runner)  # the local worker runs both (the lost one is still in the table)
+    assert client.get(f"/jobs/{again}/file").data.startswith(b"PK")
