@@ -144,7 +144,18 @@ def expire_files() -> int:
         (job_folder() / name).unlink(missing_ok=True)
     if old:
         _forget_files([job_id for job_id, _name in old])
-    return len(old)
+    return len(old) + _sweep_orphans(cutoff)
+
+
+def _sweep_orphans(cutoff) -> int:
+    """Files no row will ever expire (a worker killed between renaming its file into place
+    and recording it, or a half-written ``.part``) go once they are as old as the rest."""
+    folder, swept = job_folder(), 0
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+            path.unlink(missing_ok=True)
+            swept += 1
+    return swept
 
 
 @writes

@@ -291,6 +291,24 @@ def test_a_file_is_deleted_a_day_after_its_job(app, client, demo, runner):
         as_text=True)
 
 
+def test_a_file_no_job_recorded_is_deleted_as_old_files_are(app):
+    """A worker killed between renaming its file into place and recording it leaves a file
+    no row knows (a card PDF would keep its codes): it goes when it is as old as the rest."""
+    import os
+    import time
+
+    folder = jobs.job_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    orphan, fresh = folder / "7-0123456789abcdef.pdf", folder / "8-fedcba9876543210.pdf"
+    orphan.write_bytes(b"%PDF codes"), fresh.write_bytes(b"%PDF codes")
+    old = time.time() - app.config["JOB_FILE_HOURS"] * 3600 - 60
+    os.utime(orphan, (old, old))
+
+    assert job_runner.expire_files() == 1
+
+    assert not orphan.exists() and fresh.exists()
+
+
 def test_a_large_audit_export_runs_as_a_job(app, client, demo, runner):
     app.config["JOB_EXPORT_ENTRIES"] = 0
     login(client, "office")
