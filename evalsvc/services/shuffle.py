@@ -4,8 +4,8 @@ Rows are keyed by random ids, but a database also keeps where and when each row 
 written: PostgreSQL's heap order and transaction ids follow arrival order, and would
 pair each ballot with the card update of the same transaction; SQLite's page numbers
 follow the page splits arrival caused. Closing deletes the round's ballots, answers and
-receipts and writes them again in one transaction, so every row carries the closing
-transaction.
+receipts (on PostgreSQL its cards too, whose updated versions sit in spending order) and
+writes them again in one transaction, so every row carries the closing transaction.
 
 They are written back in primary-key order (ballot id; ballot id, question, value;
 receipt code). The keys are random (``secrets``), so that order is a random permutation
@@ -33,8 +33,9 @@ def reshuffle_round(conn: Connection, round_id: int) -> None:
         _rewrite_postgresql(conn, int(round_id))
     else:
         _rewrite_sqlite(conn, int(round_id))
-    # Touch every card of the round too, so no card row keeps its own spending transaction.
-    conn.execute(sa.update(Card).where(Card.round_id == round_id).values(spent=Card.spent))
+        # Touch every card of the round too, so no card page keeps its own spending commit
+        # (cards sit in key order: their table has no rowid).
+        conn.execute(sa.update(Card).where(Card.round_id == round_id).values(spent=Card.spent))
 
 
 def _columns(model) -> str:
@@ -54,7 +55,10 @@ def _rewrite_postgresql(conn: Connection, round_id: int) -> None:
     conn.exec_driver_sql(
         f"WITH gone AS (DELETE FROM answers WHERE round_id = {round_id} RETURNING *)"
         f" INSERT INTO {ANSWERS_HELD} ({answers}) SELECT {answers} FROM gone")
-    for model in (Ballot, Receipt):
+    # Cards move too: a card updated in place keeps the spending transaction, and its new
+    # version sits where spending put it (beside the old one, in spending order), which with
+    # the ballots' day would tell which card cast a ballot of a day.
+    for model in (Ballot, Receipt, Card):
         cols, table = _columns(model), model.__tablename__
         conn.exec_driver_sql(
             f"WITH gone AS (DELETE FROM {table} WHERE round_id = {round_id} RETURNING *)"
