@@ -73,17 +73,12 @@ def fetch(client, path: str, app=None):
 
 
 def _run_pending_jobs(app) -> None:
-    """Run queued jobs in this process, if the app has a job queue (none yet on main)."""
-    try:
-        from evalsvc.services import jobs  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    for name in ("run_pending", "work", "drain"):
-        runner = getattr(jobs, name, None)
-        if callable(runner):
-            with app.app_context():
-                runner()
-            return
+    """Run the queued jobs in this process, as ``evalsvc worker --burst`` does without
+    Redis, so an export that answers with a job page is timed to its finished file."""
+    from evalsvc.services import job_runner
+
+    with app.app_context():
+        job_runner.work_locally(burst=True)
 
 
 def _job_file_link(html: str) -> str | None:
