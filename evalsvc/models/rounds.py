@@ -111,6 +111,11 @@ class Round(Base):
         sa.Index("ix_rounds_proposed", "campaign_id", "passed", "rehearsal",
                  postgresql_where=sa.text("verdict_status = 'proposed'"),
                  sqlite_where=sa.text("verdict_status = 'proposed'")),
+        # The weekly report's rounds closed in its period: a week's few, not every round.
+        sa.Index("ix_rounds_closed_on", "closed_on"),
+        # The scrub's retry loop in every app process looks for the few pending rounds.
+        sa.Index("ix_rounds_traces_pending", "id", postgresql_where=sa.text("traces_pending"),
+                 sqlite_where=sa.text("traces_pending")),
     )
 
     @property
