@@ -9,6 +9,7 @@ from evalsvc.definitions import load_directory
 from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import MemberRef, _answer_rows
 from evalsvc.kinds.forms import build_form, plain_answers
+from evalsvc.control_characters import strip_control
 
 DEFINITIONS = load_directory(PROJECT_ROOT / "forms")
 MEMBERS = [MemberRef(1, "张三"), MemberRef(2, "李四")]
@@ -37,7 +38,7 @@ def _expected_ok(layout, sent) -> bool:
         value = sent.get(q.key)
         allowed = {o.value for o in q.options}
         if q.type == "text":
-            text = (value or "").strip()
+            text = strip_control(value or "").strip()  # control characters never count
             if len(text) > (q.max_length or LIMIT) or (q.required and not text):
                 return False
         elif q.type == "multi":
@@ -131,3 +132,16 @@ def test_a_plain_ballot_is_stored_as_the_form_would_store_it():
     assert plain_answers(layout, data, 500) is not None
     assert kind.validate(layout, data, 500).answers == tuple(
         _answer_rows(layout, build_form(layout, data, 500)))
+
+
+@pytest.mark.parametrize("use_shortcut", [True, False])
+def test_control_characters_do_not_count_toward_the_length(use_shortcut):
+    """49 characters, a \x1f and one more: 50 once the control character is gone, so both
+    the shortcut and the form accept it (the property test's rule once counted it)."""
+    kind, layout = _layout("opinion")
+    data = MultiDict({"comment": "0" * 49 + "\x1f0"})
+    if use_shortcut:
+        assert plain_answers(layout, data, LIMIT) == (("comment", "", "0" * 50),)
+    else:
+        form = build_form(layout, data, LIMIT)
+        assert form.validate() and form.comment.data == "0" * 50
