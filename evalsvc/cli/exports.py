@@ -18,9 +18,9 @@ def export_group() -> None:
 @click.option("--batch", type=int, default=None, help="Only this batch (1, 2, 3).")
 def campaign(xlsx: Path | None, csv_path: Path | None, batch: int | None) -> None:
     """Every branch × stage: state, participation, satisfaction rate and flags."""
-    from evalsvc.render.exports import Sheet, stream_csv, write_xlsx
+    from evalsvc.render.exports import stream_csv, write_xlsx
     from evalsvc.services.dashboard import overview
-    from evalsvc.render.overview import overview_header, overview_rows
+    from evalsvc.render.overview import overview_header, overview_rows, overview_sheet
 
     if not xlsx and not csv_path:
         raise click.UsageError("give --xlsx FILE and/or --csv FILE")
@@ -28,7 +28,7 @@ def campaign(xlsx: Path | None, csv_path: Path | None, batch: int | None) -> Non
     if xlsx:
         rows = _counted(overview(everyone, batch))  # read a chunk of branches at a time
         with xlsx.open("wb") as out:
-            write_xlsx([Sheet("总览", overview_header(), overview_rows(rows))], out,
+            write_xlsx([overview_sheet(rows)], out,
                        notes=["比例单位为 %"])
         audit.record_export(None, "overview", format="xlsx", batch=batch)
         click.echo(f"wrote {rows.count} branch(es) to {xlsx}", err=True)

@@ -4,10 +4,20 @@ from collections.abc import Iterable
 from evalsvc.glossary import label
 from evalsvc.kinds import reported_rate_labels
 from evalsvc.models import Stage
+from evalsvc.render.exports import Sheet
 from evalsvc.services.dashboard import BranchRow
 
 # As the dashboard shows them: the rules' proposal until the office decides, then 需补课.
 MAKE_UP_WORDS = {"proposed": "补课（待确认）", "confirmed": "需补课"}
+
+# What the overview workbook says under its table (the web's and the job's alike).
+OVERVIEW_NOTES = ("比例单位为 %", "状态按阶段列出")
+
+
+def overview_sheet(rows: Iterable[BranchRow]) -> Sheet:
+    """The overview as one sheet, its rows read as the workbook is written."""
+    return Sheet("总览", overview_header(), overview_rows(rows))
+
 
 def overview_header() -> tuple[str, ...]:
     """The columns: per stage, one for each headline figure the kinds report (满意率…)."""

@@ -123,8 +123,10 @@ def batch_cards(actor: User, params: dict, work: Work) -> Finished:
 @job_function("export.overview")
 def overview_file(actor: User, params: dict, work: Work) -> Finished:
     """The campaign overview (branches × stages) as CSV or XLSX."""
-    from evalsvc.render.exports import Sheet, stream_csv, write_xlsx
-    from evalsvc.render.overview import overview_header, overview_rows
+    from evalsvc.render.exports import stream_csv, write_xlsx
+    from evalsvc.render.overview import (
+        OVERVIEW_NOTES, overview_header, overview_rows, overview_sheet,
+    )
     from evalsvc.services.dashboard import overview, parse_filter
 
     fmt, chosen = params["fmt"], parse_filter(params.get("filter") or {})
@@ -143,8 +145,7 @@ def overview_file(actor: User, params: dict, work: Work) -> Finished:
             for chunk in stream_csv(overview_header(), overview_rows(rows())):
                 out.write(chunk.encode("utf-8"))
         else:
-            write_xlsx([Sheet("总览", overview_header(), overview_rows(rows()))], out,
-                       notes=["比例单位为 %", "状态按阶段列出"])
+            write_xlsx([overview_sheet(rows())], out, notes=OVERVIEW_NOTES)
         audit.record_export(actor, "overview", chosen.parent_id, format=fmt,
                             **chosen.audited())
     return Finished((f"已导出 {counted[0]} 个支部的总览",))

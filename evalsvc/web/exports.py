@@ -7,8 +7,8 @@ from flask import Response, current_app, send_file, stream_with_context
 from werkzeug.exceptions import NotFound
 
 from evalsvc.models import Round
-from evalsvc.render.exports import Sheet, round_csv, round_sheets, stream_csv, write_xlsx
-from evalsvc.render.overview import overview_header, overview_rows
+from evalsvc.render.exports import round_csv, round_sheets, stream_csv, write_xlsx
+from evalsvc.render.overview import OVERVIEW_NOTES, overview_header, overview_rows, overview_sheet
 from evalsvc.services.dashboard import BranchRow
 from evalsvc.services.results import channel_counts, settings_for
 from evalsvc.services.rounds import layout
@@ -84,13 +84,11 @@ def overview_response(rows: Iterable[BranchRow], fmt: str) -> Response:
     """The campaign overview as .xlsx or .csv; ``rows`` may be a generator reading the
     branches a chunk at a time (the CSV streams within the request's context, so its
     session stays open), so memory stays bounded at any number of branches."""
-    table = overview_rows(rows)
     if fmt == "csv":
-        return _csv(stream_csv(overview_header(), table), "campaign-overview.csv")
+        return _csv(stream_csv(overview_header(), overview_rows(rows)), "campaign-overview.csv")
     if fmt != "xlsx":
         raise NotFound()
-    return _xlsx([Sheet("总览", overview_header(), table)],
-                 "campaign-overview.xlsx", notes=["比例单位为 %", "状态按阶段列出"])
+    return _xlsx([overview_sheet(rows)], "campaign-overview.xlsx", notes=OVERVIEW_NOTES)
 
 
 def _csv(body, name: str) -> Response:
