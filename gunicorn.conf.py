@@ -3,14 +3,15 @@
 Sync workers: one per core on SQLite (its writers share one lock: more workers only queue
 for it), two per core on PostgreSQL (a worker waits for the database server on every ballot,
 and another one uses the core meanwhile; bench/RESULTS.md, the hall rush). The engine is read
-from EVALSVC_DATABASE_URL; set ``-w`` to override. The access log keeps no card code: its
+as the app reads it (instance/config.py, then EVALSVC_DATABASE_URL); set ``-w`` to override. The access log keeps no card code: its
 request line is redacted by evalsvc's logger class.
 """
 import multiprocessing
-import os
+
+from evalsvc.config import configured_database_url
 
 bind = "127.0.0.1:8000"
-_ON_POSTGRESQL = os.environ.get("EVALSVC_DATABASE_URL", "").startswith("postgresql")
+_ON_POSTGRESQL = configured_database_url().startswith("postgresql")
 workers = multiprocessing.cpu_count() * (2 if _ON_POSTGRESQL else 1)
 worker_class = "sync"
 timeout = 30

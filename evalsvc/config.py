@@ -90,14 +90,29 @@ class Defaults:
 
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Apply the configuration chain in order; later sources win."""
-    app.config.from_object(Defaults)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env(prefix="EVALSVC")
+    _read_sources(app)
     if test_config:
         app.config.update(test_config)
     _apply_database_url(app)
     _default_public_url(app)
     _ensure_secret_key(app)
+
+
+def _read_sources(app: Flask) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(prefix="EVALSVC")
+
+
+def configured_database_url(instance_path: str | None = None) -> str:
+    """The database URL the app will use, read through the same chain (instance/config.py,
+    then EVALSVC_* variables) without building the app: gunicorn.conf.py picks its worker
+    count by engine before any worker exists."""
+    probe = Flask("evalsvc", instance_relative_config=True,
+                  instance_path=instance_path or os.environ.get("EVALSVC_INSTANCE_PATH"))
+    _read_sources(probe)
+    _apply_database_url(probe)
+    return probe.config["SQLALCHEMY_DATABASE_URI"]
 
 
 def _default_public_url(app: Flask) -> None:
