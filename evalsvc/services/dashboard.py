@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer, selectinload
 
 from evalsvc.extensions import db
+from evalsvc.glossary import label
 from evalsvc.models import (
     Ballot, Batch, Decision, Flag, FlagKind, Organisation, OrgType, Round, RoundState, Stage,
     StageProgress, StageState, User,
@@ -83,6 +84,21 @@ class OverviewFilter:
                   ("state", self.state.value if self.state else None),
                   ("mark", self.mark.value if self.mark else None), ("q", self.search))
         return {key: value for key, value in values if value}
+
+    def summary(self, user: User) -> str:
+        """The filter in Chinese (第2批 · 某党委 · 学习动员：进行中 · 补课 · 含“关键词”), or ''
+        when it admits every branch in scope: a job's title says what it exported."""
+        parts = [f"第{self.batch}批"] if self.batch else []
+        if self.parent_id and scope.in_scope(user, self.parent_id):  # never name another's
+            parts.append(db.session.scalar(sa.select(Organisation.name).where(
+                Organisation.id == self.parent_id)) or "")
+        if self.stage or self.state:
+            parts.append("：".join(label(v) for v in (self.stage, self.state) if v))
+        if self.mark:
+            parts.append(MARK_LABELS[self.mark])
+        if self.search:
+            parts.append(f"含“{self.search}”")
+        return " · ".join(parts)
 
     def audited(self) -> dict[str, object]:
         """What an export's audit entry says of the filter (the 党委 is its object): the

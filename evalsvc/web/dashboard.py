@@ -101,7 +101,9 @@ def export(fmt: str):
     chosen = _chosen()
     if fmt in ("csv", "xlsx") and jobs.is_long("JOB_EXPORT_BRANCHES",
                                                jobs.branches_in_scope(current_user)):
-        return started(jobs.submit(current_user, "export.overview", f"导出总览（{fmt.upper()}）",
+        narrowed = f"：{summary}" if (summary := chosen.summary(current_user)) else ""
+        return started(jobs.submit(current_user, "export.overview",
+                                   f"导出总览（{fmt.upper()}）{narrowed}",
                                    {"fmt": fmt, "filter": chosen.args()}))
     response = overview_response(dashboard.overview(current_user, chosen=chosen), fmt)
     audit.record_export(current_user, "overview", chosen.parent_id, format=fmt,

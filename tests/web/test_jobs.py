@@ -426,3 +426,32 @@ def test_a_job_the_queue_lost_does_not_hold_the_next_request(app, client, demo, 
     assert again != lost
     _work(runner)  # the local worker runs both (the lost one is still in the table)
     assert client.get(f"/jobs/{again}/file").data.startswith(b"PK")
+
+
+def _org_id(code: str) -> int:
+    from evalsvc.models import Organisation
+    return db.session.scalar(sa.select(Organisation.id).where(Organisation.code == code))
+
+
+def test_an_export_job_is_titled_by_its_filter(app, client, demo):
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    login(client, "office")
+    job_id = _job_id(client.get(f"/dashboard/export.xlsx?batch=1&parent={_org_id('XW01')}"
+                                "&mark=make_up&q=办公"))
+    title = db.session.get(Job, job_id).title
+    assert title == "导出总览（XLSX）：第1批 · 县直机关党委 · 补课 · 含“办公”"
+    assert title in client.get("/jobs/").get_data(as_text=True)
+    # Unfiltered, the title says nothing more.
+    assert db.session.get(Job, _job_id(client.get("/dashboard/export.csv"))).title \
+        == "导出总览（CSV）"
+
+
+def test_an_export_of_a_committee_out_of_scope_starts_no_job(app, client, demo):
+    app.config["JOB_EXPORT_BRANCHES"] = 0
+    login(client, "supervisor")  # sees XW01 and XW02 only
+    response = client.get(f"/dashboard/export.xlsx?parent={_org_id('XW05')}")
+    assert response.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    # Within scope, the committee is named.
+    job_id = _job_id(client.get(f"/dashboard/export.xlsx?parent={_org_id('XW02')}"))
+    assert db.session.get(Job, job_id).title == "导出总览（XLSX）：县教育局党委"
