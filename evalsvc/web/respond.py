@@ -1,6 +1,6 @@
 """The respondent's pages: scan a card or a poster, answer, get a receipt. No login."""
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, \
-    request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, \
+    url_for
 from urllib.parse import unquote_to_bytes
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -42,9 +42,17 @@ def _check_body() -> None:
         abort(400, "提交的内容编码无效")
 
 
+def respondent_page(template: str, **context) -> str:
+    """A respondent's page, rendered without the app's context processors: nothing of the
+    staff's (the signed-in user, a CSRF token, the campaign's name) belongs on it, and
+    loading them was a tenth of a ballot's CPU in the hall rush (bench/RESULTS.md). The
+    respondent templates use only ``url_for`` and what they are given."""
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
 def _message(title_text: tuple[str, str], status: int, receipt: str | None = None):
     title, text = title_text
-    return render_template("respond/message.html", title=title, text=text,
+    return respondent_page("respond/message.html", title=title, text=text,
                            receipt=receipt), status
 
 
@@ -62,7 +70,7 @@ def enter_code():
         error = (f"测评卡代码里没有 {'、'.join(unprinted)}（代码不含 0、1 和字母 O、I、L、U、V），"
                  "请对照卡片核对后重新输入" if unprinted else
                  "代码应为 12 位字母和数字（旧卡为 26 位），请核对后重新输入")
-    return render_template("respond/enter_code.html", typed=typed, error=error), \
+    return respondent_page("respond/enter_code.html", typed=typed, error=error), \
         (422 if error else 200)
 
 
@@ -83,7 +91,7 @@ def _card(code: str, client: str, conn):
     if found is None:
         ratelimit.exceeded("card", client, "CARD_GUESS_LIMIT")  # only misses count
         # Not a dead end: the code as typed (or scanned), in a box to correct it.
-        return render_template("respond/enter_code.html", typed=request.view_args["code"],
+        return respondent_page("respond/enter_code.html", typed=request.view_args["code"],
                                title=UNKNOWN[0],
                                error=UNKNOWN[1] + "如有输错，请在下面改正后重新打开。"), 404
     round_ = found.round
@@ -128,7 +136,7 @@ def _ballot_page(round_: RoundView, form=None, errors=None, status: int = 200):
     kind = get_kind(round_.kind)
     form = form or kind.form(layout, None, current_app.config["FREE_TEXT_LIMIT"])
     intro = definition_at(round_.definition_name, round_.definition_version).intro
-    return render_template("respond/ballot.html", round=round_, layout=layout, form=form,
+    return respondent_page("respond/ballot.html", round=round_, layout=layout, form=form,
                            intro=intro,
                            errors=errors or {}, nonce=request.form.get("nonce")
                            or codes.new_nonce()), status
@@ -160,7 +168,7 @@ def _submit(round_: RoundView, cast):
 
 
 def _thanks(round_: RoundView, receipt: str):
-    return make_response(render_template("respond/thanks.html", round=round_,
+    return make_response(respondent_page("respond/thanks.html", round=round_,
                                          receipt=codes.display_receipt(receipt)))
 
 
