@@ -27,7 +27,7 @@ from evalsvc.services.audit_words import action_label
 from evalsvc.services import day_totals
 from evalsvc.services.dashboard import round_figures
 from evalsvc.services.day_totals import CHANGE_ACTIONS  # noqa: F401 - the report's changes
-from evalsvc.services.scope import visible_clause, visible_org_ids
+from evalsvc.services.scope import visible_clause
 from evalsvc.services.today import local_day, short_date, utc_start
 
 LISTED = 200  # branches (and opinions, 诫勉) listed per section on the page and in the PDF
@@ -137,7 +137,9 @@ class WeeklyReport:
     # 信息简报 dated in the period, who has not sent one in the week the period ends in,
     # and 回头看: plan items past their deadline and not done (services/rectify_report.py).
     briefs: list = field(default_factory=list)
-    missing_briefs: list = field(default_factory=list)
+    missing_briefs: list = field(default_factory=list)  # the first ``LISTED``
+    missing_count: int | None = None  # how many have not sent one (None: every one is listed)
+    all_missing: "Callable[[], list] | None" = None  # every one (the XLSX)
     overdue_items: list = field(default_factory=list)
     source: "ReportSource | None" = None
 
@@ -229,6 +231,14 @@ class WeeklyReport:
         else:
             yield from self.source.every_opinion()
 
+    def missing_total(self) -> int:
+        """How many departments and groups have not sent a brief in the week."""
+        return len(self.missing_briefs) if self.missing_count is None else self.missing_count
+
+    def every_missing_brief(self) -> list:
+        """Every department and group without a brief in the week (the XLSX's rows)."""
+        return self.all_missing() if self.all_missing is not None else self.missing_briefs
+
     def more_admonishments(self) -> int:
         """集体诫勉 of the period not listed."""
         return self.source.admonishment_count - len(self.admonishments) if self.source else 0
@@ -281,7 +291,7 @@ def weekly(user: User, start: date, end: date, listed: int | None = None) -> Wee
     report.opinions = source.opinions(listed)
     from evalsvc.services.rectify_report import add_rectification
 
-    return add_rectification(report, user, visible_org_ids(user))
+    return add_rectification(report, user, listed)
 
 
 class ReportSource:
