@@ -195,6 +195,11 @@ def grow(growth: Growth, target: int) -> float:
                            chosen[start_at - first:stop - first], rng)
             db.session.commit()
         _admonish(growth)
+        # The rows went in around the ORM (COPY, and the templates' dates by UPDATE): the
+        # weekly report's kept totals are made again from them, as after a bulk load.
+        from evalsvc.services import day_totals
+
+        day_totals.rebuild(db.session.connection())
         db.session.commit()
         growth.branches = target
         with db.engine.connect() as conn:  # a database in use has been autovacuumed since:
