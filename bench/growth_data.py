@@ -510,7 +510,10 @@ def _copy_branches(growth: Growth, numbers: list[int], picks: list[int],
             if r["closed_on"] is None:
                 dates = {**dates, "closed_on": None}
             dates_of[r["id"]] = dates
-            row = dict(r, id=new_round, organisation_id=org_id, **dates,
+            # traces_pending: a copy has no answers to clear (the templates were closed
+            # with scrub=False; 150,000 pending rounds would keep every app process's
+            # scrub thread busy during the timed requests).
+            row = dict(r, id=new_round, organisation_id=org_id, **dates, traces_pending=False,
                        title=r["title"].replace(t.name, name),
                        digest=secrets.token_hex(32) if r["digest"] else None)
             for column in ("layout_json", "result_json"):

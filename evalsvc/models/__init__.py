@@ -14,14 +14,14 @@ from evalsvc.models.rectification import (
     Brief, ItemStatus, PlanItem, PlanState, ProgressNote, PublicPage, RectificationPlan,
 )
 from evalsvc.models.sessions import StaffSession
-from evalsvc.models.summaries import DayTotals
+from evalsvc.models.summaries import CommitteeBranches, DayTotals
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
 from evalsvc.models.users import Role, User, supervisor_scope
 
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
     "Answer", "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
-    "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "DayTotals", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
+    "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "CommitteeBranches", "DayTotals", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
     "PublicPage", "RectificationPlan", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

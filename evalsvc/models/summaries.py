@@ -38,3 +38,15 @@ class DayTotals(Base):
         sa.Index("ix_day_totals_day", "day", "parent_id", "batch_id"),
         sa.Index("ix_day_totals_parent", "parent_id", "day"),
     )
+
+
+class CommitteeBranches(Base):
+    """How many branches a parent organisation has in a batch (kept with ``DayTotals``):
+    the report counts a province's branches in scope by its committees, not one by one."""
+
+    __tablename__ = "committee_branches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(index=True)
+    batch_id: Mapped[int | None]
+    branches: Mapped[int]

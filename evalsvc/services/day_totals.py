@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from evalsvc.models import (
-    AuditEntry, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType, Round,
+    AuditEntry, CommitteeBranches, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType, Round,
 )
 from evalsvc.services.today import local_day, utc_start
 
@@ -62,7 +62,7 @@ def init_app(app) -> None:  # noqa: ARG001 - listens on every session of the pro
 
 def _pending(session: Session) -> dict:
     return session.info.setdefault(_PENDING, {"touched": set(), "moved": {}, "rounds": set(),
-                                               "flags": set()})
+                                               "flags": set(), "counted": set()})
 
 
 def touch(session: Session, pairs: Iterable[tuple[int | None, date | None]]) -> None:
@@ -96,7 +96,9 @@ def _note_flush(session: Session, _context) -> None:
                 touch(session, [(obj.organisation_id, local_day(obj.at))])
         elif isinstance(obj, Organisation):
             changed, seen = _values(sa.inspect(obj), _ORG_FIELDS)
-            if changed or obj in session.deleted:
+            if obj in session.new:  # nothing happened to it yet: only its parent's count
+                _pending(session)["counted"].add(obj.parent_id)
+            elif changed or obj in session.deleted:
                 _pending(session)["moved"].setdefault(obj.id, set()).update(
                     seen["parent_id"] or {None})
 
@@ -150,11 +152,13 @@ def _refresh_touched(conn, pending: dict) -> None:
     for org, day in pending["touched"]:
         if org in parent_of:
             by_parent.setdefault(parent_of[org], set()).add(day)
+    counted: set[int | None] = set(pending["counted"])
     for org, old_parents in pending["moved"].items():
         days = _days_of(conn, org)
         for parent in old_parents | ({parent_of[org]} if org in parent_of else set()):
             by_parent.setdefault(parent, set()).update(days)
-    refresh(conn, by_parent)
+            counted.add(parent)
+    refresh(conn, by_parent, counted)
 
 
 def _days_of(conn, org_id: int) -> set[date]:
@@ -170,8 +174,10 @@ def _days_of(conn, org_id: int) -> set[date]:
 
 
 # -- recomputing -------------------------------------------------------------------------
-def refresh(conn, days_by_parent: dict[int | None, set[date]]) -> None:
-    """Recompute the rows of these parents on these days from the facts."""
+def refresh(conn, days_by_parent: dict[int | None, set[date]],
+            counted: set[int | None] = frozenset()) -> None:
+    """Recompute the rows of these parents on these days from the facts, and the branch
+    counts of the parents ``counted``."""
     parents = sorted(days_by_parent, key=lambda p: -1 if p is None else p)
     if conn.dialect.name == "postgresql":
         for parent in parents:  # in order: two writers never wait for each other in a ring
@@ -183,12 +189,29 @@ def refresh(conn, days_by_parent: dict[int | None, set[date]]) -> None:
         where = _parent_is(DayTotals.parent_id, parent)
         conn.execute(sa.delete(DayTotals).where(where, DayTotals.day.in_(sorted(days))))
         _insert(conn, compute(conn, _parent_is(Organisation.parent_id, parent), days))
+    for parent in counted:
+        conn.execute(sa.delete(CommitteeBranches).where(
+            _parent_is(CommitteeBranches.parent_id, parent)))
+        _count_branches(conn, _parent_is(Organisation.parent_id, parent))
 
 
 def rebuild(conn) -> None:
-    """The whole table again, from the facts."""
+    """The whole tables again, from the facts."""
     conn.execute(sa.delete(DayTotals))
     _insert(conn, compute(conn))
+    conn.execute(sa.delete(CommitteeBranches))
+    _count_branches(conn)
+
+
+def _count_branches(conn, where=None) -> None:
+    """Branches per parent and batch (of the parents ``where`` selects)."""
+    query = sa.select(Organisation.parent_id, Organisation.batch_id, sa.func.count()) \
+        .where(Organisation.type == OrgType.BRANCH) \
+        .group_by(Organisation.parent_id, Organisation.batch_id)
+    if where is not None:
+        query = query.where(where)
+    conn.execute(sa.insert(CommitteeBranches).from_select(
+        ["parent_id", "batch_id", "branches"], query))
 
 
 def _parent_is(column, parent: int | None):
@@ -291,7 +314,7 @@ def period(user, start: date, end: date) -> dict[int | None, dict]:
     supervisor sees without their parent (a branch assigned on its own), the same figures
     computed from the facts (a handful of branches)."""
     from evalsvc.extensions import db
-    from evalsvc.services.scope import visible_clause, visible_ids
+    from evalsvc.services.scope import visible_ids
 
     kept = sa.select(DayTotals.batch_id, *(sa.func.sum(getattr(DayTotals, c)) for c in COUNTS),
                      sa.func.min(DayTotals.lowest)) \
@@ -303,14 +326,43 @@ def period(user, start: date, end: date) -> dict[int | None, dict]:
     for batch, *counts, lowest in db.session.execute(kept):
         found[batch] = dict(zip(COUNTS, (int(c or 0) for c in counts))) | {"lowest": lowest}
     if scope is not None:
-        alone = sa.and_(visible_clause(user, Organisation.id), sa.or_(
-            Organisation.parent_id.is_(None),
-            Organisation.parent_id.not_in(visible_ids(user, "scope_parents"))))
+        alone = _alone(user)
         days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
         for (_day, batch, _parent), values in compute(db.session.connection(), alone,
                                                       days).items():
             _add(found.setdefault(batch, dict.fromkeys(COUNTS, 0) | {"lowest": None}), values)
     return found
+
+
+def branch_counts(user) -> dict[int | None, int]:
+    """Branches in the user's scope per batch id: the kept counts of the committees in
+    scope, and the branches a supervisor sees without their parent, counted."""
+    from evalsvc.extensions import db
+    from evalsvc.services.scope import visible_ids
+
+    kept = sa.select(CommitteeBranches.batch_id, sa.func.sum(CommitteeBranches.branches)) \
+        .group_by(CommitteeBranches.batch_id)
+    scope = visible_ids(user)
+    if scope is not None:
+        kept = kept.where(CommitteeBranches.parent_id.in_(scope))
+    found = {batch: int(n) for batch, n in db.session.execute(kept) if n}
+    if scope is not None:
+        for batch, n in db.session.execute(
+                sa.select(Organisation.batch_id, sa.func.count())
+                .where(Organisation.type == OrgType.BRANCH, _alone(user))
+                .group_by(Organisation.batch_id)):
+            found[batch] = found.get(batch, 0) + n
+    return found
+
+
+def _alone(user):
+    """The branches in the user's scope whose parent is not (a branch assigned on its
+    own; a secretary's branch)."""
+    from evalsvc.services.scope import visible_clause, visible_ids
+
+    return sa.and_(visible_clause(user, Organisation.id), sa.or_(
+        Organisation.parent_id.is_(None),
+        Organisation.parent_id.not_in(visible_ids(user, "scope_parents"))))
 
 
 def _add(into: dict, values: dict) -> None:

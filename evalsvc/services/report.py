@@ -307,9 +307,7 @@ class ReportSource:
             self.batch_names[number] = name
         self.batch_counts: dict[int | None, int] = {}
         self._batch_ids: list[int | None] = []  # with branches in scope
-        for batch_id, count in db.session.execute(
-                sa.select(Organisation.batch_id, sa.func.count())
-                .where(self.in_scope(Organisation.id)).group_by(Organisation.batch_id)):
+        for batch_id, count in day_totals.branch_counts(user).items():
             self._batch_ids.append(batch_id)
             number = self._batch_number.get(batch_id)
             self.batch_counts[number] = self.batch_counts.get(number, 0) + count

@@ -6,7 +6,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import DayTotals, Flag, FlagKind, Organisation, Stage
+from evalsvc.models import (
+    CommitteeBranches, DayTotals, Flag, FlagKind, Organisation, OrgType, Stage,
+)
 from evalsvc.services import bulk_rounds, day_totals, flags, public_pages, rehearsal, report
 from evalsvc.services.bulk_rounds import Selection
 from evalsvc.services.organisations import OrgData, update_org
@@ -24,11 +26,22 @@ def kept() -> dict:
             for r in db.session.scalars(sa.select(DayTotals))}
 
 
+def counts() -> dict:
+    """Branches per (parent, batch) as kept, without empty rows."""
+    return {(r.parent_id, r.batch_id): r.branches
+            for r in db.session.scalars(sa.select(CommitteeBranches)) if r.branches}
+
+
 def assert_kept() -> dict:
-    """The kept rows are the recomputed ones; returns them."""
+    """The kept rows are the recomputed ones (the day totals and the branch counts);
+    returns the day totals."""
     db.session.expire_all()
     fresh = day_totals.compute(db.session.connection())
     assert kept() == fresh
+    assert counts() == {(p, b): n for p, b, n in db.session.execute(
+        sa.select(Organisation.parent_id, Organisation.batch_id, sa.func.count())
+        .where(Organisation.type == OrgType.BRANCH)
+        .group_by(Organisation.parent_id, Organisation.batch_id))}
     return fresh
 
 
@@ -104,6 +117,20 @@ def test_a_branch_moved_to_another_committee_and_batch_takes_its_days_along(app,
     fresh = assert_kept()
     assert old_key not in fresh
     assert fresh[(today(), target.batch_id, target.parent_id)]["rounds_held"] == 1
+    assert week().branch_count() == len([o for o in db.session.scalars(
+        sa.select(Organisation)) if o.type is OrgType.BRANCH])
+
+
+def test_a_new_branch_is_counted_in_its_committee_and_batch(app, demo):
+    from evalsvc.services.organisations import create_org
+
+    before = week().branch_count()
+    committee = org("XW0401")
+    create_org(user("office"), OrgData("XW0499", "古宋镇新设党支部", OrgType.BRANCH, "",
+                                       committee.parent_id, committee.batch_id))
+    assert_kept()
+    assert week().branch_count() == before + 1
+    assert week("supervisor").branch_count() == 5  # XW01 and XW02's; not XW04's
 
 
 def test_rounds_closed_in_bulk_and_entries_written_in_bulk_are_kept(app, demo):

@@ -1,6 +1,6 @@
 """day_totals: the weekly report's totals kept per day, batch and committee
 
-Filled in from the rounds, flags and audit log that exist (services/day_totals.rebuild),
+With committee_branches (how many branches each parent has in each batch). Filled in from the rounds, flags and audit log that exist (services/day_totals.rebuild),
 so a report of a past period reads the same as before.
 
 Revision ID: f2a4c6e8b0d1
@@ -40,12 +40,24 @@ def upgrade():
     )
     op.create_index('ix_day_totals_day', 'day_totals', ['day', 'parent_id', 'batch_id'])
     op.create_index('ix_day_totals_parent', 'day_totals', ['parent_id', 'day'])
+    op.create_table(
+        'committee_branches',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('parent_id', sa.Integer(), nullable=True),
+        sa.Column('batch_id', sa.Integer(), nullable=True),
+        sa.Column('branches', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_branches')),
+    )
+    op.create_index(op.f('ix_committee_branches_parent_id'), 'committee_branches',
+                    ['parent_id'])
     from evalsvc.services.day_totals import rebuild
 
     rebuild(op.get_bind())
 
 
 def downgrade():
+    op.drop_index(op.f('ix_committee_branches_parent_id'), table_name='committee_branches')
+    op.drop_table('committee_branches')
     op.drop_index('ix_day_totals_parent', table_name='day_totals')
     op.drop_index('ix_day_totals_day', table_name='day_totals')
     op.drop_table('day_totals')
