@@ -21,9 +21,12 @@ COLUMNS = (*day_totals.COUNTS, "lowest")
 
 
 def kept() -> dict:
-    """The table as kept, keyed like ``day_totals.compute``."""
-    return {(r.day, r.batch_id, r.parent_id): {c: getattr(r, c) for c in COLUMNS}
-            for r in db.session.scalars(sa.select(DayTotals))}
+    """The table as kept, keyed like ``day_totals.compute`` (one row a key)."""
+    rows = list(db.session.scalars(sa.select(DayTotals)))
+    found = {(r.day, r.batch_id, r.parent_id): {c: getattr(r, c) for c in COLUMNS}
+             for r in rows}
+    assert len(found) == len(rows), "a day kept twice"
+    return found
 
 
 def counts() -> dict:
@@ -186,3 +189,24 @@ def test_a_branch_assigned_on_its_own_is_summed_from_its_facts(app, demo):
     assert hers.total("rounds_held") == 1 and hers.total("ballots") == 10
     assert [(s.rounds_held, s.ballots) for s in hers.summaries() if s.branches] == [(1, 10)]
     assert week("office").total("rounds_held") == 2
+
+
+def test_two_rounds_of_one_committee_closed_at_once_are_both_counted(app, demo, monkeypatch):
+    """Each close recomputes its committee's day: the first has computed (without the
+    second's round) and not yet written when the second closes. The second waits for the
+    first (PostgreSQL: an advisory lock per committee; SQLite: one writer at a time), so
+    neither writes a day that misses the other's round."""
+    import threading
+
+    from evalsvc.models import Round
+    from evalsvc.services import closing
+    from tests.helpers import at_once, new_round
+
+    ids = {"first": new_round("XW0101")[0].id, "second": new_round("XW0102")[0].id}
+
+    def close():
+        closing.close_round(None, db.session.get(Round, ids[threading.current_thread().name]))
+
+    at_once(app, monkeypatch, day_totals, "_insert", close)
+    assert_kept()
+    assert today_of("XW0101")["rounds_held"] == 2
