@@ -16,7 +16,7 @@ snapshot missing the other's change. Writes that bypass the ORM (``insert_rows``
 they touched with ``touch``; ``rebuild`` recomputes the whole table (the migration, bulk
 loads).
 """
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -130,10 +130,9 @@ def _current_days(conn, pending: dict) -> None:
     for ids, columns in ((pending["rounds"], (Round.closed_on,)),
                          (pending["flags"], (Flag.raised_on, Flag.decided_on))):
         table = columns[0].class_
-        ordered = sorted(ids)
-        for i in range(0, len(ordered), 1000):
+        for chunk in _chunks(sorted(ids)):
             for org, *days in conn.execute(sa.select(table.organisation_id, *columns)
-                                           .where(table.id.in_(ordered[i:i + 1000]))):
+                                           .where(table.id.in_(chunk))):
                 touched.update((org, day) for day in days if day is not None)
 
 
@@ -146,9 +145,11 @@ def _refresh_touched(conn, pending: dict) -> None:
     """Recompute the rows of the touched days of the touched branches' parents (and, for a
     branch moved, every day it has something on, under its old and new parent)."""
     by_parent: dict[int | None, set[date]] = {}
-    orgs = {org for org, _day in pending["touched"]} | set(pending["moved"])
-    parent_of = dict(conn.execute(sa.select(Organisation.id, Organisation.parent_id)
-                                  .where(Organisation.id.in_(orgs))).all()) if orgs else {}
+    orgs = sorted({org for org, _day in pending["touched"]} | set(pending["moved"]))
+    parent_of: dict[int, int | None] = {}
+    for chunk in _chunks(orgs):
+        parent_of.update(conn.execute(sa.select(Organisation.id, Organisation.parent_id)
+                                      .where(Organisation.id.in_(chunk))).all())
     for org, day in pending["touched"]:
         if org in parent_of:
             by_parent.setdefault(parent_of[org], set()).add(day)
@@ -177,22 +178,42 @@ def _days_of(conn, org_id: int) -> set[date]:
 def refresh(conn, days_by_parent: dict[int | None, set[date]],
             counted: set[int | None] = frozenset()) -> None:
     """Recompute the rows of these parents on these days from the facts, and the branch
-    counts of the parents ``counted``."""
-    parents = sorted(days_by_parent, key=lambda p: -1 if p is None else p)
-    if conn.dialect.name == "postgresql":
-        for parent in parents:  # in order: two writers never wait for each other in a ring
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_SPACE, parent or 0)))
-    for parent in parents:
-        days = days_by_parent[parent]
-        if not days:
-            continue
-        where = _parent_is(DayTotals.parent_id, parent)
-        conn.execute(sa.delete(DayTotals).where(where, DayTotals.day.in_(sorted(days))))
-        _insert(conn, compute(conn, _parent_is(Organisation.parent_id, parent), days))
-    for parent in counted:
+    counts of the parents ``counted``: parents with the same days together, a chunk at a
+    time (a bulk action over a batch touches thousands of committees on one day)."""
+    everyone = sorted(set(days_by_parent) | set(counted), key=lambda p: -1 if p is None else p)
+    if conn.dialect.name == "postgresql":  # in order: two writers never wait in a ring
+        for chunk in _chunks([p or 0 for p in everyone]):
+            conn.execute(sa.text(
+                "SELECT pg_advisory_xact_lock(:space, p) FROM"
+                " (SELECT DISTINCT unnest(CAST(:parents AS integer[])) AS p ORDER BY 1) AS s"),
+                {"space": LOCK_SPACE, "parents": chunk})
+    by_days: dict[frozenset, list[int | None]] = {}
+    for parent, days in days_by_parent.items():
+        if days:
+            by_days.setdefault(frozenset(days), []).append(parent)
+    for days, parents in by_days.items():
+        for chunk in _chunks(parents):
+            conn.execute(sa.delete(DayTotals).where(_parent_in(DayTotals.parent_id, chunk),
+                                                    DayTotals.day.in_(sorted(days))))
+            _insert(conn, compute(conn, _parent_in(Organisation.parent_id, chunk), set(days)))
+    for chunk in _chunks(list(counted)):
         conn.execute(sa.delete(CommitteeBranches).where(
-            _parent_is(CommitteeBranches.parent_id, parent)))
-        _count_branches(conn, _parent_is(Organisation.parent_id, parent))
+            _parent_in(CommitteeBranches.parent_id, chunk)))
+        _count_branches(conn, _parent_in(Organisation.parent_id, chunk))
+
+
+def _chunks(items: list, size: int = 1000) -> Iterator[list]:
+    """``items`` a thousand at a time (bound parameters stay few)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _parent_in(column, parents: list[int | None]):
+    """The column is one of ``parents`` (None: no parent)."""
+    known = [p for p in parents if p is not None]
+    clauses = ([column.in_(known)] if known else []) + \
+        ([column.is_(None)] if len(known) < len(parents) else [])
+    return sa.or_(*clauses)
 
 
 def rebuild(conn) -> None:
@@ -212,10 +233,6 @@ def _count_branches(conn, where=None) -> None:
         query = query.where(where)
     conn.execute(sa.insert(CommitteeBranches).from_select(
         ["parent_id", "batch_id", "branches"], query))
-
-
-def _parent_is(column, parent: int | None):
-    return column.is_(None) if parent is None else column == parent
 
 
 def _insert(conn, rows: dict[Key, dict]) -> None:
