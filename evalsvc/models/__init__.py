@@ -21,7 +21,8 @@ from evalsvc.models.users import Role, User, supervisor_scope
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
     "Answer", "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
-    "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "CommitteeBranches", "DayTotals", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
+    "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
+    "CommitteeBranches", "DayTotals",
     "PublicPage", "RectificationPlan", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

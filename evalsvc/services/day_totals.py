@@ -24,7 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from evalsvc.models import (
-    AuditEntry, CommitteeBranches, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType, Round,
+    AuditEntry, CommitteeBranches, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType,
+    Round,
 )
 from evalsvc.services.today import local_day, utc_start
 
@@ -342,11 +343,11 @@ def period(user, start: date, end: date) -> dict[int | None, dict]:
     found: dict[int | None, dict] = {}
     for batch, *counts, lowest in db.session.execute(kept):
         found[batch] = dict(zip(COUNTS, (int(c or 0) for c in counts))) | {"lowest": lowest}
-    if scope is not None:
-        alone = _alone(user)
+    alone = _alone(user) if scope is not None else []
+    if alone:
         days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
-        for (_day, batch, _parent), values in compute(db.session.connection(), alone,
-                                                      days).items():
+        for (_day, batch, _parent), values in compute(
+                db.session.connection(), Organisation.id.in_(alone), days).items():
             _add(found.setdefault(batch, dict.fromkeys(COUNTS, 0) | {"lowest": None}), values)
     return found
 
@@ -363,23 +364,34 @@ def branch_counts(user) -> dict[int | None, int]:
     if scope is not None:
         kept = kept.where(CommitteeBranches.parent_id.in_(scope))
     found = {batch: int(n) for batch, n in db.session.execute(kept) if n}
-    if scope is not None:
+    alone = _alone(user) if scope is not None else []
+    if alone:
         for batch, n in db.session.execute(
                 sa.select(Organisation.batch_id, sa.func.count())
-                .where(Organisation.type == OrgType.BRANCH, _alone(user))
+                .where(Organisation.type == OrgType.BRANCH, Organisation.id.in_(alone))
                 .group_by(Organisation.batch_id)):
             found[batch] = found.get(batch, 0) + n
     return found
 
 
-def _alone(user):
-    """The branches in the user's scope whose parent is not (a branch assigned on its
-    own; a secretary's branch)."""
-    from evalsvc.services.scope import visible_clause, visible_ids
+def _alone(user) -> list[int]:
+    """The branches in the user's scope whose parent is not: branches a supervisor is
+    assigned on their own (usually none: then nothing is walked), a secretary's branch."""
+    from evalsvc.extensions import db
+    from evalsvc.models import Role
+    from evalsvc.services.scope import visible_ids
 
-    return sa.and_(visible_clause(user, Organisation.id), sa.or_(
-        Organisation.parent_id.is_(None),
-        Organisation.parent_id.not_in(visible_ids(user, "scope_parents"))))
+    if user.role is Role.OFFICE:
+        return []
+    if user.role is Role.SECRETARY:
+        return [user.branch_id] if user.branch_id else []
+    assigned = [o.id for o in user.assigned if o.type is OrgType.BRANCH]
+    if not assigned:
+        return []
+    parent_unseen = sa.or_(Organisation.parent_id.is_(None),
+                           Organisation.parent_id.not_in(visible_ids(user)))
+    return list(db.session.scalars(sa.select(Organisation.id).where(
+        Organisation.id.in_(assigned), parent_unseen)))
 
 
 def _add(into: dict, values: dict) -> None:

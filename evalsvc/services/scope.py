@@ -25,15 +25,15 @@ def visible_org_ids(user: User) -> set[int] | None:
     return descendants_of(o.id for o in user.assigned)
 
 
-def visible_ids(user: User, name: str = SCOPE_TREE) -> sa.Select | set[int] | None:
+def visible_ids(user: User) -> sa.Select | set[int] | None:
     """The user's scope for ``column.in_(...)``: ``None`` means everything (the office), a
     secretary's one branch as a set, a supervisor's subtrees as a SELECT the database
-    computes (``subtree``; ``name`` tells two of them in one statement apart)."""
+    computes (``subtree``)."""
     if user.role is Role.OFFICE:
         return None
     if user.role is Role.SECRETARY:
         return {user.branch_id} if user.branch_id else set()
-    return subtree((o.id for o in user.assigned), name)
+    return subtree((o.id for o in user.assigned), SCOPE_TREE)
 
 
 def descendants_of(roots: Iterable[int]) -> set[int]:
