@@ -332,12 +332,12 @@ def period(user, start: date, end: date) -> dict[int | None, dict]:
     supervisor sees without their parent (a branch assigned on its own), the same figures
     computed from the facts (a handful of branches)."""
     from evalsvc.extensions import db
-    from evalsvc.services.scope import visible_ids
+    from evalsvc.services.scope import visible_parents
 
     kept = sa.select(DayTotals.batch_id, *(sa.func.sum(getattr(DayTotals, c)) for c in COUNTS),
                      sa.func.min(DayTotals.lowest)) \
         .where(DayTotals.day >= start, DayTotals.day <= end).group_by(DayTotals.batch_id)
-    scope = visible_ids(user)
+    scope = visible_parents(user)
     if scope is not None:
         kept = kept.where(DayTotals.parent_id.in_(scope))
     found: dict[int | None, dict] = {}
@@ -356,11 +356,11 @@ def branch_counts(user) -> dict[int | None, int]:
     """Branches in the user's scope per batch id: the kept counts of the committees in
     scope, and the branches a supervisor sees without their parent, counted."""
     from evalsvc.extensions import db
-    from evalsvc.services.scope import visible_ids
+    from evalsvc.services.scope import visible_parents
 
     kept = sa.select(CommitteeBranches.batch_id, sa.func.sum(CommitteeBranches.branches)) \
         .group_by(CommitteeBranches.batch_id)
-    scope = visible_ids(user)
+    scope = visible_parents(user)
     if scope is not None:
         kept = kept.where(CommitteeBranches.parent_id.in_(scope))
     found = {batch: int(n) for batch, n in db.session.execute(kept) if n}
@@ -375,21 +375,16 @@ def branch_counts(user) -> dict[int | None, int]:
 
 
 def _alone(user) -> list[int]:
-    """The branches in the user's scope whose parent is not: branches a supervisor is
-    assigned on their own (usually none: then nothing is walked), a secretary's branch."""
+    """The branches in the user's scope whose parent is not (branches a supervisor is
+    assigned on their own; a secretary's): usually none, and then nothing is read."""
     from evalsvc.extensions import db
-    from evalsvc.models import Role
-    from evalsvc.services.scope import visible_ids
+    from evalsvc.services.scope import assigned_branches, visible_parents
 
-    if user.role is Role.OFFICE:
-        return []
-    if user.role is Role.SECRETARY:
-        return [user.branch_id] if user.branch_id else []
-    assigned = [o.id for o in user.assigned if o.type is OrgType.BRANCH]
+    assigned = assigned_branches(user)
     if not assigned:
         return []
     parent_unseen = sa.or_(Organisation.parent_id.is_(None),
-                           Organisation.parent_id.not_in(visible_ids(user)))
+                           Organisation.parent_id.not_in(visible_parents(user)))
     return list(db.session.scalars(sa.select(Organisation.id).where(
         Organisation.id.in_(assigned), parent_unseen)))
 

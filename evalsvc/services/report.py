@@ -27,7 +27,7 @@ from evalsvc.services.audit_words import action_label
 from evalsvc.services import day_totals
 from evalsvc.services.dashboard import round_figures
 from evalsvc.services.day_totals import CHANGE_ACTIONS  # noqa: F401 - the report's changes
-from evalsvc.services.scope import visible_clause
+from evalsvc.services.scope import branch_clause
 from evalsvc.services.today import local_day, short_date, utc_start
 
 LISTED = 200  # branches (and opinions, 诫勉) listed per section on the page and in the PDF
@@ -319,8 +319,7 @@ class ReportSource:
     # -- scope and the period ------------------------------------------------------------
     def in_scope(self, org_id_column) -> sa.ColumnElement[bool]:
         """The column names a branch in the user's scope."""
-        branches = sa.select(Organisation.id).where(Organisation.type == OrgType.BRANCH,
-                                                    visible_clause(self.user, Organisation.id))
+        branches = sa.select(Organisation.id).where(branch_clause(self.user))
         return org_id_column.in_(branches.correlate(None))
 
     def _held(self):
@@ -474,8 +473,7 @@ class ReportSource:
             batch = Organisation.batch_id.is_(None) if batch_id is None \
                 else Organisation.batch_id == batch_id
             ids += db.session.scalars(sa.select(Organisation.id).where(
-                self.in_scope(Organisation.id), batch).order_by(Organisation.code)
-                .limit(listed))
+                branch_clause(self.user), batch).order_by(Organisation.code).limit(listed))
         return sa.select(Organisation.id).where(Organisation.id.in_(ids))
 
     def _in_report_order(self, query: sa.Select) -> sa.Select:
