@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from evalsvc.database import writes
 from evalsvc.models import (
     AuditEntry, CommitteeBranches, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType,
     Round,
@@ -223,6 +224,18 @@ def rebuild(conn) -> None:
     _insert(conn, compute(conn))
     conn.execute(sa.delete(CommitteeBranches))
     _count_branches(conn)
+
+
+@writes
+def rebuild_kept() -> tuple[int, int]:
+    """``rebuild`` as an operator's use case (the CLI): rows of day totals and of branch
+    counts made."""
+    from evalsvc.extensions import db
+
+    conn = db.session.connection()
+    rebuild(conn)
+    return (conn.scalar(sa.select(sa.func.count()).select_from(DayTotals)),
+            conn.scalar(sa.select(sa.func.count()).select_from(CommitteeBranches)))
 
 
 def _count_branches(conn, where=None) -> None:
