@@ -1,8 +1,10 @@
 """The weekly supervision report (督导工作周报): per batch and branch, for a period.
 
-It reads a province as it reads a county: the summaries (per batch, per 党委) are SQL
-aggregates (GROUP BY) over the user's scope, which is a subquery (``scope.visible_clause``),
-never a list of ids bound as parameters; the branches listed on the page and in the PDF are
+It reads a province as it reads a county: the period's summaries (the headline, one line a
+batch) are sums of the totals kept per day and committee (``services/day_totals.py``: what a
+province's report reads does not grow with its branches); the committees charted are SQL
+aggregates (GROUP BY) over the user's scope, a subquery (``scope.branch_clause``), never a
+list of ids bound as parameters; the branches listed on the page and in the PDF are
 the first ``LISTED`` of each batch (the report says how many more there are), and the XLSX
 reads every branch in chunks of ``CHUNK`` (``WeeklyReport.every_branch``), so the number of
 statements and the memory held do not grow with the branches (the XLSX's statements grow by
@@ -19,7 +21,7 @@ from sqlalchemy.orm import aliased
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import (
-    AuditEntry, Batch, Decision, Flag, FlagKind, Opinion, Organisation, OrgType, Round, Stage,
+    AuditEntry, Batch, Decision, Flag, FlagKind, Opinion, Organisation, Round, Stage,
     StageProgress, StageState, Transition, User,
 )
 from evalsvc.models.campaigns import latest_campaign_id
