@@ -15,6 +15,13 @@ export grows peak memory by at most 200 MiB.
 
     python -m bench.growth page DATABASE_URL INSTANCE USER PASSWORD PATH   (one page)
     python -m bench.growth export DATABASE_URL INSTANCE OUT                (the export)
+    python -m bench.growth build SIZE [SIZE…]                               (kept data)
+
+``build`` grows the campaign to each SIZE in turn in a PostgreSQL schema that is **kept**
+(not dropped), and prints the database URL and instance directory of it, so a page can be
+profiled again and again on data built once; drop the schema by hand afterwards
+(``DROP SCHEMA bench_xxx CASCADE``). ``BENCH_GROWTH_KEEP=1`` keeps the schema of a full
+``scripts/bench --only growth`` run the same way (at its largest size).
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 from bench.report import Report, mib
 from bench.server import SECRET_KEY
@@ -288,9 +296,6 @@ def run(report: Report, kinds: list[str], quick: bool) -> None:
 
 
 def _run(report: Report, quick: bool) -> None:
-    from bench.databases import fresh_database
-    from bench.inproc import PUBLIC_URL, app_on
-    from bench.server import evalsvc_cli, evalsvc_env
     from bench import growth_data
 
     sizes = QUICK_SIZES if quick else SIZES
@@ -298,25 +303,41 @@ def _run(report: Report, quick: bool) -> None:
                 "receipts and spent cards of closed rounds; ballots rows are kept (pages "
                 "count them)", SECTION)
     by_size: dict[int, dict] = {}
-    with fresh_database("postgres") as database:
+    keep = os.environ.get("BENCH_GROWTH_KEEP", "") not in ("", "0")
+    with _campaign(keep) as growth:
+        if keep:
+            report.note(f"kept (BENCH_GROWTH_KEEP): {growth.database.url} instance "
+                        f"{growth.database.instance}", SECTION)
+        for size in sizes:
+            seconds = growth_data.grow(growth, size)
+            section = f"{SECTION} / {size:,} branches"
+            supervised = min(size, growth_data.BRANCHES_PER_CITY)
+            if size == sizes[0]:
+                report.figure(section, "generation: the 6 template branches",
+                              f"{growth.steps[0][1]:.0f} s",
+                              "through the services (create, open, cast, close, decide)")
+            report.figure(section, "generation (grow to this size)", f"{seconds:.0f} s",
+                          f"database {growth_data.database_bytes(growth) / 2**20:.0f} MiB",
+                          f"supervisor scope {supervised:,} branches")
+            by_size[size] = {}
+            _measure(report, section, growth, size, by_size[size])
+    _ratios(report, sizes, by_size)
+
+
+@contextmanager
+def _campaign(keep: bool):
+    """A PostgreSQL schema (dropped afterwards unless ``keep``), initialised, with an app on
+    it and the template branches built: the ``Growth`` to grow."""
+    from bench.databases import fresh_database
+    from bench.inproc import PUBLIC_URL, app_on
+    from bench.server import evalsvc_cli, evalsvc_env
+    from bench import growth_data
+
+    with fresh_database("postgres", keep=keep) as database:
         env = evalsvc_env(database.url, database.instance, PUBLIC_URL)
         evalsvc_cli(env, "init", cwd=database.instance)
         with app_on(database, WTF_CSRF_ENABLED=False) as app:
-            growth = growth_data.start(database, app)
-            for size in sizes:
-                seconds = growth_data.grow(growth, size)
-                section = f"{SECTION} / {size:,} branches"
-                supervised = min(size, growth_data.BRANCHES_PER_CITY)
-                if size == sizes[0]:
-                    report.figure(section, "generation: the 6 template branches",
-                                  f"{growth.steps[0][1]:.0f} s",
-                                  "through the services (create, open, cast, close, decide)")
-                report.figure(section, "generation (grow to this size)", f"{seconds:.0f} s",
-                              f"database {growth_data.database_bytes(growth) / 2**20:.0f} MiB",
-                              f"supervisor scope {supervised:,} branches")
-                by_size[size] = {}
-                _measure(report, section, growth, size, by_size[size])
-    _ratios(report, sizes, by_size)
+            yield growth_data.start(database, app)
 
 
 def _ratios(report: Report, sizes, by_size) -> None:
@@ -335,7 +356,22 @@ def _ratios(report: Report, sizes, by_size) -> None:
                      f"≤ {MAX_RATIO:.0f}× at {small:,}", f"{base:.2f} s → {top:.2f} s")
 
 
+def build(sizes: list[int]) -> int:
+    """Grow a kept campaign to each size; print where it is (see the module's docstring)."""
+    from bench import growth_data
+
+    with _campaign(keep=True) as growth:
+        for size in sizes:
+            seconds = growth_data.grow(growth, size)
+            print(f"{size:,} branches in {seconds:.0f} s", flush=True)
+        print(f"url {growth.database.url}\ninstance {growth.database.instance}\n"
+              f"branch page /orgs/{growth.templates[2].org_id}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[1] == "build":
+        return build([int(n) for n in argv[2:]])
     if argv[1] == "page":
         return _page_worker(*argv[2:7])
     if argv[1] == "export":

@@ -195,6 +195,11 @@ def grow(growth: Growth, target: int) -> float:
                            chosen[start_at - first:stop - first], rng)
             db.session.commit()
         _admonish(growth)
+        # The rows went in around the ORM (COPY, and the templates' dates by UPDATE): the
+        # weekly report's kept totals are made again from them, as after a bulk load.
+        from evalsvc.services import day_totals
+
+        day_totals.rebuild(db.session.connection())
         db.session.commit()
         growth.branches = target
         with db.engine.connect() as conn:  # a database in use has been autovacuumed since:
@@ -505,7 +510,10 @@ def _copy_branches(growth: Growth, numbers: list[int], picks: list[int],
             if r["closed_on"] is None:
                 dates = {**dates, "closed_on": None}
             dates_of[r["id"]] = dates
-            row = dict(r, id=new_round, organisation_id=org_id, **dates,
+            # traces_pending: a copy has no answers to clear (the templates were closed
+            # with scrub=False; 150,000 pending rounds would keep every app process's
+            # scrub thread busy during the timed requests).
+            row = dict(r, id=new_round, organisation_id=org_id, **dates, traces_pending=False,
                        title=r["title"].replace(t.name, name),
                        digest=secrets.token_hex(32) if r["digest"] else None)
             for column in ("layout_json", "result_json"):

@@ -43,12 +43,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, login and CSRF to the app."""
     from evalsvc import database, ratelimit
-    from evalsvc.services import traces
+    from evalsvc.services import day_totals, traces
     from evalsvc.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     database.init_app(app)
     traces.init_app(app)
+    day_totals.init_app(app)
     ratelimit.init_app(app)
     migrate.init_app(
         app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True

@@ -179,3 +179,45 @@ def test_round_totals_are_filled_in_from_groups_ballots_and_stored_results(make_
     assert [tuple(r[:3]) for r in rows] == [(1, 15, 2), (2, 9, None)]
     assert json.loads(rows[0][3]) == {kind.rate_label: 0.75}
     assert rows[1][3] is None
+
+
+def test_day_totals_are_filled_in_from_rounds_flags_and_the_audit_log(make_app):
+    """The weekly report's kept totals start as a recomputation of what exists: rounds
+    closed (not rehearsals), flags, 本期变化 entries, per day and committee; downgrading
+    drops them."""
+    from flask_migrate import downgrade
+
+    from evalsvc.services import day_totals
+
+    app = make_app()
+    with app.app_context():
+        upgrade(revision="d5f7a9c1e3b6")
+        with db.engine.begin() as conn:
+            _campaign(conn)
+            conn.execute(sa.text("INSERT INTO organisations (id, code, name, type, unit) VALUES"
+                                 " (9, 'C', 'C', 'committee', '')"))
+            conn.execute(sa.text("INSERT INTO organisations (id, code, name, type, unit,"
+                                 " parent_id) VALUES (1, 'A1', 'A1', 'branch', '', 9)"))
+            for id_, rehearsal in ((1, False), (2, True)):
+                _round(conn, id_, False, "proposed")
+                conn.execute(sa.text(
+                    "UPDATE rounds SET closed_on = '2005-10-01', cards_issued = 12,"
+                    " ballots_counted = 10, rehearsal = :h WHERE id = :i"),
+                    {"i": id_, "h": rehearsal})
+            _make_up(conn, 1, "confirmed")
+            conn.execute(sa.text("UPDATE flags SET decided_on = '2005-10-02'"))
+            conn.execute(sa.text(
+                "INSERT INTO audit_log (at, actor, role, action, object_type, object_id,"
+                " organisation_id, detail) VALUES ('2005-10-01 02:00:00+00:00', 'office',"
+                " 'office', 'round.close', 'round', '1', 1, '{}')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = {(str(r.day), r.parent_id): r for r in conn.execute(sa.text(
+                "SELECT * FROM day_totals"))}
+            assert len(rows) == len(day_totals.compute(conn))
+        first, second = rows[("2005-10-01", 9)], rows[("2005-10-02", 9)]
+        assert (first.rounds_held, first.cards, first.ballots, first.flags_raised,
+                first.make_up, first.changes) == (1, 12, 10, 1, 1, 1)  # not the rehearsal
+        assert (second.rounds_held, second.flags_confirmed) == (0, 1)
+        downgrade(revision="d5f7a9c1e3b6")
+        assert "day_totals" not in sa.inspect(db.engine).get_table_names()

@@ -36,6 +36,17 @@ def report_group() -> None:
     """Reports."""
 
 
+@report_group.command("rebuild-totals")
+def rebuild_totals() -> None:
+    """Recompute the weekly report's kept totals from the rounds, flags and audit log
+    (after rows were loaded by SQL around the app, or the TIMEZONE setting changed: the
+    totals are kept by local day)."""
+    from evalsvc.services.day_totals import rebuild_kept
+
+    days, parents = rebuild_kept()
+    click.echo(f"已重新统计：{days} 条按日汇总，{parents} 个上级组织的支部数。")
+
+
 @report_group.command("weekly")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True)

@@ -14,6 +14,7 @@ from evalsvc.models.rectification import (
     Brief, ItemStatus, PlanItem, PlanState, ProgressNote, PublicPage, RectificationPlan,
 )
 from evalsvc.models.sessions import StaffSession
+from evalsvc.models.summaries import CommitteeBranches, DayTotals
 from evalsvc.models.rounds import Card, GroupCode, RespondentGroup, Round, RoundState
 from evalsvc.models.users import Role, User, supervisor_scope
 
@@ -22,5 +23,6 @@ __all__ = [
     "Answer", "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
+    "CommitteeBranches", "DayTotals",
     "PublicPage", "RectificationPlan", "Stage", "Unit", "StageProgress", "StageState", "User", "supervisor_scope",
 ]

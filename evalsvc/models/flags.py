@@ -47,16 +47,19 @@ class Flag(Base):
     # Cards and proposals never carry over into the next campaign.
     campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     status: Mapped[Decision] = mapped_column(str_enum(Decision, 12), default=Decision.PROPOSED)
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # active_history: the old organisation and days of a changed flag, for the report's
+    # kept totals (services/day_totals.py).
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True,
+                                                 active_history=True)
     stage: Mapped[Stage | None] = mapped_column(str_enum(Stage, 12))
     round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"),
                                                  index=True)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
     unit: Mapped[str] = mapped_column(sa.String(120), default="")
     summary: Mapped[str] = mapped_column(sa.String(300), default="")
-    raised_on: Mapped[date]
+    raised_on: Mapped[date] = mapped_column(active_history=True)
     decided_by: Mapped[str | None] = mapped_column(sa.String(60))
-    decided_on: Mapped[date | None]
+    decided_on: Mapped[date | None] = mapped_column(active_history=True)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     # 补课: what the branch made up, and when.
     make_up_note: Mapped[str | None] = mapped_column(sa.Text)

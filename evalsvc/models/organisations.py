@@ -55,13 +55,16 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
-    type: Mapped[OrgType] = mapped_column(str_enum(OrgType))
+    # active_history: the report's kept totals (services/day_totals.py) need the old parent,
+    # batch and type of a branch that moves, even when it was set without being read.
+    type: Mapped[OrgType] = mapped_column(str_enum(OrgType), active_history=True)
     unit: Mapped[str] = mapped_column(sa.String(120), default="")  # 单位 (its name, kept)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisations.id"), index=True
+        sa.ForeignKey("organisations.id"), index=True, active_history=True
     )
-    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id"), index=True,
+                                                 active_history=True)
 
     parent: Mapped["Organisation | None"] = relationship(
         remote_side=[id], back_populates="children"

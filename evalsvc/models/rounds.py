@@ -34,7 +34,10 @@ class Round(Base):
     __tablename__ = "rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # active_history (here and on closed_on): the old values of a changed round, for the
+    # report's kept totals (services/day_totals.py).
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True,
+                                                 active_history=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     stage: Mapped[Stage] = mapped_column(str_enum(Stage, 12))
     kind: Mapped[str] = mapped_column(sa.String(40))
@@ -52,7 +55,7 @@ class Round(Base):
     poster_used: Mapped[int] = mapped_column(default=0)
     created_on: Mapped[date]
     opened_on: Mapped[date | None]
-    closed_on: Mapped[date | None]
+    closed_on: Mapped[date | None] = mapped_column(active_history=True)
     # When the office means the round to close (计划结束日期); before today means overdue.
     planned_close_on: Mapped[date | None]
     # Stored when the round closes: the suppressed tally, and the proposed verdict.

@@ -7,6 +7,8 @@ from evalsvc.database import insert_rows, writes
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Organisation, User
 from evalsvc.models.base import utcnow
+from evalsvc.services import day_totals
+from evalsvc.services.today import local_day
 
 CLI_ACTOR = "cli"
 
@@ -37,6 +39,9 @@ def record_many(actor: User | None, action: str,
     rows = [_values(actor, action, obj, None, None, detail) for obj, detail in items]
     if rows:
         insert_rows(AuditEntry.__table__, _COLUMNS, [tuple(r.values()) for r in rows])
+        if action in day_totals.CHANGE_ACTIONS:  # the ORM did not see these rows
+            day_totals.touch(db.session(), ((r["organisation_id"], local_day(r["at"]))
+                                            for r in rows))
 
 
 def entry(actor: User | None, action: str, obj: object, *, organisation_id: int | None = None,

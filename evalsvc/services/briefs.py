@@ -80,9 +80,9 @@ def submit(actor: User, data: BriefData) -> Brief:
     return brief
 
 
-def briefs_between(start: date, end: date, org_ids: set[int] | None = None) -> list[Brief]:
-    """Briefs dated in the period, oldest first; with ``org_ids``, those departments' and
-    the supervisors' own."""
+def briefs_between(start: date, end: date, org_ids=None) -> list[Brief]:
+    """Briefs dated in the period, oldest first; with ``org_ids`` (ids, or a SELECT of them:
+    ``scope.visible_ids``), those departments' and the supervisors' own."""
     query = sa.select(Brief).where(Brief.brief_date >= start, Brief.brief_date <= end) \
         .order_by(Brief.brief_date, Brief.id)
     if org_ids is not None:
@@ -94,9 +94,9 @@ def briefs_between(start: date, end: date, org_ids: set[int] | None = None) -> l
 def visible_briefs(user: User, start: date, end: date) -> list[Brief]:
     """What a user may read: the office everything, a secretary her branch's, a supervisor
     her own and her organisations'."""
-    from evalsvc.services.scope import visible_org_ids
+    from evalsvc.services.scope import visible_ids
 
-    found = briefs_between(start, end, visible_org_ids(user))
+    found = briefs_between(start, end, visible_ids(user))
     if user.role is Role.OFFICE:
         return found
     return [b for b in found if b.organisation_id is not None or b.submitted_by == user.username]
@@ -110,32 +110,59 @@ class Missing:
     kind: str  # 党支部 / 督导组 …
 
 
-def missing(day: date | None = None, org_ids: set[int] | None = None) -> list[Missing]:
-    """Who has not sent a brief in the week holding ``day`` (today by default): each
-    organisation that has an active secretary, and each active supervisor."""
-    start, end = week_of(day or today())
-    sent = briefs_between(start, end)
-    sent_orgs = {b.organisation_id for b in sent if b.organisation_id is not None}
-    sent_supervisors = {b.submitted_by for b in sent if b.organisation_id is None}
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True),
-                               User.role.in_((Role.SECRETARY, Role.SUPERVISOR)))
-                               .order_by(User.username)).all()
-    found: list[Missing] = []
-    seen: set[int] = set()
-    # A 党委 or 党总支 sends through the office: it is due whether or not it has an account.
-    leaderships = db.session.scalars(sa.select(Organisation).where(
-        Organisation.type.in_((OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)))
-        .order_by(Organisation.code)).all()
-    for org in leaderships:
-        if org.id not in sent_orgs and (org_ids is None or org.id in org_ids):
-            seen.add(org.id)
-            found.append(Missing(org.name, label(org.type)))
-    for user in users:
-        if user.role is Role.SUPERVISOR:
-            if user.username not in sent_supervisors and org_ids is None:
-                found.append(Missing(user.display_name or user.username, "督导组"))
-        elif user.branch_id not in sent_orgs | seen and \
-                (org_ids is None or user.branch_id in org_ids):
-            seen.add(user.branch_id)
-            found.append(Missing(user.branch.name, label(user.branch.type)))
+def missing(day: date | None = None, scope=None, limit: int | None = None) -> list[Missing]:
+    """Who has not sent a brief in the week holding ``day`` (today by default): each 党委
+    and 党总支 (it sends through the office: due whether or not it has an account), by code;
+    then, by account name, each branch with an active secretary and (for the office) each
+    active supervisor. ``scope``: the organisations counted (``scope.visible_ids``: None for
+    all, ids, or a SELECT); ``limit``: the first so many. Two statements, whatever the size
+    of the province."""
+    leaderships, accounts = _missing_queries(day, scope)
+    found = [Missing(name, label(kind)) for name, kind in db.session.execute(
+        leaderships.limit(limit))]
+    if limit is None or len(found) < limit:
+        more = None if limit is None else limit - len(found)
+        found += [Missing(name, kind if kind == SUPERVISION else label(OrgType(kind)))
+                  for _key, name, kind in db.session.execute(accounts.limit(more))]
     return found
+
+
+def missing_count(day: date | None = None, scope=None) -> int:
+    """How many ``missing`` lists."""
+    return sum(db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
+               for q in _missing_queries(day, scope))
+
+
+SUPERVISION = "督导组"
+
+
+def _missing_queries(day: date | None, scope) -> tuple[sa.Select, sa.Select]:
+    """The departments without a brief (name, type), and the accounts: (sort key, name,
+    kind) of each branch with an active secretary (its first secretary's name sorts it)
+    and, for the office, each supervisor."""
+    start, end = week_of(day or today())
+    week = sa.and_(Brief.brief_date >= start, Brief.brief_date <= end)
+    sent = sa.select(Brief.organisation_id).where(week, Brief.organisation_id.is_not(None))
+    leadership = (OrgType.COMMITTEE, OrgType.GENERAL_BRANCH)
+    due = [Organisation.id.not_in(sent)]
+    if scope is not None:
+        due.append(Organisation.id.in_(scope))
+    leaderships = sa.select(Organisation.name, Organisation.type).where(
+        Organisation.type.in_(leadership), *due).order_by(Organisation.code)
+    first = sa.func.min(User.username)
+    accounts = sa.select(first.label("key"), sa.func.min(Organisation.name).label("name"),
+                         sa.cast(sa.func.min(Organisation.type), sa.String).label("kind")) \
+        .join(Organisation, Organisation.id == User.branch_id) \
+        .where(User.active.is_(True), User.role == Role.SECRETARY,
+               Organisation.type.not_in(leadership), *due).group_by(Organisation.id)
+    if scope is None:
+        reported = sa.select(Brief.submitted_by).where(week, Brief.organisation_id.is_(None))
+        supervisors = sa.select(User.username.label("key"),
+                                sa.func.coalesce(sa.func.nullif(User.display_name, ""),
+                                                 User.username).label("name"),
+                                sa.literal(SUPERVISION).label("kind")) \
+            .where(User.active.is_(True), User.role == Role.SUPERVISOR,
+                   User.username.not_in(reported))
+        accounts = sa.union_all(accounts, supervisors)
+    accounts = sa.select(accounts.subquery()).order_by(sa.text("key"))
+    return leaderships, accounts

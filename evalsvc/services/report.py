@@ -1,8 +1,10 @@
 """The weekly supervision report (督导工作周报): per batch and branch, for a period.
 
-It reads a province as it reads a county: the summaries (per batch, per 党委) are SQL
-aggregates (GROUP BY) over the user's scope, which is a subquery (``scope.visible_clause``),
-never a list of ids bound as parameters; the branches listed on the page and in the PDF are
+It reads a province as it reads a county: the period's summaries (the headline, one line a
+batch) are sums of the totals kept per day and committee (``services/day_totals.py``: what a
+province's report reads does not grow with its branches); the committees charted are SQL
+aggregates (GROUP BY) over the user's scope, a subquery (``scope.branch_clause``), never a
+list of ids bound as parameters; the branches listed on the page and in the PDF are
 the first ``LISTED`` of each batch (the report says how many more there are), and the XLSX
 reads every branch in chunks of ``CHUNK`` (``WeeklyReport.every_branch``), so the number of
 statements and the memory held do not grow with the branches (the XLSX's statements grow by
@@ -19,23 +21,17 @@ from sqlalchemy.orm import aliased
 from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import (
-    AuditEntry, Batch, Decision, Flag, FlagKind, Opinion, Organisation, OrgType, Round, Stage,
+    AuditEntry, Batch, Decision, Flag, FlagKind, Opinion, Organisation, Round, Stage,
     StageProgress, StageState, Transition, User,
 )
 from evalsvc.models.campaigns import latest_campaign_id
 from evalsvc.services.audit_words import action_label
+from evalsvc.services import day_totals
 from evalsvc.services.dashboard import round_figures
-from evalsvc.services.scope import visible_clause, visible_org_ids
+from evalsvc.services.day_totals import CHANGE_ACTIONS  # noqa: F401 - the report's changes
+from evalsvc.services.scope import branch_clause
 from evalsvc.services.today import local_day, short_date, utc_start
 
-# What the report says happened (opinions are listed on their own).
-CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal",
-                  "round.verdict.confirm", "round.verdict.override", "transition.apply",
-                  "transition.review", "transition.decide", "flag.confirmed", "flag.overridden",
-                  "flag.make_up.required", "flag.make_up", "flag.admonishment.carried_out",
-                  "plan.create", "plan.submit", "plan.review", "plan.approve", "plan.return",
-                  "plan.item_add", "plan.item_update", "plan.item_remove", "plan.note",
-                  "round.publish_result", "round.withdraw_result")
 LISTED = 200  # branches (and opinions, 诫勉) listed per section on the page and in the PDF
 CHUNK = 1000  # branches read at a time for the XLSX
 YIELD = 500  # rows fetched at a time when a query streams
@@ -143,7 +139,9 @@ class WeeklyReport:
     # 信息简报 dated in the period, who has not sent one in the week the period ends in,
     # and 回头看: plan items past their deadline and not done (services/rectify_report.py).
     briefs: list = field(default_factory=list)
-    missing_briefs: list = field(default_factory=list)
+    missing_briefs: list = field(default_factory=list)  # the first ``LISTED``
+    missing_count: int | None = None  # how many have not sent one (None: every one is listed)
+    all_missing: "Callable[[], list] | None" = None  # every one (the XLSX)
     overdue_items: list = field(default_factory=list)
     source: "ReportSource | None" = None
 
@@ -235,6 +233,14 @@ class WeeklyReport:
         else:
             yield from self.source.every_opinion()
 
+    def missing_total(self) -> int:
+        """How many departments and groups have not sent a brief in the week."""
+        return len(self.missing_briefs) if self.missing_count is None else self.missing_count
+
+    def every_missing_brief(self) -> list:
+        """Every department and group without a brief in the week (the XLSX's rows)."""
+        return self.all_missing() if self.all_missing is not None else self.missing_briefs
+
     def more_admonishments(self) -> int:
         """集体诫勉 of the period not listed."""
         return self.source.admonishment_count - len(self.admonishments) if self.source else 0
@@ -287,7 +293,7 @@ def weekly(user: User, start: date, end: date, listed: int | None = None) -> Wee
     report.opinions = source.opinions(listed)
     from evalsvc.services.rectify_report import add_rectification
 
-    return add_rectification(report, user, visible_org_ids(user))
+    return add_rectification(report, user, listed)
 
 
 class ReportSource:
@@ -302,11 +308,12 @@ class ReportSource:
             self._batch_number[batch_id] = number
             self.batch_names[number] = name
         self.batch_counts: dict[int | None, int] = {}
-        for batch_id, count in db.session.execute(
-                sa.select(Organisation.batch_id, sa.func.count())
-                .where(self.in_scope(Organisation.id)).group_by(Organisation.batch_id)):
+        self._batch_ids: list[int | None] = []  # with branches in scope
+        for batch_id, count in day_totals.branch_counts(user).items():
+            self._batch_ids.append(batch_id)
             number = self._batch_number.get(batch_id)
             self.batch_counts[number] = self.batch_counts.get(number, 0) + count
+        self._kept = day_totals.period(user, start, end)
         self.totals = self._totals()
         self.opinion_count = 0
         self.admonishment_count = 0
@@ -314,8 +321,7 @@ class ReportSource:
     # -- scope and the period ------------------------------------------------------------
     def in_scope(self, org_id_column) -> sa.ColumnElement[bool]:
         """The column names a branch in the user's scope."""
-        branches = sa.select(Organisation.id).where(Organisation.type == OrgType.BRANCH,
-                                                    visible_clause(self.user, Organisation.id))
+        branches = sa.select(Organisation.id).where(branch_clause(self.user))
         return org_id_column.in_(branches.correlate(None))
 
     def _held(self):
@@ -344,48 +350,34 @@ class ReportSource:
 
     # -- summaries -----------------------------------------------------------------------
     def _totals(self) -> Totals:
-        held = self._held_figures()
-        rounds, ballots = db.session.execute(sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(held.c.ballots), 0))).one()
-        raised = db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(
-            self._flag_raised(), self.in_scope(Flag.organisation_id)))
-        confirmed = db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(
-            self._flag_confirmed(), self.in_scope(Flag.organisation_id)))
-        changes = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-            self._changes_where(), self.in_scope(AuditEntry.organisation_id)))
-        return Totals(sum(self.batch_counts.values()), rounds, int(ballots), raised,
-                      confirmed, changes, rounds)
+        """The headline figures: sums of the totals kept per day and committee."""
+        sums = {c: sum(line[c] for line in self._kept.values()) for c in day_totals.COUNTS}
+        return Totals(sum(self.batch_counts.values()), sums["rounds_held"], sums["ballots"],
+                      sums["flags_raised"], sums["flags_confirmed"], sums["changes"],
+                      sums["rounds_held"])
 
     def flag_counts(self) -> dict[int | None, dict[FlagKind, int]]:
-        """Flags raised in the period and not overridden, by batch and kind."""
+        """Flags raised in the period and not overridden, by batch and kind (补课, 黄牌警示,
+        集体诫勉)."""
         counts: dict[int | None, dict[FlagKind, int]] = {}
-        for batch_id, kind, count in db.session.execute(
-                sa.select(Organisation.batch_id, Flag.kind, sa.func.count())
-                .join(Organisation, Organisation.id == Flag.organisation_id)
-                .where(self._flag_raised(), Flag.status != Decision.OVERRIDDEN,
-                       self.in_scope(Flag.organisation_id))
-                .group_by(Organisation.batch_id, Flag.kind)):
-            per = counts.setdefault(self._batch_number.get(batch_id), {})
-            per[kind] = per.get(kind, 0) + count
+        for batch_id, line in self._kept.items():
+            for kind, column in day_totals.KIND_COLUMNS.items():
+                if line[column]:
+                    per = counts.setdefault(self._batch_number.get(batch_id), {})
+                    per[kind] = per.get(kind, 0) + line[column]
         return counts
 
     def batch_summaries(self, report: WeeklyReport, rates: bool) -> list[GroupSummary]:
-        """One line a batch, summed by the database."""
-        held = self._held_figures()
+        """One line a batch, from the totals kept per day and committee."""
         sums: dict[int | None, list[int]] = {}
-        for batch_id, rounds, cards, ballots in db.session.execute(
-                sa.select(Organisation.batch_id, sa.func.count(), sa.func.sum(held.c.cards),
-                          sa.func.sum(held.c.ballots))
-                .join(Organisation, Organisation.id == held.c.organisation_id)
-                .group_by(Organisation.batch_id)):
-            line = sums.setdefault(self._batch_number.get(batch_id), [0, 0, 0])
-            for i, value in enumerate((rounds, cards, ballots)):
-                line[i] += int(value or 0)
-        lowest = self._lowest_rates(Organisation.batch_id) if rates else {}
         by_number: dict[int | None, float] = {}
-        for batch_id, value in lowest.items():
+        for batch_id, line in self._kept.items():
             number = self._batch_number.get(batch_id)
-            by_number[number] = min(value, by_number.get(number, value))
+            got = sums.setdefault(number, [0, 0, 0])
+            for i, column in enumerate(("rounds_held", "cards", "ballots")):
+                got[i] += line[column]
+            if rates and line["lowest"] is not None:
+                by_number[number] = min(line["lowest"], by_number.get(number, line["lowest"]))
         out = []
         for number in report.batch_numbers():
             rounds, cards, ballots = sums.get(number, (0, 0, 0))
@@ -475,19 +467,16 @@ class ReportSource:
             yield tuple(row)
 
     def first_of_each_batch(self, listed: int) -> sa.Select:
-        """A SELECT of the first ``listed`` branches (by code) of each batch: one statement
-        finds each batch's last listed code, so the SELECT is a plain range on the code
-        index (not a window the statements that use it would each compute again)."""
-        ranked = sa.select(Organisation.batch_id, Organisation.code, sa.func.row_number().over(
-            partition_by=Organisation.batch_id, order_by=Organisation.code).label("n")) \
-            .where(self.in_scope(Organisation.id)).subquery()
-        ranges = [sa.and_(Organisation.batch_id.is_(None) if batch_id is None
-                          else Organisation.batch_id == batch_id, Organisation.code <= last)
-                  for batch_id, last in db.session.execute(
-                      sa.select(ranked.c.batch_id, sa.func.max(ranked.c.code))
-                      .where(ranked.c.n <= listed).group_by(ranked.c.batch_id))]
-        return sa.select(Organisation.id).where(self.in_scope(Organisation.id),
-                                                sa.or_(sa.false(), *ranges))
+        """A SELECT of the first ``listed`` branches (by code) of each batch: one short
+        statement a batch walks the code index to the batch's ``listed``-th branch (a
+        province's other branches are never read), and the SELECT names the ids found."""
+        ids: list[int] = []
+        for batch_id in self._batch_ids:
+            batch = Organisation.batch_id.is_(None) if batch_id is None \
+                else Organisation.batch_id == batch_id
+            ids += db.session.scalars(sa.select(Organisation.id).where(
+                branch_clause(self.user), batch).order_by(Organisation.code).limit(listed))
+        return sa.select(Organisation.id).where(Organisation.id.in_(ids))
 
     def _in_report_order(self, query: sa.Select) -> sa.Select:
         """The query (joined to ``Organisation``) ordered as the report lists branches."""

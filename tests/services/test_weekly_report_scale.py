@@ -13,7 +13,7 @@ from evalsvc.database import insert_rows
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Opinion, Organisation, OrgType, Role, Round, RoundState, User
 from evalsvc.render.report import write_report_pdf, write_report_xlsx
-from evalsvc.services import report
+from evalsvc.services import day_totals, report
 from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
 
@@ -45,6 +45,7 @@ def _grow(count: int, start: int = 0) -> None:
                   '{"ballots": 15}') for round_id, org_id in rounds])
     insert_rows(Opinion.__table__, ("organisation_id", "author", "written_on", "text"),
                 [(org_id, "省督导组", today(), "台账需细化") for _id, org_id in rounds])
+    day_totals.rebuild(db.session.connection())  # rows written around the ORM, as a bulk load
     db.session.commit()
 
 
