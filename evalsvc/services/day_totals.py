@@ -43,6 +43,7 @@ COUNTS = ("rounds_held", "cards", "ballots", "flags_raised", "flags_confirmed", 
 KIND_COLUMNS = {FlagKind.MAKE_UP: "make_up", FlagKind.YELLOW_CARD: "yellow_cards",
                 FlagKind.ADMONISHMENT: "admonishments"}
 LOCK_SPACE = 16_001  # pg_advisory_xact_lock(LOCK_SPACE, parent id): one committee's days
+EVERY_PARENT = -1  # (LOCK_SPACE, -1): shared by each refresh, exclusive for a rebuild
 YIELD = 500
 _PENDING = "day_totals"  # session.info key: what this transaction touched
 _ROUND_FIELDS = ("closed_on", "rehearsal", "cards_issued", "ballots_counted", "figures_json",
@@ -184,6 +185,10 @@ def refresh(conn, days_by_parent: dict[int | None, set[date]],
     time (a bulk action over a batch touches thousands of committees on one day)."""
     everyone = sorted(set(days_by_parent) | set(counted), key=lambda p: -1 if p is None else p)
     if conn.dialect.name == "postgresql":  # in order: two writers never wait in a ring
+        # A rebuild running meanwhile has deleted every row and computed without this
+        # change: wait for it, so the DELETE below sees (and replaces) the rows it wrote.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:space, :every)"),
+                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
         for chunk in _chunks([p or 0 for p in everyone]):
             conn.execute(sa.text(
                 "SELECT pg_advisory_xact_lock(:space, p) FROM"
@@ -219,7 +224,11 @@ def _parent_in(column, parents: list[int | None]):
 
 
 def rebuild(conn) -> None:
-    """The whole tables again, from the facts."""
+    """The whole tables again, from the facts (on PostgreSQL after every refresh under way
+    has committed, and before any other starts: none writes a day beside the rebuild's)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :every)"),
+                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
     conn.execute(sa.delete(DayTotals))
     _insert(conn, compute(conn))
     conn.execute(sa.delete(CommitteeBranches))

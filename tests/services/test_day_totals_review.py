@@ -69,3 +69,30 @@ def test_a_timezone_change_keeps_the_changes_of_the_period_right(app, demo):
     assert shown("office", start, today()) == truth("office", start, today())
     app.config["TIMEZONE"] = "Asia/Tokyo"
     assert shown("office", start, today()) == truth("office", start, today())
+
+
+def test_a_rebuild_while_a_round_closes_keeps_each_day_once(app, demo, monkeypatch):
+    """``evalsvc report rebuild-totals`` while a secretary closes a round of the same
+    committee: the rebuild has deleted every row and computed (without the new round) when
+    the close recomputes its committee's day. Each day must still be kept once, with both
+    rounds (PostgreSQL: the close waited on the rebuild's deleted row, then inserted beside
+    the rebuild's row: a day kept twice, 3 rounds held where 2 were)."""
+    import threading
+
+    from evalsvc.services import closing, day_totals
+    from tests.helpers import at_once, new_round
+    from tests.services.test_day_totals import assert_kept
+
+    run_round(user("office"), "XW0101", "stage_review", Stage.REVIEW)
+    second = new_round("XW0102")[0].id
+
+    def work():
+        if threading.current_thread().name == "first":
+            day_totals.rebuild_kept()
+        else:
+            closing.close_round(None, db.session.get(Round, second))
+
+    at_once(app, monkeypatch, day_totals, "_insert", work)
+    assert_kept()
+    start = today() - timedelta(days=6)
+    assert shown("office", start, today())["rounds_held"] == 2
