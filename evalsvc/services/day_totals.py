@@ -43,7 +43,8 @@ COUNTS = ("rounds_held", "cards", "ballots", "flags_raised", "flags_confirmed", 
 KIND_COLUMNS = {FlagKind.MAKE_UP: "make_up", FlagKind.YELLOW_CARD: "yellow_cards",
                 FlagKind.ADMONISHMENT: "admonishments"}
 LOCK_SPACE = 16_001  # pg_advisory_xact_lock(LOCK_SPACE, parent id): one committee's days
-EVERY_PARENT = -1  # (LOCK_SPACE, -1): shared by each refresh, exclusive for a rebuild
+# (LOCK_SPACE, -1): shared by each refresh, exclusive for a rebuild or a branch moved
+EVERY_PARENT = -1
 YIELD = 500
 _PENDING = "day_totals"  # session.info key: what this transaction touched
 _ROUND_FIELDS = ("closed_on", "rehearsal", "cards_issued", "ballots_counted", "figures_json",
@@ -147,6 +148,7 @@ def _after_transaction_end(session: Session, transaction) -> None:
 def _refresh_touched(conn, pending: dict) -> None:
     """Recompute the rows of the touched days of the touched branches' parents (and, for a
     branch moved, every day it has something on, under its old and new parent)."""
+    _take_turn(conn, exclusive=bool(pending["moved"]))
     by_parent: dict[int | None, set[date]] = {}
     orgs = sorted({org for org, _day in pending["touched"]} | set(pending["moved"]))
     parent_of: dict[int, int | None] = {}
@@ -163,6 +165,18 @@ def _refresh_touched(conn, pending: dict) -> None:
             by_parent.setdefault(parent, set()).update(days)
             counted.add(parent)
     refresh(conn, by_parent, counted)
+
+
+def _take_turn(conn, exclusive: bool) -> None:
+    """PostgreSQL: wait for a rebuild or a branch move under way, before the branches'
+    parents are read (``exclusive``: this is one, and waits for every refresh under way).
+    Without it a close that read its branch's old parent recomputed that parent after the
+    move had committed (and the move had computed without the close): the round was kept
+    nowhere; and a refresh during a rebuild wrote a day beside the rebuild's."""
+    if conn.dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(sa.text(f"SELECT {lock}(:space, :every)"),
+                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
 
 
 def _days_of(conn, org_id: int) -> set[date]:
@@ -185,10 +199,6 @@ def refresh(conn, days_by_parent: dict[int | None, set[date]],
     time (a bulk action over a batch touches thousands of committees on one day)."""
     everyone = sorted(set(days_by_parent) | set(counted), key=lambda p: -1 if p is None else p)
     if conn.dialect.name == "postgresql":  # in order: two writers never wait in a ring
-        # A rebuild running meanwhile has deleted every row and computed without this
-        # change: wait for it, so the DELETE below sees (and replaces) the rows it wrote.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:space, :every)"),
-                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
         for chunk in _chunks([p or 0 for p in everyone]):
             conn.execute(sa.text(
                 "SELECT pg_advisory_xact_lock(:space, p) FROM"
@@ -226,9 +236,7 @@ def _parent_in(column, parents: list[int | None]):
 def rebuild(conn) -> None:
     """The whole tables again, from the facts (on PostgreSQL after every refresh under way
     has committed, and before any other starts: none writes a day beside the rebuild's)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :every)"),
-                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
+    _take_turn(conn, exclusive=True)
     conn.execute(sa.delete(DayTotals))
     _insert(conn, compute(conn))
     conn.execute(sa.delete(CommitteeBranches))

@@ -96,3 +96,32 @@ def test_a_rebuild_while_a_round_closes_keeps_each_day_once(app, demo, monkeypat
     assert_kept()
     start = today() - timedelta(days=6)
     assert shown("office", start, today())["rounds_held"] == 2
+
+
+def test_a_branch_moved_while_its_round_closes_keeps_the_round(app, demo, monkeypatch):
+    """The office moves XW0102 to 古宋镇党委 while its secretary closes a round: the close
+    had read the branch's old committee before the move committed, then recomputed that
+    committee (the branch no longer in it); the move had recomputed without the round
+    (not yet committed). PostgreSQL: the round was kept nowhere (0 rounds held shown)."""
+    import threading
+
+    from evalsvc.services import closing, day_totals
+    from tests.helpers import at_once, new_round
+    from tests.services.test_day_totals import assert_kept
+
+    closing_id = new_round("XW0102")[0].id
+    target = org("XW0401").parent_id
+
+    def work():
+        if threading.current_thread().name == "first":
+            closing.close_round(None, db.session.get(Round, closing_id))
+        else:
+            moved = org("XW0102")
+            update_org(user("office"), moved, OrgData(moved.code, moved.name, moved.type,
+                                                      moved.unit, target, moved.batch_id))
+
+    at_once(app, monkeypatch, day_totals, "refresh", work)
+    assert org("XW0102").parent_id == target
+    assert_kept()
+    start = today() - timedelta(days=6)
+    assert shown("office", start, today())["rounds_held"] == 1
