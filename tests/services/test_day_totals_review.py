@@ -125,3 +125,35 @@ def test_a_branch_moved_while_its_round_closes_keeps_the_round(app, demo, monkey
     assert_kept()
     start = today() - timedelta(days=6)
     assert shown("office", start, today())["rounds_held"] == 1
+
+
+def test_casting_ballots_writes_nothing_to_the_kept_totals(app, demo):
+    """Anonymity: a ballot's transaction never writes the kept totals, so no row of
+    day_totals or committee_branches is stamped (PostgreSQL xmin) by a ballot's
+    transaction or changes while a round is open; they change when the round closes."""
+    from evalsvc.models import CommitteeBranches, DayTotals
+    from evalsvc.services import closing, rounds
+    from tests.services.test_rules import create, vote
+
+    run_round(user("office"), "XW0102", "stage_review", Stage.REVIEW)  # rows to watch
+    round_, card_codes = create(user("secretary"), "XW0101", "stage_review", Stage.REVIEW)
+    rounds.open_round(user("secretary"), round_)
+
+    def tables() -> list:
+        pg = db.engine.dialect.name == "postgresql"
+        return [db.session.execute(sa.text(
+            f"SELECT {'xmin::text, ' if pg else ''}* FROM {table.__tablename__} ORDER BY id"))
+            .all() for table in (DayTotals, CommitteeBranches)]
+
+    before = tables()
+    vote(round_, card_codes, 6, 4)
+    db.session.commit()
+    assert tables() == before
+    if db.engine.dialect.name == "postgresql":
+        ballot_xmins = set(db.session.scalars(sa.text(
+            "SELECT xmin::text FROM ballots WHERE round_id = :r"), {"r": round_.id}))
+        assert len(ballot_xmins) == 10
+        kept = {row[0] for table in tables() for row in table}
+        assert not kept & ballot_xmins
+    closing.close_round(user("secretary"), db.session.get(Round, round_.id))
+    assert tables() != before  # the close is what moves them
