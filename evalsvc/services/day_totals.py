@@ -43,6 +43,8 @@ COUNTS = ("rounds_held", "cards", "ballots", "flags_raised", "flags_confirmed", 
 KIND_COLUMNS = {FlagKind.MAKE_UP: "make_up", FlagKind.YELLOW_CARD: "yellow_cards",
                 FlagKind.ADMONISHMENT: "admonishments"}
 LOCK_SPACE = 16_001  # pg_advisory_xact_lock(LOCK_SPACE, parent id): one committee's days
+# (LOCK_SPACE, -1): shared by each refresh, exclusive for a rebuild or a branch moved
+EVERY_PARENT = -1
 YIELD = 500
 _PENDING = "day_totals"  # session.info key: what this transaction touched
 _ROUND_FIELDS = ("closed_on", "rehearsal", "cards_issued", "ballots_counted", "figures_json",
@@ -146,6 +148,7 @@ def _after_transaction_end(session: Session, transaction) -> None:
 def _refresh_touched(conn, pending: dict) -> None:
     """Recompute the rows of the touched days of the touched branches' parents (and, for a
     branch moved, every day it has something on, under its old and new parent)."""
+    _take_turn(conn, exclusive=bool(pending["moved"]))
     by_parent: dict[int | None, set[date]] = {}
     orgs = sorted({org for org, _day in pending["touched"]} | set(pending["moved"]))
     parent_of: dict[int, int | None] = {}
@@ -162,6 +165,18 @@ def _refresh_touched(conn, pending: dict) -> None:
             by_parent.setdefault(parent, set()).update(days)
             counted.add(parent)
     refresh(conn, by_parent, counted)
+
+
+def _take_turn(conn, exclusive: bool) -> None:
+    """PostgreSQL: wait for a rebuild or a branch move under way, before the branches'
+    parents are read (``exclusive``: this is one, and waits for every refresh under way).
+    Without it a close that read its branch's old parent recomputed that parent after the
+    move had committed (and the move had computed without the close): the round was kept
+    nowhere; and a refresh during a rebuild wrote a day beside the rebuild's."""
+    if conn.dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(sa.text(f"SELECT {lock}(:space, :every)"),
+                     {"space": LOCK_SPACE, "every": EVERY_PARENT})
 
 
 def _days_of(conn, org_id: int) -> set[date]:
@@ -219,7 +234,9 @@ def _parent_in(column, parents: list[int | None]):
 
 
 def rebuild(conn) -> None:
-    """The whole tables again, from the facts."""
+    """The whole tables again, from the facts (on PostgreSQL after every refresh under way
+    has committed, and before any other starts: none writes a day beside the rebuild's)."""
+    _take_turn(conn, exclusive=True)
     conn.execute(sa.delete(DayTotals))
     _insert(conn, compute(conn))
     conn.execute(sa.delete(CommitteeBranches))

@@ -50,7 +50,18 @@ def check_org(data: OrgData, existing: Organisation | None = None,
     parent_error = _check_parent(data, existing)
     if parent_error:
         errors["parent_id"] = parent_error
+    if existing is not None and _child_not_below(existing, data.type):
+        errors["type"] = "下级组织的层级必须低于本组织"
     return errors
+
+
+def _child_not_below(org: Organisation, new_type: OrgType) -> bool:
+    """Whether a child of ``org`` would not be below it once it has ``new_type`` (a 总支
+    retyped 党支部 above its branches: scope and the report's kept totals walk the levels
+    above branches only)."""
+    kinds = db.session.scalars(sa.select(Organisation.type).where(
+        Organisation.parent_id == org.id).distinct())
+    return any(LEVEL[kind] <= LEVEL[new_type] for kind in kinds)
 
 
 def _code_taken(code: str, existing: Organisation | None) -> bool:
