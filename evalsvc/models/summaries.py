@@ -33,6 +33,9 @@ class DayTotals(Base):
     yellow_cards: Mapped[int] = mapped_column(default=0)
     admonishments: Mapped[int] = mapped_column(default=0)
     changes: Mapped[int] = mapped_column(default=0)  # 本期变化 audit entries of that (local) day
+    # The TIMEZONE ``changes`` was counted in (audit entries are stored in UTC): after a
+    # change of the setting, a period holding rows of another zone is counted from the log.
+    zone: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
 
     __table_args__ = (
         sa.Index("ix_day_totals_day", "day", "parent_id", "batch_id"),

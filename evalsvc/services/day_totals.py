@@ -16,6 +16,7 @@ snapshot missing the other's change. Writes that bypass the ORM (``insert_rows``
 they touched with ``touch``; ``rebuild`` recomputes the whole table (the migration, bulk
 loads).
 """
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
@@ -28,7 +29,7 @@ from evalsvc.models import (
     AuditEntry, CommitteeBranches, DayTotals, Decision, Flag, FlagKind, Organisation, OrgType,
     Round,
 )
-from evalsvc.services.today import local_day, utc_start
+from evalsvc.services.today import local_day, utc_start, zone
 
 # What the report says happened (opinions are listed on their own).
 CHANGE_ACTIONS = ("round.open", "round.close", "round.purge_rehearsal",
@@ -42,6 +43,7 @@ COUNTS = ("rounds_held", "cards", "ballots", "flags_raised", "flags_confirmed", 
           "yellow_cards", "admonishments", "changes")
 KIND_COLUMNS = {FlagKind.MAKE_UP: "make_up", FlagKind.YELLOW_CARD: "yellow_cards",
                 FlagKind.ADMONISHMENT: "admonishments"}
+log = logging.getLogger(__name__)
 LOCK_SPACE = 16_001  # pg_advisory_xact_lock(LOCK_SPACE, parent id): one committee's days
 # (LOCK_SPACE, -1): shared by each refresh, exclusive for a rebuild or a branch moved
 EVERY_PARENT = -1
@@ -268,8 +270,9 @@ def _count_branches(conn, where=None) -> None:
 
 def _insert(conn, rows: dict[Key, dict]) -> None:
     if rows:
+        kept_in = zone().key
         conn.execute(sa.insert(DayTotals), [
-            {"day": day, "batch_id": batch, "parent_id": parent, **values}
+            {"day": day, "batch_id": batch, "parent_id": parent, "zone": kept_in, **values}
             for (day, batch, parent), values in sorted(rows.items(), key=_order)])
 
 
@@ -379,7 +382,40 @@ def period(user, start: date, end: date) -> dict[int | None, dict]:
         for (_day, batch, _parent), values in compute(
                 db.session.connection(), Organisation.id.in_(alone), days).items():
             _add(found.setdefault(batch, dict.fromkeys(COUNTS, 0) | {"lowest": None}), values)
+    if _counted_in_another_zone(start, end):
+        _recount_changes(found, user, start, end)
     return found
+
+
+def _counted_in_another_zone(start: date, end: date) -> bool:
+    """Whether a kept day of the period, or one a zone apart from it (two days either side:
+    offsets differ by up to 26 hours), counted its changes in another TIMEZONE than today's
+    (the setting was changed since; ``evalsvc report rebuild-totals`` counts them again)."""
+    from evalsvc.extensions import db
+
+    near = timedelta(days=2)
+    return db.session.scalar(sa.select(DayTotals.id).where(
+        DayTotals.day >= start - near, DayTotals.day <= end + near,
+        DayTotals.zone != zone().key).limit(1)) is not None
+
+
+def _recount_changes(found: dict, user, start: date, end: date) -> None:
+    """The period's 本期变化 counted from the audit log in today's zone, over the user's
+    branches (slower, and right), until the kept days are counted again."""
+    from evalsvc.extensions import db
+    from evalsvc.services.scope import branch_clause
+
+    log.warning("the weekly totals of %s..%s were kept in another TIMEZONE: counting their "
+                "changes from the audit log; run `evalsvc report rebuild-totals`", start, end)
+    for values in found.values():
+        values["changes"] = 0
+    days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
+    counted: dict[Key, dict] = {}
+    _changes(db.session.connection(), [branch_clause(user)], days,
+             lambda day, batch, parent: counted.setdefault((day, batch, parent), {"changes": 0}))
+    for (_day, batch, _parent), values in counted.items():
+        found.setdefault(batch, dict.fromkeys(COUNTS, 0) | {"lowest": None})["changes"] += \
+            values["changes"]
 
 
 def branch_counts(user) -> dict[int | None, int]:

@@ -36,6 +36,7 @@ def upgrade():
         sa.Column('yellow_cards', sa.Integer(), nullable=False),
         sa.Column('admonishments', sa.Integer(), nullable=False),
         sa.Column('changes', sa.Integer(), nullable=False),
+        sa.Column('zone', sa.String(length=64), server_default='', nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_day_totals')),
     )
     op.create_index('ix_day_totals_day', 'day_totals', ['day', 'parent_id', 'batch_id'])
