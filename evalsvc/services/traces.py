@@ -25,7 +25,7 @@ from evalsvc.services import audit
 
 log = logging.getLogger(__name__)
 
-TABLES = ("answers", "ballots", "receipts", "cards", "paper_entries")
+TABLES = ("ballots", "receipts", "cards", "paper_entries")
 QUICK_ATTEMPTS = 3  # what a web request can afford: well under a second on SQLite
 SQLITE_WAIT_MS = 100  # how long one checkpoint waits for readers
 PG_LOCK_TIMEOUT = "2s"  # how long one table rewrite waits for its lock

@@ -89,8 +89,7 @@ def test_postgresql_after_close_no_page_holds_a_key_in_or_its_transaction(app, d
     try:
         with engine.connect() as conn:
             paired, found = set(), set()
-            for name, kind in pages.relations(conn, schema):
-                qualified = f"{schema}.{name}"
+            for name, kind, qualified in pages.relations(conn, schema):
                 if kind == "heap":
                     paired |= pages.tuple_xids(conn, qualified) & spending
                 data = b"".join(pages.raw_pages(conn, qualified))
