@@ -10,9 +10,11 @@ BALLOT_TABLES = ("cards", "ballots", "receipts", "paper_entries")
 
 
 def superuser_engine() -> sa.Engine:
-    """A connection to the test database as the superuser, with pageinspect installed in
-    ``public`` (the tests' own schemas come and go)."""
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    """A connection to this test's own database (each test has one, copied from a
+    template: not the database ``PG_URL`` names) as the suite's role, a superuser, with
+    pageinspect installed in ``public``."""
+    url = sa.make_url(PG_URL).set(database=db.engine.url.database)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if not conn.exec_driver_sql(
                 "SELECT 1 FROM pg_extension WHERE extname = 'pageinspect'").first():

@@ -54,7 +54,9 @@ def test_after_close_no_page_pairs_a_card_or_receipt_with_a_ballot(app, demo):
     try:
         with engine.connect() as conn:
             paired, stale, toasted = set(), {}, 0
-            for name, kind, qualified in pages.relations(conn, schema):
+            found = pages.relations(conn, schema)
+            assert {"ballots", "ballots toast", "receipts", "cards"} <= {n for n, *_ in found}
+            for name, kind, qualified in found:
                 if kind == "heap":
                     paired |= pages.tuple_xids(conn, qualified) & spending
                 data = b"".join(pages.raw_pages(conn, qualified))
