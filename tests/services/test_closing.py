@@ -40,8 +40,10 @@ def _canonical(value) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def _documented_digest(round_) -> str:
-    """The seal as the module docstring describes it, from plain full reads."""
+def _documented_digest(round_, answers_of=None) -> str:
+    """The seal as the module docstring describes it, from plain full reads with SQL;
+    ``answers_of`` (ballot id → [(question, value, text)]) defaults to the decoded
+    ``ballots.answers`` (a test of the migration passes the old answers table's rows)."""
     groups = db.session.execute(sa.select(RespondentGroup.id, RespondentGroup.code,
                                           RespondentGroup.card_count)
                                 .where(RespondentGroup.round_id == round_.id)).all()
@@ -56,13 +58,18 @@ def _documented_digest(round_) -> str:
     add(["settings", asdict(settings_for(round_))])
     add(["groups", sorted([c.value, n] for _gid, c, n in groups)])
     add(["layout", json.loads(round_.layout_json)])
-    ballot_rows = db.session.execute(sa.select(Ballot).where(Ballot.round_id == round_.id)
-                                     ).scalars().all()
-    for ballot in sorted(ballot_rows, key=lambda b: b.id.encode()):
-        mine = sorted(([code[ballot.group_id], q, v, t] for q, v, t in json.loads(ballot.answers)),
+    ballot_rows = db.session.execute(sa.text(
+        "SELECT id, group_id, day, channel FROM ballots WHERE round_id = :r"),
+        {"r": round_.id}).all()
+    if answers_of is None:
+        answers_of = {b: json.loads(packed) for b, packed in db.session.execute(sa.text(
+            "SELECT id, answers FROM ballots WHERE round_id = :r"), {"r": round_.id})}
+    for ballot_id, group_id, day, channel in sorted(ballot_rows, key=lambda b: b[0].encode()):
+        mine = sorted(([code[group_id], q, v, t] for q, v, t in answers_of.get(ballot_id, [])),
                       key=lambda r: (r[1].encode(), r[2].encode()))
-        record = ["ballot", ballot.id, code[ballot.group_id], ballot.day.isoformat(), mine]
-        add(record if ballot.channel == "phone" else [*record, ballot.channel])
+        day = day if isinstance(day, str) else day.isoformat()  # SQLite gives text
+        record = ["ballot", ballot_id, code[group_id], day, mine]
+        add(record if channel == "phone" else [*record, channel])
     receipts = sorted(db.session.scalars(sa.select(Receipt.code).where(
         Receipt.round_id == round_.id)).all(), key=str.encode)
     for receipt in receipts:
