@@ -20,10 +20,13 @@ class Malformed(ValueError):
     """A stored value that is not the canonical packing of a list of answers."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+
+
 def canonical(value: object) -> bytes:
     """The one byte string a JSON value is sealed (and a ballot's answers stored) as."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def pack(rows: AnswerRows) -> str:
@@ -31,32 +34,40 @@ def pack(rows: AnswerRows) -> str:
     answers = sorted(([q, v, t or None] for q, v, t in rows), key=lambda a: (a[0], a[1]))
     if any(a[:2] == b[:2] for a, b in zip(answers, answers[1:])):
         raise Malformed("a ballot answers the same option twice")
-    return canonical(answers).decode("utf-8")
+    return _CANONICAL.encode(answers)
 
 
-def unpack(packed: str) -> list[list]:
-    """The stored answers as ``[question, value, text]`` lists (raises Malformed)."""
+def unpack(packed: str) -> list:
+    """The stored answers, decoded (raises Malformed unless a JSON list). Each is meant to
+    be ``[question, value, text]``: the seal checks that of every ballot (``is_canonical``),
+    and a reader that finds otherwise raises Malformed (``answer_rows``)."""
     try:
         answers = json.loads(packed)
     except (TypeError, ValueError) as exc:
         raise Malformed(f"not JSON: {exc}") from None
-    if not isinstance(answers, list) or not all(
-            isinstance(a, list) and len(a) == 3 and isinstance(a[0], str)
-            and isinstance(a[1], str) and (a[2] is None or isinstance(a[2], str))
-            for a in answers):
+    if type(answers) is not list:
         raise Malformed("not a list of [question, value, text]")
     return answers
 
 
-def is_canonical(packed: str, answers: list[list]) -> bool:
-    """True when ``packed`` is the one way to store ``answers`` (strictly sorted by question
-    and value, so each option once; no empty text; canonical JSON), i.e. ``pack`` would
-    store them so: two different stored values never seal alike. A linear check, cheaper
-    than packing again (the seal runs it on every ballot)."""
-    keys = [(q, v) for q, v, _t in answers]
-    return (all(a < b for a, b in zip(keys, keys[1:]))
-            and all(t != "" for _q, _v, t in answers)
-            and canonical(answers).decode("utf-8") == packed)
+def is_canonical(packed: str, answers: list) -> bool:
+    """True when ``packed`` is the one way ``pack`` stores ``answers``: each one
+    [question, value, text] (text null or not empty), strictly sorted by question and
+    value (so each option once), in canonical JSON. Two different stored values never
+    seal alike. A linear check, cheaper than packing again (the seal runs it on every
+    ballot)."""
+    previous = None
+    for answer in answers:
+        if type(answer) is not list or len(answer) != 3:
+            return False
+        question, value, text = answer
+        if type(question) is not str or type(value) is not str or not (
+                text is None or (type(text) is str and text)):
+            return False
+        if previous is not None and (question, value) <= previous:
+            return False
+        previous = (question, value)
+    return _CANONICAL.encode(answers) == packed
 
 
 def stream(query, batch: int = 5000):

@@ -11,7 +11,7 @@ from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import Settings
 from evalsvc.models import Ballot, Campaign, Decision, Round, RoundState
 from evalsvc.services.campaign_rules import kind_settings
-from evalsvc.services.packed import stream, unpack
+from evalsvc.services.packed import Malformed, stream, unpack
 from evalsvc.services.rounds import layout
 from evalsvc.tally import ALL, Counts, RoundResult, TallyInput, suppressed_groups
 
@@ -44,14 +44,20 @@ def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str],
     for group_id, packed in stream(sa.select(Ballot.group_id, Ballot.answers)
                                    .where(Ballot.round_id == round_id)):
         ballots[group_id] += 1
-        picked = defaultdict(set)
-        for question, value, answer_text in unpack(packed):
-            if value == "":
-                if question in text:
-                    texts[question].append(answer_text)
-                continue
-            per_group[(group_id, question, value)] += 1
-            picked[question].add(value)
+        picked = defaultdict(set) if each_ballot or multi else None
+        try:
+            for question, value, answer_text in unpack(packed):
+                if value == "":
+                    if question in text:
+                        texts[question].append(answer_text)
+                    continue
+                per_group[(group_id, question, value)] += 1
+                if picked is not None:
+                    picked[question].add(value)
+        except (TypeError, ValueError):  # an answer that is not [question, value, text]
+            raise Malformed(f"round {round_id}: a ballot's answers are malformed") from None
+        if picked is None:
+            continue
         for question in multi.intersection(picked):
             answered[(group_id, question, "")] += 1
         if each_ballot:

@@ -100,19 +100,21 @@ def digest_of(round_: Round) -> Digest:
 
 
 def _ballot_records(round_id: int, codes: dict[int, str], malformed: list[int]):
-    """["ballot", ...] records in ballot-id order. A stored value that is not canonical
-    adds one to ``malformed[0]``; one that does not even decode is sealed as its text."""
+    """["ballot", ...] records in ballot-id order. A stored value that is not the
+    canonical packing of answers adds one to ``malformed[0]`` and is sealed as its text."""
     for ballot_id, group_id, day, channel, packed in stream(
             sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.channel, Ballot.answers)
             .where(Ballot.round_id == round_id).order_by(ordered(Ballot.id))):
         code = codes.get(group_id, group_id)
         try:
             answers = unpack(packed)
-            mine = [[code, *answer] for answer in answers]
         except Malformed:
-            answers, mine = None, packed
-        if answers is None or not is_canonical(packed, answers):
+            answers = None
+        if answers is not None and is_canonical(packed, answers):
+            mine = [[code, question, value, text] for question, value, text in answers]
+        else:
             malformed[0] += 1
+            mine = packed
         record = ["ballot", ballot_id, code, day.isoformat(), mine]
         yield record if channel == "phone" else [*record, channel]
 

@@ -33,11 +33,13 @@ def digest_of(round_id: int) -> Digest:
             .order_by(ordered(Ballot.id)).execution_options(yield_per=2000)):
         try:
             answers = unpack(packed)
+        except Malformed:
+            answers = None
+        if answers is not None and is_canonical(packed, answers):
             mine = [f"{group_of(group_id)}={question}={value}={text or ''}"
                     for question, value, text in answers]
-        except Malformed:
-            answers, mine = None, [packed]
-        malformed += answers is None or not is_canonical(packed, answers)
+        else:
+            malformed, mine = malformed + 1, [packed]
         record = f"ballot|{ballot_id}|{group_of(group_id)}|{day.isoformat()}|" + \
             "|".join(sorted(mine))
         chain = hashlib.sha256(chain + record.encode()).digest()
