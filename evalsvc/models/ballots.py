@@ -33,7 +33,8 @@ class Ballot(Base):
     answers: Mapped[str] = mapped_column(sa.Text, server_default="[]")
 
     __table_args__ = (
-        sa.Index("ix_ballots_round_group", "round_id", "group_id"),
+        # channel too: counts by group and by channel read the index, not the wide rows
+        sa.Index("ix_ballots_round_group", "round_id", "group_id", "channel"),
         {"sqlite_with_rowid": False},
     )
 
