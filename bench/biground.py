@@ -141,11 +141,12 @@ def _open_member_review(org_id: int) -> int:
 
 
 def _bulk_ballots(round_id: int, count: int) -> int:
-    """Insert ``count`` ballots with their answers, receipts and spent cards; returns the
-    number of answer rows."""
+    """Insert ``count`` ballots with their answers packed as casting packs them, receipts
+    and spent cards; returns the number of answers."""
     from evalsvc.extensions import db
-    from evalsvc.models import Answer, Ballot, Card, Receipt, RespondentGroup, Round
+    from evalsvc.models import Ballot, Card, Receipt, RespondentGroup, Round
     from evalsvc.services import rounds
+    from evalsvc.services.packed import pack
     from evalsvc.services.today import today
 
     round_ = db.session.get(Round, round_id)
@@ -163,29 +164,25 @@ def _bulk_ballots(round_id: int, count: int) -> int:
     with db.engine.begin() as conn:
         for start in range(0, count, CHUNK):
             chunk = ids[start:start + CHUNK]
-            ballot_rows, answers, receipts, cards = [], [], [], []
+            ballot_rows, receipts, cards = [], [], []
             for ballot_id in chunk:
                 group_id = groups[0] if rng.random() < 0.4 else groups[1]
-                ballot_rows.append({"id": ballot_id, "round_id": round_id,
-                                    "group_id": group_id, "day": day})
                 picks = {key: rng.choices(GRADES, weights[key])[0] for key in grades}
-                answers += [{"ballot_id": ballot_id, "question": key, "value": value,
-                             "round_id": round_id, "group_id": group_id, "text": None}
-                            for key, value in picks.items()]
+                answers = [(key, value, None) for key, value in picks.items()]
                 if rng.random() < NOTE_SHARE:
-                    answers.append({"ballot_id": ballot_id, "question": rng.choice(notes),
-                                    "value": "", "round_id": round_id,
-                                    "group_id": group_id, "text": rng.choice(NOTES)})
+                    answers.append((rng.choice(notes), "", rng.choice(NOTES)))
+                ballot_rows.append({"id": ballot_id, "round_id": round_id,
+                                    "group_id": group_id, "day": day,
+                                    "answers": pack(answers)})
+                answer_rows += len(answers)
                 receipts.append({"code": secrets.token_hex(10)[:12].upper(),
                                  "round_id": round_id})
                 cards.append({"id": secrets.token_hex(16), "round_id": round_id,
                               "group_id": group_id, "code_hash": secrets.token_hex(32),
                               "spent": True})
             conn.execute(sa.insert(Ballot), ballot_rows)
-            conn.execute(sa.insert(Answer), answers)
             conn.execute(sa.insert(Receipt), receipts)
             conn.execute(sa.insert(Card), cards)
-            answer_rows += len(answers)
         for group_id in groups:
             conn.execute(sa.update(RespondentGroup).where(RespondentGroup.id == group_id)
                          .values(card_count=sa.select(sa.func.count()).select_from(Card)

@@ -3,7 +3,7 @@
     python -m bench.export_worker DATABASE_URL INSTANCE ROUND_ID FORMAT OUT
 
 FORMAT is ``xlsx`` or ``csv`` (``round_sheets``/``write_xlsx``/``round_csv`` on the result
-stored at closing) or ``raw`` (one CSV row per ballot, streamed from the answers with
+stored at closing) or ``raw`` (one CSV row per ballot, streamed from the ballots with
 ``stream_csv``). The app and the stored result are loaded first; then the peak resident
 set is reset (``/proc/self/clear_refs``), the file written, and the growth of the peak
 (VmHWM) over the resident set before (VmRSS) printed as JSON with the time and file size.
@@ -23,27 +23,21 @@ def _raw_rows(round_id: int):
     import sqlalchemy as sa
 
     from evalsvc.extensions import db
-    from evalsvc.models import Answer, Round
+    from evalsvc.models import Ballot, Round
     from evalsvc.services import rounds
+    from evalsvc.services.packed import unpack
 
     layout = rounds.layout(db.session.get(Round, round_id))
     keys = [q.key for q in layout]
     header = ("答卷", "参评对象分组", *(q.text for q in layout))
-    query = (sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value,
-                       Answer.text).where(Answer.round_id == round_id)
-             .order_by(Answer.ballot_id).execution_options(stream_results=True,
-                                                           yield_per=5000))
+    query = (sa.select(Ballot.id, Ballot.group_id, Ballot.answers)
+             .where(Ballot.round_id == round_id).order_by(Ballot.id)
+             .execution_options(stream_results=True, yield_per=5000))
 
     def rows():
-        current, group, cells = None, None, {}
-        for number, row in enumerate(db.session.execute(query)):
-            if row.ballot_id != current:
-                if current is not None:
-                    yield (current[:8], group, *(cells.get(k, "") for k in keys))
-                current, group, cells = row.ballot_id, row.group_id, {}
-            cells[row.question] = row.text if row.value == "" else row.value
-        if current is not None:
-            yield (current[:8], group, *(cells.get(k, "") for k in keys))
+        for ballot_id, group_id, packed in db.session.execute(query):
+            cells = {q: t if v == "" else v for q, v, t in unpack(packed)}
+            yield (ballot_id[:8], group_id, *(cells.get(k, "") for k in keys))
 
     return header, rows()
 

@@ -137,6 +137,7 @@ def _raw_sql(app, requests) -> tuple[float, float]:
 
     from evalsvc.extensions import db
     from evalsvc.services.codes import hash_code
+    from evalsvc.services.packed import pack
 
     with app.app_context():
         engine = db.engine
@@ -167,15 +168,11 @@ def _raw_sql(app, requests) -> tuple[float, float]:
                         (True, code_hash, round_id, False))
             group_id = cur.fetchone()[0]
             ballot_id = _secrets.token_hex(16)
-            cur.execute(f"INSERT INTO ballots (id, round_id, group_id, day) VALUES "
-                        f"({mark}, {mark}, {mark}, {mark})",
-                        (ballot_id, round_id, group_id, date.today()))
-            answers = [(ballot_id, key, "" if key == "advice" else value, round_id, group_id,
-                        value if key == "advice" else None)
-                       for key, value in parse_qsl(body) if key != "nonce"]
-            cur.executemany(f"INSERT INTO answers (ballot_id, question, value, round_id, "
-                            f"group_id, text) VALUES ({mark}, {mark}, {mark}, {mark}, "
-                            f"{mark}, {mark})", answers)
+            answers = pack((key, "", value) if key == "advice" else (key, value, None)
+                           for key, value in parse_qsl(body) if key != "nonce")
+            cur.execute(f"INSERT INTO ballots (id, round_id, group_id, day, answers) VALUES "
+                        f"({mark}, {mark}, {mark}, {mark}, {mark})",
+                        (ballot_id, round_id, group_id, date.today(), answers))
             cur.execute(f"INSERT INTO receipts (code, round_id) VALUES ({mark}, {mark})",
                         (_secrets.token_hex(6).upper(), round_id))
             began = time.perf_counter()

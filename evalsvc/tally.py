@@ -1,6 +1,6 @@
 """Tallies of closed rounds: counts, shares and rates, with small cells suppressed.
 
-The counts come from one GROUP BY over the answers (see ``services.results``); this
+The counts come from one pass over the round's ballots (see ``services.results``); this
 module turns them into results by item, by respondent group and by member. Suppression
 is applied here, once, so every view and export shows the same thing:
 

@@ -1,5 +1,6 @@
 """Helpers shared by tests: logging in, CSRF tokens, rounds with cards, and complete ballots
 for each kind."""
+import json
 import re
 import secrets
 
@@ -47,6 +48,33 @@ def counts(round_id: int) -> tuple[int, int]:
     receipts = db.session.scalar(sa.select(sa.func.count()).select_from(Receipt)
                                  .where(Receipt.round_id == round_id))
     return ballots, receipts
+
+
+def stored_answers(round_id: int | None = None, conn=None) -> list[tuple]:
+    """Every stored answer as (ballot id, group id, question, value, text), read from the
+    raw ``ballots`` table with plain SQL and decoded with ``json`` alone (not the app's
+    code): what an insider reading the tables sees."""
+    sql = "SELECT id, group_id, answers FROM ballots"
+    params = {}
+    if round_id is not None:
+        sql, params = sql + " WHERE round_id = :r", {"r": round_id}
+    rows = (conn or db.session).execute(sa.text(sql), params).all()
+    return [(ballot_id, group_id, q, v, t) for ballot_id, group_id, packed in rows
+            for q, v, t in json.loads(packed)]
+
+
+def rewrite_answers(conn, ballot_id: str, change) -> None:
+    """An insider's edit of one ballot's stored answers with plain SQL: ``change`` gets the
+    decoded list of [question, value, text] and returns the new one (kept canonical:
+    sorted, compact JSON), or a string stored as it is."""
+    packed = conn.execute(sa.text("SELECT answers FROM ballots WHERE id = :b"),
+                          {"b": ballot_id}).scalar_one()
+    changed = change(json.loads(packed))
+    if not isinstance(changed, str):
+        changed = json.dumps(sorted(changed, key=lambda a: (a[0], a[1])),
+                             separators=(",", ":"), ensure_ascii=False)
+    conn.execute(sa.text("UPDATE ballots SET answers = :a WHERE id = :b"),
+                 {"a": changed, "b": ballot_id})
 
 
 def receipt_of(html: str) -> str | None:

@@ -1,6 +1,6 @@
 """Typed tables, by subject. Models hold data; they never commit."""
 from evalsvc.models.audit import AuditEntry
-from evalsvc.models.ballots import Answer, Ballot, PaperEntry, Receipt
+from evalsvc.models.ballots import Ballot, PaperEntry, Receipt
 from evalsvc.models.base import Base
 from evalsvc.models.definitions import DefinitionVersion, VersionState
 from evalsvc.models.campaigns import Batch, Campaign, Stage, StageProgress, StageState
@@ -20,7 +20,7 @@ from evalsvc.models.users import Role, User, supervisor_scope
 
 __all__ = [
     "BranchDecision", "Decision", "Flag", "FlagKind", "Opinion", "Transition", "TransitionState",
-    "Answer", "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
+    "Ballot", "Job", "JobState", "Card", "PaperEntry", "GroupCode", "Receipt", "RespondentGroup", "Round",
     "RoundState", "StaffSession", "DefinitionVersion", "VersionState", "AuditEntry", "Base", "Batch", "Campaign", "Gender", "Member", "MemberGrade", "MemberStatus", "Organisation",
     "OrgType", "Role", "Brief", "ItemStatus", "PlanItem", "PlanState", "ProgressNote",
     "CommitteeBranches", "DayTotals",

@@ -1,9 +1,10 @@
-"""Ballots, their answers, and the round's receipt list.
+"""Ballots (each with its answers) and the round's receipt list.
 
 A ballot holds its round, its respondent group, its answers and its day: nothing that
 links it to a card, a device, a person, or a moment finer than the day. Ids are random
 and the tables are keyed by them (SQLite: WITHOUT ROWID), so storage order is id order,
 not arrival order. Receipts live in their own table with no reference to any ballot.
+A ballot's answers are one packed value (``services.packed``), so a ballot is one row.
 """
 from datetime import date
 
@@ -27,31 +28,13 @@ class Ballot(Base):
     # paper sheet). Shown as a breakdown of its own; sealed with the ballot.
     channel: Mapped[str] = mapped_column(sa.String(8), default="phone",
                                          server_default="phone")
+    # Its answers, packed: canonical JSON of [[question, value, text], ...] sorted by
+    # question and value (services.packed); the very list the seal hashes.
+    answers: Mapped[str] = mapped_column(sa.Text, server_default="[]")
 
     __table_args__ = (
-        sa.Index("ix_ballots_round_group", "round_id", "group_id"),
-        {"sqlite_with_rowid": False},
-    )
-
-
-class Answer(Base):
-    """One answer of a ballot: an option picked, or a free text.
-
-    Round and group are repeated here so a tally is one indexed GROUP BY.
-    """
-
-    __tablename__ = "answers"
-
-    ballot_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
-    question: Mapped[str] = mapped_column(sa.String(48), primary_key=True)
-    value: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # '' for free text
-    round_id: Mapped[int]
-    group_id: Mapped[int]
-    text: Mapped[str | None] = mapped_column(sa.Text)
-
-    __table_args__ = (
-        sa.Index("ix_answers_tally", "round_id", "question", "value", "group_id"),
+        # channel too: counts by group and by channel read the index, not the wide rows
+        sa.Index("ix_ballots_round_group", "round_id", "group_id", "channel"),
         {"sqlite_with_rowid": False},
     )
 

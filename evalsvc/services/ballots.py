@@ -1,11 +1,12 @@
 """Storing ballots exactly once, anonymously.
 
 One transaction marks the card spent (a conditional UPDATE that must hit one row), stores
-the ballot with its answers, and adds the receipt to the round's list. The transaction
+the ballot (one row, its answers packed in it: ``services.packed``), and adds the receipt
+to the round's list. The transaction
 commits before the thank-you page is sent. Core statements keep the hot path short.
 """
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -14,12 +15,11 @@ from flask import current_app
 
 from evalsvc import database
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Campaign, Card, GroupCode, Receipt, \
+from evalsvc.models import Ballot, Campaign, Card, GroupCode, Receipt, \
     RespondentGroup, Round, RoundState
 from evalsvc.services import codes
+from evalsvc.services.packed import AnswerRows, pack
 from evalsvc.services.today import today
-
-AnswerRows = Iterable[tuple[str, str, str]]  # (question, value, text)
 
 
 class Refused(Exception):
@@ -137,7 +137,7 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows,
     # taken, and the statements inside it go straight to the driver's cursor (SQLAlchemy
     # still begins and commits), so the lock is held for the SQL alone.
     card, ballot_id, day = codes.hash_code(code), secrets.token_hex(16), today().isoformat()
-    answers = [(q, v, t or None) for q, v, t in rows]
+    answers = pack(rows)
     with _write_transaction(conn) as conn:
         cursor = conn.connection.dbapi_connection.cursor()
         try:
@@ -147,10 +147,7 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows,
                 _explain_refusal(conn, round_id, receipt)
                 return Accepted(receipt, repeated=True)  # the same page, sent twice
             group_id = spent[0]
-            cursor.execute(_BALLOT_SQL, (ballot_id, round_id, group_id, day))
-            if answers:
-                cursor.executemany(_ANSWER_SQL, [(ballot_id, round_id, group_id, q, v, t)
-                                                 for q, v, t in answers])
+            cursor.execute(_BALLOT_SQL, (ballot_id, round_id, group_id, day, answers))
             cursor.execute(_RECEIPT_SQL, (receipt, round_id))
         finally:
             cursor.close()
@@ -160,13 +157,12 @@ def cast_card_ballot(round_id: int, code: str, nonce: str, rows: AnswerRows,
 _SPEND_SQL = ("UPDATE cards SET spent = 1 WHERE code_hash = ? AND round_id = ? AND spent = 0"
               " AND round_id IN (SELECT id FROM rounds WHERE id = ? AND state = 'open')"
               " RETURNING group_id")
-_BALLOT_SQL = "INSERT INTO ballots (id, round_id, group_id, day) VALUES (?, ?, ?, ?)"
-_ANSWER_SQL = ("INSERT INTO answers (ballot_id, round_id, group_id, question, value, text)"
-               " VALUES (?, ?, ?, ?, ?, ?)")
+_BALLOT_SQL = ("INSERT INTO ballots (id, round_id, group_id, day, answers)"
+               " VALUES (?, ?, ?, ?, ?)")
 _RECEIPT_SQL = "INSERT INTO receipts (code, round_id) VALUES (?, ?)"
 
 
-# PostgreSQL: spend the card and store ballot, answers and receipt in one round trip.
+# PostgreSQL: spend the card and store the ballot and the receipt in one round trip.
 # Each step feeds on the previous one, so nothing is written unless the card was spent.
 _CAST_SQL = """
 WITH spent AS (
@@ -176,14 +172,9 @@ WITH spent AS (
                        FOR SHARE)
     RETURNING group_id
 ), ballot AS (
-    INSERT INTO ballots (id, round_id, group_id, day)
-    SELECT %(ballot)s, %(round)s, group_id, %(day)s FROM spent
+    INSERT INTO ballots (id, round_id, group_id, day, answers)
+    SELECT %(ballot)s, %(round)s, group_id, %(day)s, %(answers)s FROM spent
     RETURNING group_id
-), answer AS (
-    INSERT INTO answers (ballot_id, round_id, group_id, question, value, text)
-    SELECT %(ballot)s, %(round)s, ballot.group_id, a.q, a.v, a.t
-    FROM ballot, unnest(%(questions)s::text[], %(values)s::text[], %(texts)s::text[])
-         AS a(q, v, t)
 ), receipt AS (
     INSERT INTO receipts (code, round_id) SELECT %(receipt)s, %(round)s FROM ballot
 )
@@ -193,11 +184,9 @@ SELECT group_id FROM ballot
 
 def _cast_in_one_statement(conn, round_id: int, code: str, rows: AnswerRows,
                            receipt: str) -> Accepted:
-    rows = list(rows)
     stored = conn.exec_driver_sql(_CAST_SQL, {
         "card": codes.hash_code(code), "round": round_id, "ballot": secrets.token_hex(16),
-        "day": today(), "receipt": receipt, "questions": [q for q, _, _ in rows],
-        "values": [v for _, v, _ in rows], "texts": [t or None for _, _, t in rows],
+        "day": today(), "receipt": receipt, "answers": pack(rows),
     }).scalar()
     if stored is None:
         _explain_refusal(conn, round_id, receipt)
@@ -243,14 +232,11 @@ def cast_poster_ballot(round_id: int, nonce: str, rows: AnswerRows) -> Accepted:
 
 def _store(conn, round_id: int, group_id: int, rows: AnswerRows, receipt: str,
            channel: str = "phone") -> None:
-    """Insert the ballot, its answers and the receipt; no reference joins them."""
-    ballot_id = secrets.token_hex(16)
-    conn.execute(BALLOTS.insert(), {"id": ballot_id, "round_id": round_id,
-                                    "group_id": group_id, "day": today(), "channel": channel})
-    answers = [{"ballot_id": ballot_id, "round_id": round_id, "group_id": group_id,
-                "question": q, "value": v, "text": t or None} for q, v, t in rows]
-    if answers:
-        conn.execute(ANSWERS.insert(), answers)
+    """Insert the ballot (its answers packed in it) and the receipt; no reference joins
+    them."""
+    conn.execute(BALLOTS.insert(), {"id": secrets.token_hex(16), "round_id": round_id,
+                                    "group_id": group_id, "day": today(), "channel": channel,
+                                    "answers": pack(rows)})
     conn.execute(RECEIPTS.insert(), {"code": receipt, "round_id": round_id})
 
 
@@ -265,7 +251,7 @@ write_transaction = _write_transaction
 
 
 # Plain tables: the hot path skips the ORM's bulk-insert machinery.
-BALLOTS, ANSWERS, RECEIPTS = Ballot.__table__, Answer.__table__, Receipt.__table__
+BALLOTS, RECEIPTS = Ballot.__table__, Receipt.__table__
 
 
 def receipt_exists(receipt: str, conn: sa.Connection | None = None) -> bool:

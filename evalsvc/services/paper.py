@@ -36,7 +36,7 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.models import Card, PaperEntry, RespondentGroup, Round, RoundState, User
 from evalsvc.services import audit, ballots, codes, printing
-from evalsvc.services.ballots import AnswerRows
+from evalsvc.services.packed import AnswerRows
 
 WAITING, COUNTED, DISPUTED = "waiting", "counted", "disputed"
 NOT_OPEN = {RoundState.DRAFT: "本次测评尚未开始，纸质票不能录入。",

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from evalsvc.database import writes
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Card, PaperEntry, Receipt, Round, RoundState, User
+from evalsvc.models import Ballot, Card, PaperEntry, Receipt, Round, RoundState, User
 from evalsvc.services import audit
 from evalsvc.services.errors import Invalid
 from evalsvc.services.rounds import issue_cards, require_manage
@@ -23,7 +23,7 @@ def purge(actor: User | None, round_: Round) -> int:
         raise Invalid({"rehearsal": "只有演练测评可以清除答卷"})
     ballots = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(
         Ballot.round_id == round_.id))
-    for model in (Answer, Ballot, Receipt, PaperEntry, Card):
+    for model in (Ballot, Receipt, PaperEntry, Card):
         db.session.execute(sa.delete(model).where(model.round_id == round_.id))
     round_.state, round_.opened_on, round_.closed_on = RoundState.DRAFT, None, None
     round_.layout_json = round_.result_json = round_.digest = round_.settings_json = None

@@ -9,8 +9,9 @@ from evalsvc.extensions import db
 from evalsvc.glossary import label
 from evalsvc.kinds import get_kind
 from evalsvc.kinds.base import Settings
-from evalsvc.models import Answer, Ballot, Campaign, Decision, Round, RoundState
+from evalsvc.models import Ballot, Campaign, Decision, Round, RoundState
 from evalsvc.services.campaign_rules import kind_settings
+from evalsvc.services.packed import Malformed, stream, unpack
 from evalsvc.services.rounds import layout
 from evalsvc.tally import ALL, Counts, RoundResult, TallyInput, suppressed_groups
 
@@ -28,54 +29,49 @@ def settings_for(round_: Round) -> Settings:
                     kind=kind_settings(c, round_.kind))
 
 
-def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str]):
-    """One GROUP BY for option counts, ballots per group, distinct answerers of multi
-    questions, and the free texts."""
-    counts: Counts = defaultdict(int)
-    for group_id, question, value, n in db.session.execute(
-            sa.select(Answer.group_id, Answer.question, Answer.value, sa.func.count())
-            .where(Answer.round_id == round_id, Answer.value != "")
-            .group_by(Answer.group_id, Answer.question, Answer.value)):
-        counts[(group_id, question, value)] += n
-        counts[(ALL, question, value)] += n
-    ballots = dict(db.session.execute(
-        sa.select(Ballot.group_id, sa.func.count()).where(Ballot.round_id == round_id)
-        .group_by(Ballot.group_id)).all())
+def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str],
+                each_ballot: bool = False):
+    """One pass over the round's ballots (streamed, each decoded once): option counts,
+    ballots per group, distinct answerers of multi questions, the free texts, and, with
+    ``each_ballot``, each ballot's picked options as (group id, question → values), for
+    kinds that score ballots one by one: without ballot ids, in the order read."""
+    per_group: Counts = defaultdict(int)
+    ballots: dict[int, int] = defaultdict(int)
     answered: Counts = defaultdict(int)
-    if multi_keys:
-        for group_id, question, n in db.session.execute(
-                sa.select(Answer.group_id, Answer.question,
-                          sa.func.count(sa.distinct(Answer.ballot_id)))
-                .where(Answer.round_id == round_id, Answer.question.in_(multi_keys),
-                       Answer.value != "")
-                .group_by(Answer.group_id, Answer.question)):
-            answered[(group_id, question, "")] += n
-            answered[(ALL, question, "")] += n
     texts = defaultdict(list)
-    if text_keys:  # naming the questions lets the tally index find them
-        for question, text in db.session.execute(
-                sa.select(Answer.question, Answer.text)
-                .where(Answer.round_id == round_id, Answer.question.in_(text_keys),
-                       Answer.value == "")):
-            texts[question].append(text)
-    return counts, ballots, answered, texts
+    picked_per_ballot = []
+    multi, text = set(multi_keys), set(text_keys)
+    for group_id, packed in stream(sa.select(Ballot.group_id, Ballot.answers)
+                                   .where(Ballot.round_id == round_id)):
+        ballots[group_id] += 1
+        picked = defaultdict(set) if each_ballot or multi else None
+        try:
+            for question, value, answer_text in unpack(packed):
+                if value == "":
+                    if question in text:
+                        texts[question].append(answer_text)
+                    continue
+                per_group[(group_id, question, value)] += 1
+                if picked is not None:
+                    picked[question].add(value)
+        except (TypeError, ValueError):  # an answer that is not [question, value, text]
+            raise Malformed(f"round {round_id}: a ballot's answers are malformed") from None
+        if picked is None:
+            continue
+        for question in multi.intersection(picked):
+            answered[(group_id, question, "")] += 1
+        if each_ballot:
+            picked_per_ballot.append((group_id, {q: frozenset(v) for q, v in picked.items()}))
+    return (_with_round_totals(per_group), dict(ballots), _with_round_totals(answered),
+            texts, picked_per_ballot)
 
 
-def read_ballot_answers(round_id: int) -> list[tuple[int, dict[str, frozenset[str]]]]:
-    """Each ballot's picked options, for kinds that score ballots one by one. The ballot
-    ids only group the rows here; they are dropped, and the list is in id (random) order."""
-    picked: dict[str, tuple[int, dict[str, set[str]]]] = {}
-    for ballot_id, group_id, question, value in db.session.execute(
-            sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value)
-            .where(Answer.round_id == round_id, Answer.value != "")
-            .order_by(Answer.ballot_id)):
-        picked.setdefault(ballot_id, (group_id, defaultdict(set)))[1][question].add(value)
-    # Ballots without a picked option still count (they scored nothing).
-    for ballot_id, group_id in db.session.execute(
-            sa.select(Ballot.id, Ballot.group_id).where(Ballot.round_id == round_id)):
-        picked.setdefault(ballot_id, (group_id, defaultdict(set)))
-    return [(group_id, {q: frozenset(v) for q, v in answers.items()})
-            for group_id, answers in picked.values()]
+def _with_round_totals(per_group: Counts) -> Counts:
+    """The per-group counts, and their sums under ALL."""
+    counts: Counts = defaultdict(int, per_group)
+    for (_group_id, question, value), n in per_group.items():
+        counts[(ALL, question, value)] += n
+    return counts
 
 
 def compute(round_: Round) -> RoundResult:
@@ -84,11 +80,12 @@ def compute(round_: Round) -> RoundResult:
     settings = settings_for(round_)
     multi = [q.key for q in questions if q.type == "multi"]
     text_keys = [q.key for q in questions if q.type == "text"]
-    counts, ballots, answered, texts = read_counts(round_.id, multi, text_keys)
     kind = get_kind(round_.kind)
+    counts, ballots, answered, texts, each_ballot = read_counts(
+        round_.id, multi, text_keys, each_ballot=kind.reads_ballots)
     tallied = TallyInput(round_.id, round_.title, round_.kind, round_.is_poster,
                          _groups(round_), questions, counts, ballots, answered, texts,
-                         read_ballot_answers(round_.id) if kind.reads_ballots else [])
+                         each_ballot)
     full = kind.tally(tallied, settings, suppress=False)
     verdict = _verdict(kind, full, settings)
     shown = kind.tally(tallied, settings, suppress=True)

@@ -19,26 +19,25 @@ not ASCII-escaped), so no field can run into the next one:
     h = SHA-256(h || canonical(["result", the stored result, free texts sorted]))
     digest = hex(SHA-256(h || canonical(["end", ballots, receipts])))
 
-Ballots and answers are read as two ordered streams and merged, so a round of any size
-is sealed (and verified, see ``services.verification``) in constant memory.
+A ballot's answers are stored as that very list without the group codes
+(``services.packed``): the ballots are read as one stream in id order, so a round of any
+size is sealed (and verified, see ``services.verification``) in constant memory. A stored
+value that is not the canonical packing of its answers is counted (``Digest.malformed``)
+and refused: two different stored values never seal alike.
 """
 import hashlib
 import json
 from dataclasses import asdict
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Receipt, RespondentGroup, Round
+from evalsvc.models import Ballot, Receipt, RespondentGroup, Round
+from evalsvc.services.packed import Malformed, canonical, is_canonical, stream, unpack
 from evalsvc.services.results import settings_for
 
 VERSION = "evalsvc-seal-v2"
-
-
-def canonical(value: object) -> bytes:
-    """The one byte string a JSON value is sealed as."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
 
 
 def normal_result(data: dict | None) -> dict | None:
@@ -68,8 +67,17 @@ class _Chain:
         return hashlib.sha256(self.state + canonical(record)).hexdigest()
 
 
-def digest_of(round_: Round) -> tuple[str, int, int]:
-    """(digest, ballots, receipts) computed from what is stored now."""
+class Digest(NamedTuple):
+    """A digest computed from what is stored, with what it counted."""
+
+    digest: str
+    ballots: int
+    receipts: int
+    malformed: int = 0  # ballots whose stored answers are not canonically packed
+
+
+def digest_of(round_: Round) -> Digest:
+    """The digest of what is stored now, with the ballots and receipts it covers."""
     group_rows = db.session.execute(
         sa.select(RespondentGroup.id, RespondentGroup.code, RespondentGroup.card_count)
         .where(RespondentGroup.round_id == round_.id)).all()
@@ -78,51 +86,37 @@ def digest_of(round_: Round) -> tuple[str, int, int]:
     chain.add(["settings", asdict(settings_for(round_))])
     chain.add(["groups", sorted([code.value, cards] for _id, code, cards in group_rows)])
     chain.add(["layout", json.loads(round_.layout_json) if round_.layout_json else None])
-    ballots = 0
-    for record in _ballot_records(round_.id, codes):
+    ballots, malformed = 0, [0]
+    for record in _ballot_records(round_.id, codes, malformed):
         chain.add(record)
         ballots += 1
     receipts = 0
-    for (code,) in _stream(sa.select(Receipt.code).where(Receipt.round_id == round_.id)
+    for (code,) in stream(sa.select(Receipt.code).where(Receipt.round_id == round_.id)
                            .order_by(ordered(Receipt.code))):
         chain.add(["receipt", code])
         receipts += 1
     chain.add(["result", normal_result(stored_result(round_))])
-    return chain.final(["end", ballots, receipts]), ballots, receipts
+    return Digest(chain.final(["end", ballots, receipts]), ballots, receipts, malformed[0])
 
 
-def _ballot_records(round_id: int, codes: dict[int, str]):
-    """["ballot", ...] records in ballot-id order, merging the ballot and answer streams.
-
-    An answer whose ballot is not among the round's is left out here; ``stray_answers``
-    counts those, and any of them fails verification.
-    """
-    answers = _stream(sa.select(Answer.ballot_id, Answer.group_id, Answer.question,
-                                Answer.value, Answer.text)
-                      .where(Answer.round_id == round_id)
-                      .order_by(ordered(Answer.ballot_id), ordered(Answer.question),
-                                ordered(Answer.value)))
-    done = (chr(0x10FFFF),)  # after every id: the merge's end marker
-    pending = next(answers, done)
-    for ballot_id, group_id, day, channel in _stream(
-            sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.channel)
+def _ballot_records(round_id: int, codes: dict[int, str], malformed: list[int]):
+    """["ballot", ...] records in ballot-id order. A stored value that is not the
+    canonical packing of answers adds one to ``malformed[0]`` and is sealed as its text."""
+    for ballot_id, group_id, day, channel, packed in stream(
+            sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.channel, Ballot.answers)
             .where(Ballot.round_id == round_id).order_by(ordered(Ballot.id))):
-        mine = []
-        while pending[0] <= ballot_id:
-            answer_ballot, answer_group, question, value, text = pending
-            if answer_ballot == ballot_id:
-                mine.append([codes.get(answer_group, answer_group), question, value, text])
-            pending = next(answers, done)
-        record = ["ballot", ballot_id, codes.get(group_id, group_id), day.isoformat(), mine]
+        code = codes.get(group_id, group_id)
+        try:
+            answers = unpack(packed)
+        except Malformed:
+            answers = None
+        if answers is not None and is_canonical(packed, answers):
+            mine = [[code, question, value, text] for question, value, text in answers]
+        else:
+            malformed[0] += 1
+            mine = packed
+        record = ["ballot", ballot_id, code, day.isoformat(), mine]
         yield record if channel == "phone" else [*record, channel]
-
-
-def stray_answers(round_id: int) -> int:
-    """Answer rows filed under the round whose ballot is not one of the round's ballots."""
-    mine = sa.select(Ballot.id).where(Ballot.id == Answer.ballot_id,
-                                      Ballot.round_id == round_id)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Answer).where(
-        Answer.round_id == round_id, ~mine.exists()))
 
 
 def ordered(column):
@@ -130,26 +124,18 @@ def ordered(column):
     return column.collate("C") if db.engine.dialect.name == "postgresql" else column
 
 
-def _stream(query, batch: int = 5000):
-    """Rows as plain tuples, in batches (a server-side cursor on PostgreSQL), never all at
-    once: the seal of a 100,000-ballot round holds a few thousand rows at a time."""
-    db.session.flush()  # what the session holds is what is sealed
-    result = db.session.connection().execute(query.execution_options(stream_results=True, max_row_buffer=batch))
-    while rows := result.fetchmany(batch):
-        yield from map(tuple, rows)
-
-
 class SealError(RuntimeError):
-    """The round's ballots, answers and receipts disagree: it cannot be sealed."""
+    """The round's ballots and receipts disagree, or a ballot's stored answers are not
+    canonically packed: it cannot be sealed."""
 
 
 def seal(round_: Round) -> str:
     """Store the digest with the round (inside the closing transaction, after the result)."""
-    digest, ballots, receipts = digest_of(round_)
+    digest, ballots, receipts, malformed = digest_of(round_)
     if ballots != receipts:
         raise SealError(f"round {round_.id}: {ballots} ballots but {receipts} receipts")
-    strays = stray_answers(round_.id)
-    if strays:
-        raise SealError(f"round {round_.id}: {strays} answer row(s) of no ballot of the round")
+    if malformed:
+        raise SealError(f"round {round_.id}: {malformed} ballot(s) whose stored answers are "
+                        "not canonically packed")
     round_.digest = digest
     return digest

@@ -9,14 +9,15 @@ import hashlib
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Receipt, RespondentGroup
-from evalsvc.services.seal import ordered
+from evalsvc.models import Ballot, Receipt, RespondentGroup
+from evalsvc.services.packed import Malformed, is_canonical, unpack
+from evalsvc.services.seal import Digest, ordered
 
 VERSION = "evalsvc-seal-v1"
 
 
-def digest_of(round_id: int) -> tuple[str, int, int]:
-    """(digest, ballots, receipts) as the v1 seal computed them."""
+def digest_of(round_id: int) -> Digest:
+    """The digest as the v1 seal computed it, with the ballots and receipts it covers."""
     codes = dict(db.session.execute(
         sa.select(RespondentGroup.id, RespondentGroup.code)
         .where(RespondentGroup.round_id == round_id)).all())
@@ -24,22 +25,21 @@ def digest_of(round_id: int) -> tuple[str, int, int]:
     def group_of(group_id: int) -> str:
         return getattr(codes.get(group_id), "value", str(group_id))
 
-    answers = iter(db.session.execute(
-        sa.select(Answer.ballot_id, Answer.group_id, Answer.question, Answer.value, Answer.text)
-        .where(Answer.round_id == round_id).order_by(ordered(Answer.ballot_id))
-        .execution_options(yield_per=2000)))
-    pending = next(answers, None)
     chain = hashlib.sha256(f"{VERSION}|round|{round_id}".encode()).digest()
-    ballots = 0
-    for ballot_id, group_id, day in db.session.execute(
-            sa.select(Ballot.id, Ballot.group_id, Ballot.day).where(Ballot.round_id == round_id)
+    ballots = malformed = 0
+    for ballot_id, group_id, day, packed in db.session.execute(
+            sa.select(Ballot.id, Ballot.group_id, Ballot.day, Ballot.answers)
+            .where(Ballot.round_id == round_id)
             .order_by(ordered(Ballot.id)).execution_options(yield_per=2000)):
-        mine = []
-        while pending is not None and pending.ballot_id <= ballot_id:
-            if pending.ballot_id == ballot_id:
-                mine.append(f"{group_of(pending.group_id)}={pending.question}="
-                            f"{pending.value}={pending.text or ''}")
-            pending = next(answers, None)
+        try:
+            answers = unpack(packed)
+        except Malformed:
+            answers = None
+        if answers is not None and is_canonical(packed, answers):
+            mine = [f"{group_of(group_id)}={question}={value}={text or ''}"
+                    for question, value, text in answers]
+        else:
+            malformed, mine = malformed + 1, [packed]
         record = f"ballot|{ballot_id}|{group_of(group_id)}|{day.isoformat()}|" + \
             "|".join(sorted(mine))
         chain = hashlib.sha256(chain + record.encode()).digest()
@@ -49,5 +49,5 @@ def digest_of(round_id: int) -> tuple[str, int, int]:
             Receipt.round_id == round_id).order_by(ordered(Receipt.code))):
         chain = hashlib.sha256(chain + f"receipt|{code}".encode()).digest()
         receipts += 1
-    return hashlib.sha256(chain + f"end|{ballots}|{receipts}".encode()).hexdigest(), \
-        ballots, receipts
+    return Digest(hashlib.sha256(chain + f"end|{ballots}|{receipts}".encode()).hexdigest(),
+                  ballots, receipts, malformed)

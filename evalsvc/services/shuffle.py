@@ -3,26 +3,26 @@
 Rows are keyed by random ids, but a database also keeps where and when each row was
 written: PostgreSQL's heap order and transaction ids follow arrival order, and would
 pair each ballot with the card update of the same transaction; SQLite's page numbers
-follow the page splits arrival caused. Closing deletes the round's ballots, answers and
-receipts (on PostgreSQL its cards too, whose updated versions sit in spending order) and
-writes them again in one transaction, so every row carries the closing transaction.
+follow the page splits arrival caused. Closing deletes the round's ballots (each one row,
+its answers packed in it) and receipts (on PostgreSQL its cards too, whose updated
+versions sit in spending order) and writes them again in one transaction, so every row
+carries the closing transaction.
 
-They are written back in primary-key order (ballot id; ballot id, question, value;
-receipt code). The keys are random (``secrets``), so that order is a random permutation
-of arrival, and the rewritten tables are a function of the set of rows alone: any two
-arrival orders of the same ballots leave the same row order. Key order also turns 3
-million scattered index insertions into appends, which is what makes closing a
-100,000-ballot round affordable.
+They are written back in primary-key order (ballot id; receipt code). The keys are
+random (``secrets``), so that order is a random permutation of arrival, and the rewritten
+tables are a function of the set of rows alone: any two arrival orders of the same
+ballots leave the same row order. Key order also turns scattered index insertions into
+appends.
 
-Nothing travels through Python; the rows are held in a temporary table of the closing
-transaction, so a failure rolls everything back.
+Nothing travels through Python; on SQLite the rows are held in a temporary table of the
+closing transaction, on PostgreSQL each table moves in one statement, so a failure rolls
+everything back.
 """
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from evalsvc.models import Answer, Ballot, Card, Receipt
+from evalsvc.models import Ballot, Card, Receipt
 
-ANSWERS_HELD = "evalsvc_shuffle_answers"
 SQLITE_CACHE_KIB = -65536  # 64 MiB of page cache for the rewrite, then back
 
 
@@ -47,25 +47,16 @@ def _key(model) -> str:
 
 
 def _rewrite_postgresql(conn: Connection, round_id: int) -> None:
-    """Answers go to a temporary table first: deleting a ballot cascades to its answers.
-    Ballots and receipts move in one statement each (DELETE … RETURNING feeding the
-    INSERT): the deleted rows are all read before the first is written back."""
-    answers = _columns(Answer)
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {ANSWERS_HELD} (LIKE answers)")
-    conn.exec_driver_sql(
-        f"WITH gone AS (DELETE FROM answers WHERE round_id = {round_id} RETURNING *)"
-        f" INSERT INTO {ANSWERS_HELD} ({answers}) SELECT {answers} FROM gone")
-    # Cards move too: a card updated in place keeps the spending transaction, and its new
-    # version sits where spending put it (beside the old one, in spending order), which with
-    # the ballots' day would tell which card cast a ballot of a day.
+    """Each table moves in one statement (DELETE … RETURNING feeding the INSERT): the
+    deleted rows are all read before the first is written back. Cards move too: a card
+    updated in place keeps the spending transaction, and its new version sits where
+    spending put it (beside the old one, in spending order), which with the ballots' day
+    would tell which card cast a ballot of a day."""
     for model in (Ballot, Receipt, Card):
         cols, table = _columns(model), model.__tablename__
         conn.exec_driver_sql(
             f"WITH gone AS (DELETE FROM {table} WHERE round_id = {round_id} RETURNING *)"
             f" INSERT INTO {table} ({cols}) SELECT {cols} FROM gone ORDER BY {_key(model)}")
-    conn.exec_driver_sql(f"INSERT INTO answers ({answers}) SELECT {answers}"
-                         f" FROM {ANSWERS_HELD} ORDER BY {_key(Answer)}")
-    conn.exec_driver_sql(f"DROP TABLE {ANSWERS_HELD}")
 
 
 def _rewrite_sqlite(conn: Connection, round_id: int) -> None:
@@ -75,15 +66,15 @@ def _rewrite_sqlite(conn: Connection, round_id: int) -> None:
     conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
     try:
         held = {}
-        for model in (Ballot, Answer, Receipt):
+        for model in (Ballot, Receipt):
             table = model.__tablename__
             held[model] = f"evalsvc_shuffle_{table}"
             conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {held[model]} AS SELECT {_columns(model)}"
                 f" FROM {table} WHERE round_id = {round_id} ORDER BY {_key(model)}")
-        for model in (Answer, Ballot, Receipt):
+        for model in (Ballot, Receipt):
             conn.execute(sa.delete(model).where(model.round_id == round_id))
-        for model in (Ballot, Answer, Receipt):
+        for model in (Ballot, Receipt):
             cols = _columns(model)
             conn.exec_driver_sql(f"INSERT INTO {model.__tablename__} ({cols})"
                                  f" SELECT {cols} FROM {held[model]} ORDER BY rowid")

@@ -25,7 +25,7 @@ from evalsvc.services import audit
 
 log = logging.getLogger(__name__)
 
-TABLES = ("answers", "ballots", "receipts", "cards", "paper_entries")
+TABLES = ("ballots", "receipts", "cards", "paper_entries")
 QUICK_ATTEMPTS = 3  # what a web request can afford: well under a second on SQLite
 SQLITE_WAIT_MS = 100  # how long one checkpoint waits for readers
 PG_LOCK_TIMEOUT = "2s"  # how long one table rewrite waits for its lock
@@ -93,13 +93,15 @@ def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
 
 
 # Transactions that began before this one may still see the old row versions, and VACUUM
-# FULL keeps what they may see: wait until none is left (ballots take milliseconds).
+# FULL keeps what they may see: wait until none is left (ballots take milliseconds). An
+# autovacuum worker's ANALYZE of any table of the database holds such a snapshot too.
 _NEXT_XID = ("SELECT mod(pg_snapshot_xmax(pg_current_snapshot())::text::numeric,"
              " 4294967296)::text")
 _OLDER_TRANSACTIONS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND coalesce(backend_type, 'client backend') = 'client backend'  -- hidden: other users
+  AND coalesce(backend_type, 'client backend')  -- null: hidden (another user's session)
+      IN ('client backend', 'autovacuum worker')
   AND (age(backend_xmin) >= age(CAST(:cutoff AS xid))
        OR age(backend_xid) >= age(CAST(:cutoff AS xid)))
 """

@@ -6,8 +6,8 @@ A round passes only when all of these hold:
   one written to the audit log when the round closed (the anchor outside the row), and the
   one the checker holds from a saved copy, if given;
 * the result recounted from the sealed ballots equals the stored result, field by field;
-* every answer filed under the round belongs to one of its ballots, and there are as many
-  receipts as ballots.
+* every ballot's stored answers are canonically packed (``services.packed``), and there
+  are as many receipts as ballots.
 """
 import json
 from dataclasses import dataclass
@@ -50,10 +50,9 @@ def verify(round_: Round, expected: str | None = None) -> Verification:
         return Verification(round_.id, False, ["not closed and sealed"], round_.digest, None)
     closes, found = anchor_entries(round_)
     version = closes[0].get("seal", seal_v1.VERSION) if closes else seal.VERSION
-    if version == seal_v1.VERSION:
-        digest, ballots, receipts = seal_v1.digest_of(round_.id)
-    else:
-        digest, ballots, receipts = seal.digest_of(round_)
+    computed = (seal_v1.digest_of(round_.id) if version == seal_v1.VERSION
+                else seal.digest_of(round_))
+    digest, ballots, receipts, _malformed = computed
     if digest != round_.digest:
         found.append(f"digest differs: stored {round_.digest}, recomputed {digest}")
     found += _anchor_differences(closes, digest)
@@ -62,9 +61,10 @@ def verify(round_: Round, expected: str | None = None) -> Verification:
                      f"recomputed {digest}")
     if ballots != receipts:
         found.append(f"{ballots} ballots but {receipts} receipts")
-    strays = seal.stray_answers(round_.id)
-    if strays:
-        found.append(f"{strays} answer row(s) filed under the round belong to no ballot of it")
+    if computed.malformed:
+        found.append(f"{computed.malformed} ballot(s) whose stored answers are not "
+                     "canonically packed")
+        return Verification(round_.id, False, found, round_.digest, digest, version)
     stored = seal.stored_result(round_)
     found += result_differences(stored, compute(round_).to_data(),
                                 stored_fields_only=version == seal_v1.VERSION)

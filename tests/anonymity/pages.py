@@ -6,13 +6,15 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from tests.conftest import PG_URL
 
-BALLOT_TABLES = ("cards", "ballots", "answers", "receipts", "paper_entries")
+BALLOT_TABLES = ("cards", "ballots", "receipts", "paper_entries")
 
 
 def superuser_engine() -> sa.Engine:
-    """A connection to the test database as the superuser, with pageinspect installed in
-    ``public`` (the tests' own schemas come and go)."""
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    """A connection to this test's own database (each test has one, copied from a
+    template: not the database ``PG_URL`` names) as the suite's role, a superuser, with
+    pageinspect installed in ``public``."""
+    url = sa.make_url(PG_URL).set(database=db.engine.url.database)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if not conn.exec_driver_sql(
                 "SELECT 1 FROM pg_extension WHERE extname = 'pageinspect'").first():
@@ -23,16 +25,24 @@ def superuser_engine() -> sa.Engine:
     return engine
 
 
-def relations(conn, schema: str) -> list[tuple[str, str]]:
-    """(name, kind) of the ballot tables and their indexes: kind 'heap' or 'btree'."""
+def relations(conn, schema: str) -> list[tuple[str, str, str]]:
+    """(name, kind, qualified name) of the ballot tables, their indexes and their TOAST
+    tables (where a long value, such as a ballot's packed answers, is stored out of line):
+    kind 'heap' or 'btree'; a TOAST table is named "<table> toast"."""
     rows = conn.execute(sa.text(
-        "SELECT c.relname, CASE c.relkind WHEN 'r' THEN 'heap' ELSE 'btree' END"
+        "SELECT c.relname, CASE c.relkind WHEN 'r' THEN 'heap' ELSE 'btree' END,"
+        "       quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " LEFT JOIN pg_index i ON i.indexrelid = c.oid"
         " LEFT JOIN pg_class t ON t.oid = i.indrelid"
-        " WHERE n.nspname = :s AND (c.relname = ANY(:t) OR t.relname = ANY(:t))"),
+        " WHERE n.nspname = :s AND (c.relname = ANY(:t) OR t.relname = ANY(:t))"
+        " UNION ALL"
+        " SELECT c.relname || ' toast', 'heap', 'pg_toast.' || quote_ident(toast.relname)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_class toast ON toast.oid = c.reltoastrelid"
+        " WHERE n.nspname = :s AND c.relname = ANY(:t)"),
         {"s": schema, "t": list(BALLOT_TABLES)}).all()
-    return [(name, kind) for name, kind in rows]
+    return [(name, kind, qualified) for name, kind, qualified in rows]
 
 
 def raw_pages(conn, qualified: str) -> list[bytes]:

@@ -89,8 +89,9 @@ def test_postgresql_after_close_no_page_holds_a_key_in_or_its_transaction(app, d
     try:
         with engine.connect() as conn:
             paired, found = set(), set()
-            for name, kind in pages.relations(conn, schema):
-                qualified = f"{schema}.{name}"
+            found_relations = pages.relations(conn, schema)
+            assert {"ballots", "paper_entries", "cards"} <= {n for n, *_ in found_relations}
+            for name, kind, qualified in found_relations:
                 if kind == "heap":
                     paired |= pages.tuple_xids(conn, qualified) & spending
                 data = b"".join(pages.raw_pages(conn, qualified))

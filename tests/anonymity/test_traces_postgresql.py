@@ -1,13 +1,14 @@
 """PostgreSQL: after close, no page of the ballot tables pairs a card or a receipt with a
 ballot, read from the pages themselves (pageinspect), not through the ORM."""
+import secrets
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Ballot, Card, GroupCode, Receipt
-from evalsvc.services import closing, traces
+from evalsvc.models import Ballot, Card, GroupCode, Receipt
+from evalsvc.services import ballots, closing, traces
 from tests.anonymity import pages
 from tests.anonymity.test_suppression import _cast
 from tests.helpers import new_round
@@ -22,12 +23,24 @@ def _spending_xids(round_id: int) -> set[int]:
         "SELECT xmin::text FROM ballots WHERE round_id = :r"), {"r": round_id}).scalars()}
 
 
+def _cast_long_texts(round_, codes) -> list[str]:
+    """Ballots whose packed answers are too long (and too random to compress) to stay in
+    the row: PostgreSQL stores them out of line, in the table's TOAST table, under the
+    same transaction id. Returns the texts."""
+    texts = [secrets.token_urlsafe(4500) for _ in codes]
+    for code, text in zip(codes, texts):
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16),
+                                 [("overall", "satisfied", ""), ("advice", "", text)])
+    return texts
+
+
 def test_after_close_no_page_pairs_a_card_or_receipt_with_a_ballot(app, demo):
     round_, cards = new_round(groups={GroupCode.MASSES: 30})
     _cast(round_, cards[:24], "satisfied")
+    texts = _cast_long_texts(round_, cards[24:27])
     db.session.commit()
     spending = _spending_xids(round_.id)
-    assert len(spending) == 24  # the pairing is there while the round is open
+    assert len(spending) == 27  # the pairing is there while the round is open
     closing.close_round(None, round_)
     _until_cleared()
     db.session.refresh(round_)
@@ -35,28 +48,30 @@ def test_after_close_no_page_pairs_a_card_or_receipt_with_a_ballot(app, demo):
     ballot_ids = db.session.scalars(sa.select(Ballot.id)).all()
     receipts = db.session.scalars(sa.select(Receipt.code)).all()
     hashes = db.session.scalars(sa.select(Card.code_hash)).all()
-    answers_per_ballot = dict(db.session.execute(
-        sa.select(Answer.ballot_id, sa.func.count()).group_by(Answer.ballot_id)).all())
     schema = pages.current_schema()
     db.session.commit()
     engine = pages.superuser_engine()
     try:
         with engine.connect() as conn:
-            paired, stale = set(), {}
-            for name, kind in pages.relations(conn, schema):
-                qualified = f"{schema}.{name}"
+            paired, stale, toasted = set(), {}, 0
+            found = pages.relations(conn, schema)
+            assert {"ballots", "ballots toast", "receipts", "cards"} <= {n for n, *_ in found}
+            for name, kind, qualified in found:
                 if kind == "heap":
                     paired |= pages.tuple_xids(conn, qualified) & spending
                 data = b"".join(pages.raw_pages(conn, qualified))
+                if name == "ballots toast":
+                    toasted = sum(data.count(t[:64].encode()) for t in texts)
                 # A value stored more often than live rows hold it is an old row version.
                 for value, live in _expected_copies(name, ballot_ids, receipts, hashes,
-                                                    answers_per_ballot):
+                                                    texts):
                     if data.count(value.encode()) > live:
                         stale.setdefault(name, set()).add(value)
     finally:
         engine.dispose()
     assert (len(paired), {name: len(v) for name, v in stale.items()}) == (0, {}), \
         "spending transactions, and stale copies per relation, still in the pages"
+    assert toasted == len(texts)  # the long answers were read where they are: out of line
 
 
 def _until_cleared(seconds: float = 60) -> None:
@@ -67,14 +82,12 @@ def _until_cleared(seconds: float = 60) -> None:
         assert time.monotonic() < deadline, "traces still pending"
 
 
-def _expected_copies(relation, ballot_ids, receipts, hashes, answers_per_ballot):
+def _expected_copies(relation, ballot_ids, receipts, hashes, texts):
     """(value, how many times live rows hold it) for the values a relation stores."""
+    if relation == "ballots toast":
+        return [(t[:64], 1) for t in texts]
     if relation.startswith("ballots"):
         return [(b, 1) for b in ballot_ids]
-    if relation.startswith("answers"):
-        if relation == "answers":
-            return [(b, answers_per_ballot.get(b, 0)) for b in ballot_ids]
-        return []
     if relation.startswith("receipts"):
         return [(r, 1) for r in receipts]
     if relation.startswith("cards") or "code_hash" in relation:

@@ -1,7 +1,9 @@
 """SQLite: a close that cannot truncate the write-ahead log (a reader holds it) returns at
 once, shows the round as pending, and the log is truncated by the retry once the reader is
-gone; the database, its log and shared-memory files are readable by their owner only."""
+gone; the database, its log and shared-memory files are readable by their owner only; after
+close the ballots' pages are numbered in key order."""
 import os
+import secrets
 import sqlite3
 import stat
 import time
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Ballot, Card, GroupCode, Round
-from evalsvc.services import closing, traces
+from evalsvc.services import ballots, closing, traces
 from tests.anonymity.test_suppression import _cast
 from tests.conftest import PG_URL
 from tests.helpers import login
@@ -101,3 +103,27 @@ def test_database_log_and_shared_memory_files_are_owner_only(make_app, tmp_path)
         for file in (path, f"{path}-wal", f"{path}-shm"):
             assert os.path.exists(file), file
             assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, file
+
+
+def _leaf_pages(table: str) -> list[int]:
+    """The page numbers of a table's B-tree leaves, in key order (dbstat walks the tree)."""
+    return list(db.session.execute(sa.text(
+        "SELECT pageno FROM dbstat WHERE name = :t AND pagetype = 'leaf' ORDER BY path"),
+        {"t": table}).scalars())
+
+
+def test_after_close_the_ballots_pages_are_in_key_order(app, demo):
+    """While a round is open, which page holds a ballot follows the page splits arrival
+    caused; after close its ballots (answers packed in them) sit on pages numbered in key
+    order: the page file says nothing of when a ballot came."""
+    round_, cards = new_round(groups={GroupCode.MASSES: 300})
+    rows = [("overall", "satisfied", ""), ("quality", "fairly", ""), ("advice", "", "意见" * 60)]
+    for code in cards:
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16), rows)
+    db.session.commit()
+    before = _leaf_pages("ballots")
+    assert len(before) > 20 and before != sorted(before)  # arrival shows while open
+    closing.close_round(None, round_)
+    db.session.commit()
+    after = _leaf_pages("ballots")
+    assert len(after) > 20 and after == sorted(after)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import random
 import re
 import secrets
@@ -161,17 +162,16 @@ class Stored:
         return bool(self.scalar("SELECT spent FROM cards WHERE round_id = :r AND code_hash = :h",
                                 h=hashlib.sha256(code.encode("ascii")).hexdigest()))
 
+    def _packed(self) -> list[list]:
+        """Each stored ballot's answers, decoded from the raw column."""
+        return [json.loads(packed) for packed in
+                self.column("SELECT answers FROM ballots WHERE round_id = :r")]
+
     def answers(self) -> set[tuple[str, str, str]]:
-        with self.engine.connect() as conn:
-            return set(map(tuple, conn.execute(sa.text(
-                "SELECT question, value, coalesce(text, '') FROM answers WHERE round_id = :r"),
-                {"r": self.round_id})))
+        return {(q, v, t or "") for answers in self._packed() for q, v, t in answers}
 
     def ballots_without_full_answers(self, answers_per_ballot: int) -> int:
-        return self.scalar(
-            "SELECT count(*) FROM ballots b WHERE b.round_id = :r AND "
-            "(SELECT count(*) FROM answers a WHERE a.ballot_id = b.id) <> :n",
-            n=answers_per_ballot)
+        return sum(len(answers) != answers_per_ballot for answers in self._packed())
 
     def close(self) -> None:
         self.engine.dispose()

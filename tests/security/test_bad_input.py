@@ -1,7 +1,10 @@
 """Bad input is refused cleanly: the right status, a clear message, nothing stored."""
+import json
+
 import pytest
 
-from tests.helpers import SATISFACTION, counts, new_round
+from tests.helpers import SATISFACTION, counts, new_round, stored_answers
+from tests.supervision.insider import sql
 
 
 @pytest.mark.parametrize("extra, status", [
@@ -39,3 +42,25 @@ def test_thousands_of_fields_are_refused(client, demo):
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code in (400, 413)
     assert counts(round_.id) == (0, 0)
+
+
+def test_a_free_text_over_its_limit_stores_nothing_and_one_at_it_is_packed_whole(client, demo):
+    """A ballot's packed answers are bounded by its form: a text one character over the
+    limit is refused with nothing stored; one at the limit is stored whole, and the packed
+    value holds the answers and nothing more."""
+    round_, cards = new_round()
+    limit = client.application.config["FREE_TEXT_LIMIT"]
+    over = client.post(f"/C/{cards[0]}", data={**SATISFACTION, "nonce": "n" * 22,
+                                               "advice": "长" * (limit + 1)})
+    assert over.status_code == 422
+    assert counts(round_.id) == (0, 0)
+    at = client.post(f"/C/{cards[0]}", data={**SATISFACTION, "nonce": "n" * 22,
+                                             "advice": "长" * limit})
+    assert at.status_code == 200 and counts(round_.id) == (1, 1)
+    stored = stored_answers(round_.id)
+    assert sorted((q, v, t) for _b, _g, q, v, t in stored) == sorted(
+        [(q, v, None) for q, v in SATISFACTION.items()] + [("advice", "", "长" * limit)])
+    expected = json.dumps(sorted([[q, v, None] for q, v in SATISFACTION.items()]
+                                 + [["advice", "", "长" * limit]]),
+                          separators=(",", ":"), ensure_ascii=False)
+    assert sql("SELECT answers FROM ballots WHERE round_id = :r", r=round_.id)[0][0] == expected

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, GroupCode, Member, Opinion, Round
 from tests.helpers import login
-from tests.helpers import counts, new_round
+from tests.helpers import counts, new_round, stored_answers
 
 REFUSED = ["\x00", "\x01", "\x1b", "\x7f", "\u202e", "\u200b", "\u2066"]  # C0, DEL, bidi, zero-width
 
@@ -70,7 +70,7 @@ def test_respondent_comment_with_a_control_character_is_stored_without_it(client
     response = client.post(f"/C/{cards[0]}", data={**data, "comment": f"食堂{char}太贵"})
     assert response.status_code == 200
     assert counts(round_.id) == (1, 1)
-    texts = db.session.scalars(sa.text("SELECT text FROM answers WHERE text IS NOT NULL")).all()
+    texts = [t for *_rest, t in stored_answers(round_.id) if t is not None]
     assert texts == ["食堂太贵"]
 
 

@@ -65,7 +65,7 @@ def test_a_reporting_account_cannot_pair_cards_or_receipts_with_ballots(reportin
     assert len(spending) == 8  # what the same query gives with SELECT on the tables
 
     with engine.connect() as conn:
-        for table in ("ballots", "cards", "receipts", "answers"):
+        for table in ("ballots", "cards", "receipts"):
             assert _xmins(conn, f"{app_schema}.{table}") is None, table
         readable = _readable(conn)
         assert readable and all(name.startswith(schema + ".") for name in readable)

@@ -63,7 +63,7 @@ def test_ballots_in_flight_during_the_close_count_exactly_once(app, demo):
     assert verification.verify(round_).ok
 
 
-@pytest.mark.parametrize("statement", ["INSERT INTO receipts", "INSERT INTO answers"])
+@pytest.mark.parametrize("statement", ["INSERT INTO receipts", "INSERT INTO ballots"])
 def test_a_close_failing_inside_the_rewrite_leaves_nothing_behind(app, demo, statement):
     """A statement of the rewrite itself fails: the round stays open with its rows, no
     temporary table is left on the connection, and SQLite's page cache is set back."""

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, Card, GroupCode, PaperEntry, Role, Round
 from evalsvc.services import ballots, closing, paper, printing, results, users, verification
-from tests.helpers import SATISFACTION, counts as stored_counts, new_round
+from tests.helpers import SATISFACTION, counts as stored_counts, new_round, stored_answers
 
 ROWS = [(k, v, "") for k, v in SATISFACTION.items()]
 OTHER = [(k, "dissatisfied" if k == "quality" else v, "") for k, v in SATISFACTION.items()]
@@ -80,8 +80,7 @@ def test_disagreement_is_listed_never_counted_and_a_third_look_resolves_it(three
     db.session.expire_all()
     assert counts(round_.id) == (1, 1) and paper.disputed(round_, {}) == []
     assert _raw_pending() == []
-    answer = db.session.execute(sa.text(
-        "SELECT value FROM answers WHERE question = 'quality'")).scalar()
+    answer = next(v for _b, _g, q, v, _t in stored_answers(round_.id) if q == "quality")
     assert answer == "dissatisfied"  # the agreed answers, not the first key-in
 
 

@@ -12,7 +12,7 @@ from evalsvc.services import receipts
 from evalsvc.services.today import today
 from tests.helpers import login
 from tests.helpers import closed_satisfaction_round
-from tests.supervision.insider import column, reseal_as_insider, sql
+from tests.supervision.insider import column, reseal_as_insider, set_answer, sql
 
 HEX = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -49,8 +49,7 @@ def test_every_saved_copy_carries_the_digest_and_checks_against_it(client, runne
     assert result.exit_code == 0, result.output
 
     # An insider rewrites answers, then the stored result and the digest in the row.
-    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
-        "question = 'overall'", r=round_.id)
+    set_answer(round_.id, "overall", "dissatisfied")
     reseal_as_insider(round_.id)
     forged = column(round_.id, "digest")
     assert forged != sealed

@@ -5,13 +5,14 @@ import json
 import secrets
 from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import GroupCode
 from evalsvc.services import ballots, closing, rounds, seal, seal_v1
-from tests.helpers import SATISFACTION, closed_satisfaction_round, new_round
-from tests.supervision.insider import column, reseal_as_insider, sql
+from tests.helpers import SATISFACTION, closed_satisfaction_round, new_round, rewrite_answers
+from tests.supervision.insider import column, reseal_as_insider, set_answer, sql
 
 
 def _closed_member_review(n=6):
@@ -92,13 +93,19 @@ def test_swapping_option_values_in_the_frozen_layout_fails(runner, demo):
 def test_folding_a_choice_answer_into_a_free_text_fails(runner, demo):
     round_ = closed_satisfaction_round(12, 14, with_text=True)
     sealed, v1_before = round_.digest, seal_v1.digest_of(round_.id)
-    ballot_id, text = sql("SELECT ballot_id, text FROM answers WHERE round_id = :r AND "
-                           "question = 'advice' ORDER BY ballot_id", r=round_.id)[0]
+    ballot_id = sql("SELECT id FROM ballots WHERE round_id = :r AND answers LIKE :t "
+                    "ORDER BY id", r=round_.id, t='%"advice"%')[0][0]
     # v1 joined a ballot's answers as "group=question=value=text" with "|": the text of
     # 'advice' can swallow the next answer, 'organisation', without changing the string.
-    sql("DELETE FROM answers WHERE ballot_id = :b AND question = 'organisation'", b=ballot_id)
-    sql("UPDATE answers SET text = :t WHERE ballot_id = :b AND question = 'advice'",
-         t=f"{text}|masses=organisation=fairly=", b=ballot_id)
+
+    def fold(answers):
+        text = next(t for q, _v, t in answers if q == "advice")
+        return [[q, v, f"{text}|masses=organisation=fairly=" if q == "advice" else t]
+                for q, v, t in answers if q != "organisation"]
+
+    db.session.commit()
+    with db.engine.begin() as conn:
+        rewrite_answers(conn, ballot_id, fold)
     reseal_as_insider(round_.id)  # the recount now agrees with the stored result
     sql("UPDATE rounds SET digest = :d WHERE id = :id", d=sealed, id=round_.id)
     assert seal_v1.digest_of(round_.id) == v1_before  # the ambiguity the old seal had
@@ -108,29 +115,40 @@ def test_folding_a_choice_answer_into_a_free_text_fails(runner, demo):
     assert "result." not in result.output
 
 
-def test_answer_rows_of_another_rounds_ballots_fail(runner, demo):
+@pytest.mark.parametrize("stored", ["duplicate", "unsorted", "spaced", "not json",
+                                    "numbers", "empty text"])
+def test_answers_stored_in_a_form_other_than_the_canonical_one_fail(runner, demo, stored):
+    """The seal hashes the decoded answers: a second spelling of the same answers (or two
+    answers to one option, which the one-row-per-option table forbade) must not pass as
+    the sealed ballot. Verify names it, and the seal refuses it."""
     round_ = closed_satisfaction_round(12, 14, with_text=True)
-    other = closed_satisfaction_round(12, 14, with_text=True)
-    group_id = round_.groups[0].id
-    foreign = sql("SELECT id FROM ballots WHERE round_id = :r ORDER BY id LIMIT 3",
-                   r=other.id)
-    for (ballot_id,) in foreign:
-        sql("INSERT INTO answers (ballot_id, question, value, round_id, group_id, text) "
-             "VALUES (:b, 'overall', 'dissatisfied', :r, :g, NULL)",
-             b=ballot_id, r=round_.id, g=group_id)
-    reseal_as_insider(round_.id)  # the stray rows are now in the stored result too
+    ballot_id = sql("SELECT id FROM ballots WHERE round_id = :r ORDER BY id",
+                    r=round_.id)[0][0]
+    change = {"duplicate": lambda a: [*a, a[0]],
+              "unsorted": lambda a: json.dumps(a[::-1], separators=(",", ":"),
+                                               ensure_ascii=False),
+              "spaced": lambda a: json.dumps(a, ensure_ascii=False),
+              "not json": lambda a: '[["overall"',
+              "numbers": lambda a: '[[1,2,3]]',
+              "empty text": lambda a: [[q, v, t or ""] for q, v, t in a]}[stored]
+    db.session.commit()
+    with db.engine.begin() as conn:
+        rewrite_answers(conn, ballot_id, change)
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
-    assert "3 answer row(s) filed under the round belong to no ballot of it" in result.output
-    assert "digest differs from the audit log" in result.output
+    assert (f"round {round_.id}: 1 ballot(s) whose stored answers are not canonically "
+            "packed") in result.output
+    assert "digest differs: stored" in result.output  # sealed as its text, not decoded
+    with pytest.raises(seal.SealError, match="not canonically packed"):
+        seal.seal(db.session.get(type(round_), round_.id))
+    db.session.rollback()
 
 
 def test_changing_answers_and_recomputing_result_and_digest_fails_on_the_audit_log(
         runner, demo):
     round_ = closed_satisfaction_round(12, 14, with_text=True)
     sealed = round_.digest
-    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
-         "question = 'overall'", r=round_.id)
+    set_answer(round_.id, "overall", "dissatisfied")
     reseal_as_insider(round_.id)
     forged = column(round_.id, "digest")
     assert forged != sealed
@@ -180,8 +198,7 @@ def test_a_round_sealed_with_v1_still_verifies_and_its_tampering_is_found(runner
     result = _verify(runner, round_.id)
     assert result.exit_code == 0, result.output
     assert f"({seal_v1.VERSION})" in result.output
-    sql("UPDATE answers SET value = 'dissatisfied' WHERE round_id = :r AND "
-         "question = 'overall'", r=round_.id)
+    set_answer(round_.id, "overall", "dissatisfied")
     result = _verify(runner, round_.id)
     assert result.exit_code == 1
     assert "digest differs: stored" in result.output

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
-from evalsvc.models import Answer, Card, GroupCode, Round, Stage
+from evalsvc.models import Ballot, Card, GroupCode, Round, Stage
 from evalsvc.services import closing
 from tests.helpers import SATISFACTION, ballot_for, counts, new_round, receipt_of
 
@@ -143,7 +143,8 @@ def test_poster_allows_one_ballot_per_device_within_the_cap(make_app):
     assert full.status_code == 409 and "名额已满" in full.get_data(as_text=True)
     with app.app_context():
         assert counts(round_.id) == (2, 2)
-        group = db.session.scalar(sa.select(Answer.group_id).where(Answer.round_id == round_.id))
+        group = db.session.scalar(sa.select(Ballot.group_id).where(
+            Ballot.round_id == round_.id, Ballot.answers.contains("希望公开账目")))
         assert group == db.session.get(Round, round_.id).group(GroupCode.PUBLIC).id
 
 

@@ -4,6 +4,7 @@ Runs on SQLite, and on PostgreSQL when EVALSVC_TEST_DATABASE_URL is set.
 """
 import csv
 import io
+import json
 import re
 
 import sqlalchemy as sa
@@ -130,11 +131,12 @@ def test_scores_are_never_stored_beside_a_ballot_or_card(client, demo):
     def picks(answers):
         return sum(len(v) if isinstance(v, list) else 1 for v in answers.values())
 
-    assert raw.execute(sa.text("SELECT count(*) FROM answers WHERE round_id = :r"),
-                       {"r": round_.id}).scalar() == 2 * picks(RIGHT) + 3 * picks(WRONG)
-    questions = {row[0] for row in raw.execute(
-        sa.text("SELECT DISTINCT question FROM answers WHERE round_id = :r"), {"r": round_.id})}
-    assert questions == set(RIGHT)
+    stored_answers = [answer for (packed,) in raw.execute(
+        sa.text("SELECT answers FROM ballots WHERE round_id = :r"), {"r": round_.id})
+        for answer in json.loads(packed)]
+    assert len(stored_answers) == 2 * picks(RIGHT) + 3 * picks(WRONG)
+    assert all(len(answer) == 3 for answer in stored_answers)  # question, value, text
+    assert {question for question, _value, _text in stored_answers} == set(RIGHT)
     stored = raw.execute(sa.text("SELECT result_json FROM rounds WHERE id = :r"),
                          {"r": round_.id}).scalar()
     ballot_ids = [row[0] for row in raw.execute(
