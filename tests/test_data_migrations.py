@@ -191,7 +191,7 @@ def test_day_totals_are_filled_in_from_rounds_flags_and_the_audit_log(make_app):
 
     app = make_app()
     with app.app_context():
-        upgrade(revision="d5f7a9c1e3b6")
+        upgrade(revision="4acf10c853d6")
         with db.engine.begin() as conn:
             _campaign(conn)
             conn.execute(sa.text("INSERT INTO organisations (id, code, name, type, unit) VALUES"
@@ -219,5 +219,5 @@ def test_day_totals_are_filled_in_from_rounds_flags_and_the_audit_log(make_app):
         assert (first.rounds_held, first.cards, first.ballots, first.flags_raised,
                 first.make_up, first.changes) == (1, 12, 10, 1, 1, 1)  # not the rehearsal
         assert (second.rounds_held, second.flags_confirmed) == (0, 1)
-        downgrade(revision="d5f7a9c1e3b6")
+        downgrade(revision="4acf10c853d6")
         assert "day_totals" not in sa.inspect(db.engine).get_table_names()

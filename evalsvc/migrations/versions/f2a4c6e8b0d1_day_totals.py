@@ -4,7 +4,7 @@ With committee_branches (how many branches each parent has in each batch). Fille
 so a report of a past period reads the same as before.
 
 Revision ID: f2a4c6e8b0d1
-Revises: d5f7a9c1e3b6
+Revises: 4acf10c853d6
 Create Date: 2026-11-30 22:40:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f2a4c6e8b0d1'
-down_revision = 'd5f7a9c1e3b6'
+down_revision = '4acf10c853d6'
 branch_labels = None
 depends_on = None
 
