@@ -11,6 +11,7 @@ briefly, and reports the round as still pending if it could not finish; a backgr
 thread (and ``evalsvc round scrub``) keeps trying and clears the flag, audited, when done.
 """
 import logging
+import re
 import threading
 import time
 from collections.abc import Collection
@@ -120,15 +121,40 @@ def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
                 if conn.execute(sa.text(_OLDER_TRANSACTIONS), {"cutoff": cutoff}).scalar():
                     continue
                 try:
-                    for table in TABLES:
-                        conn.exec_driver_sql(f"VACUUM (FULL) {table}")
+                    kept = sum(_rewrite(conn, table) for table in TABLES)
                 except sa.exc.OperationalError as exc:  # lock_timeout: busy, try again
                     log.info("table rewrite postponed: %s", exc.orig)
+                    continue
+                if kept:  # a snapshot the check above did not see still holds them
+                    log.info("table rewrite kept %d old row versions: trying again", kept)
                     continue
                 return True
             return False
         finally:
             conn.exec_driver_sql("RESET lock_timeout")
+
+
+_RECENTLY_DEAD = re.compile(r"(\d+)")
+
+
+def _rewrite(conn, table: str) -> int:
+    """VACUUM FULL one table; how many dead row versions it had to keep because some
+    transaction may still see them (its VERBOSE report says, in its detail's first number:
+    "N dead row versions cannot be removed yet"). Anything but 0: not cleared."""
+    details: list[str] = []
+    driver = conn.connection.dbapi_connection
+
+    def heard(diagnostic) -> None:
+        if diagnostic.message_detail and "row versions" in (diagnostic.message_primary or ""):
+            details.append(diagnostic.message_detail)
+    driver.add_notice_handler(heard)
+    try:
+        conn.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
+    finally:
+        driver.remove_notice_handler(heard)
+    if not details:  # no report heard (another wording): take the rewrite as it is
+        return 0
+    return sum(int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d)))
 
 
 _background = threading.Lock()

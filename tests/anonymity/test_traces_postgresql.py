@@ -114,3 +114,25 @@ def test_a_transaction_older_than_the_close_postpones_the_rewrite(app, demo):
     _until_cleared()
     db.session.refresh(round_)
     assert round_.traces_pending is False
+
+
+def test_a_rewrite_that_kept_old_row_versions_is_not_called_done(app, demo, monkeypatch):
+    """Whatever holds old row versions back (a snapshot the activity check does not see),
+    the rewrite's own report decides: old versions kept, the round stays pending (a flaky
+    page test once found card-spending transactions after a scrub that said done)."""
+    round_, cards = new_round()
+    _cast(round_, cards, "satisfied")
+    db.session.commit()
+    monkeypatch.setattr(traces, "_OLDER_TRANSACTIONS", "SELECT 0 WHERE CAST(:cutoff AS text) IS NOT NULL")
+    with db.engine.connect() as older:
+        older.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        older.exec_driver_sql("SELECT count(*) FROM ballots").all()  # sees the open round
+        closing.close_round(None, round_)
+        db.session.refresh(round_)
+        assert round_.traces_pending is True
+        db.session.commit()
+        assert traces.scrub_pending(attempts=1) is False
+        older.rollback()
+    _until_cleared()
+    db.session.refresh(round_)
+    assert round_.traces_pending is False
