@@ -17,6 +17,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+import evalsvc.definitions
 from evalsvc import create_app
 from evalsvc.extensions import db
 from tests.databases import open_databases
@@ -151,6 +152,28 @@ def _share_compiled_sql() -> None:
 _share_compiled_sql()
 
 
+def _reuse_parsed_definitions() -> None:
+    """Each app parses and validates every questionnaire file at start-up (a third of
+    building an app; the suite builds hundreds). A Definition is immutable (frozen
+    dataclasses and tuples) and depends only on the file's name and bytes and the kinds
+    it is checked against, so one parse serves every app of the run. A file that fails is
+    parsed, and fails, again each time."""
+    load = evalsvc.definitions.load_definition
+    parsed: dict[tuple, evalsvc.definitions.Definition] = {}
+
+    def load_definition(path: Path, known_kinds: set[str] | None = None):
+        key = (str(path), Path(path).read_bytes(),
+               None if known_kinds is None else frozenset(known_kinds))
+        if key not in parsed:
+            parsed[key] = load(path, known_kinds)
+        return parsed[key]
+
+    evalsvc.definitions.load_definition = load_definition
+
+
+_reuse_parsed_definitions()
+
+
 class FreshContextClient(FlaskClient):
     """Each request gets its own app context (fresh ``g`` and database session), as in
     production, even while the test holds a context of its own."""
@@ -271,6 +294,15 @@ def live_server(databases, tmp_path, request):
         with LiveServer(database_url, tmp_path / "instance",
                         workers=options.get("workers", 4)).serving() as server:
             yield server
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker more than there are CPUs. Much of a test's time is spent
+    waiting (on Chromium and gunicorn, on a page's reload, on a server's start, on a crash
+    firing): with a worker per CPU a CPU sat idle through those waits. On 2 vCPU the whole
+    suite took 242 s with 2 workers, 175 s with 3 and 209 s with 4 (a loaded machine; the
+    commit message has the quiet numbers)."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def pytest_collection_modifyitems(items):
