@@ -1,5 +1,6 @@
 """Fixtures: an app on a fresh, migrated database per test (an SQLite file in tmp_path, or a
 PostgreSQL database of its own), copied from a template migrated once per run."""
+import collections
 import functools
 import gc
 import os
@@ -305,11 +306,49 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return len(os.sched_getaffinity(0)) + 1
 
 
-def pytest_collection_modifyitems(items):
-    """Modules that start servers or a browser, or hold a ``heavy`` test, run first. xdist hands out whole modules
-    (``--dist loadfile``) in this order to whichever worker is free: a long module handed
-    out last kept one worker busy while the others had nothing left to do. The order
-    within a module, and among the other modules, stays as collected."""
-    heavy = {item.path for item in items
+MODULE_SECONDS = "evalsvc/module-seconds"  # pytest's cache: each module's last time
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest modules run first. xdist hands out whole modules (``--dist loadfile``,
+    with ``--no-loadscope-reorder`` so it keeps this order) to whichever worker is free: a
+    long module handed out last kept one worker busy while the others had nothing left to
+    do. A module's length is its time in the last run that ran it (kept in pytest's cache,
+    ``.pytest_cache``); a module never timed counts as long when it starts servers or a
+    browser or holds a ``heavy`` test, else by its number of tests. The order within a
+    module stays as collected."""
+    seconds = config.cache.get(MODULE_SECONDS, {}) if config.cache else {}
+    heavy = {item.nodeid.split("::")[0] for item in items
              if any(item.get_closest_marker(mark) for mark in ("server", "browser", "heavy"))}
-    items.sort(key=lambda item: item.path not in heavy)
+    tests = collections.Counter(item.nodeid.split("::")[0] for item in items)
+
+    def length(module: str) -> float:
+        if module in seconds:
+            return seconds[module]
+        return 60.0 if module in heavy else 0.1 * tests[module]
+
+    items.sort(key=lambda item: -length(item.nodeid.split("::")[0]))
+
+
+class _ModuleClock:
+    """Adds up each module's set-up, call and tear-down times (reported to the process that
+    runs the session: the xdist controller) and keeps them in pytest's cache."""
+
+    def __init__(self, config):
+        self.config = config
+        self.seconds: collections.Counter = collections.Counter()
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.seconds[report.nodeid.split("::")[0]] += report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if self.config.cache is not None and self.seconds:
+            kept = self.config.cache.get(MODULE_SECONDS, {})
+            kept.update({module: round(s, 1) for module, s in self.seconds.items()})
+            self.config.cache.set(MODULE_SECONDS, kept)
+
+
+def pytest_configure(config):
+    """Time the modules in the process that runs the session (not in each xdist worker)."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_ModuleClock(config), "evalsvc-module-clock")
