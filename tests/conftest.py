@@ -1,5 +1,6 @@
 """Fixtures: an app on a fresh, migrated database per test (an SQLite file in tmp_path, or a
 PostgreSQL database of its own), copied from a template migrated once per run."""
+import collections
 import functools
 import gc
 import os
@@ -17,6 +18,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+import evalsvc.definitions
 from evalsvc import create_app
 from evalsvc.extensions import db
 from tests.databases import open_databases
@@ -151,6 +153,28 @@ def _share_compiled_sql() -> None:
 _share_compiled_sql()
 
 
+def _reuse_parsed_definitions() -> None:
+    """Each app parses and validates every questionnaire file at start-up (a third of
+    building an app; the suite builds hundreds). A Definition is immutable (frozen
+    dataclasses and tuples) and depends only on the file's name and bytes and the kinds
+    it is checked against, so one parse serves every app of the run. A file that fails is
+    parsed, and fails, again each time."""
+    load = evalsvc.definitions.load_definition
+    parsed: dict[tuple, evalsvc.definitions.Definition] = {}
+
+    def load_definition(path: Path, known_kinds: set[str] | None = None):
+        key = (str(path), Path(path).read_bytes(),
+               None if known_kinds is None else frozenset(known_kinds))
+        if key not in parsed:
+            parsed[key] = load(path, known_kinds)
+        return parsed[key]
+
+    evalsvc.definitions.load_definition = load_definition
+
+
+_reuse_parsed_definitions()
+
+
 class FreshContextClient(FlaskClient):
     """Each request gets its own app context (fresh ``g`` and database session), as in
     production, even while the test holds a context of its own."""
@@ -273,11 +297,58 @@ def live_server(databases, tmp_path, request):
             yield server
 
 
-def pytest_collection_modifyitems(items):
-    """Modules that start servers or a browser, or hold a ``heavy`` test, run first. xdist hands out whole modules
-    (``--dist loadfile``) in this order to whichever worker is free: a long module handed
-    out last kept one worker busy while the others had nothing left to do. The order
-    within a module, and among the other modules, stays as collected."""
-    heavy = {item.path for item in items
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker more than there are CPUs. Much of a test's time is spent
+    waiting (on Chromium and gunicorn, on a page's reload, on a server's start, on a crash
+    firing): with a worker per CPU a CPU sat idle through those waits. On 2 vCPU the whole
+    suite took 242 s with 2 workers, 175 s with 3 and 209 s with 4 (a loaded machine; the
+    commit message has the quiet numbers)."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
+MODULE_SECONDS = "evalsvc/module-seconds"  # pytest's cache: each module's last time
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest modules run first. xdist hands out whole modules (``--dist loadfile``,
+    with ``--no-loadscope-reorder`` so it keeps this order) to whichever worker is free: a
+    long module handed out last kept one worker busy while the others had nothing left to
+    do. A module's length is its time in the last run that ran it (kept in pytest's cache,
+    ``.pytest_cache``); a module never timed counts as long when it starts servers or a
+    browser or holds a ``heavy`` test, else by its number of tests. The order within a
+    module stays as collected."""
+    seconds = config.cache.get(MODULE_SECONDS, {}) if config.cache else {}
+    heavy = {item.nodeid.split("::")[0] for item in items
              if any(item.get_closest_marker(mark) for mark in ("server", "browser", "heavy"))}
-    items.sort(key=lambda item: item.path not in heavy)
+    tests = collections.Counter(item.nodeid.split("::")[0] for item in items)
+
+    def length(module: str) -> float:
+        if module in seconds:
+            return seconds[module]
+        return 60.0 if module in heavy else 0.1 * tests[module]
+
+    items.sort(key=lambda item: -length(item.nodeid.split("::")[0]))
+
+
+class _ModuleClock:
+    """Adds up each module's set-up, call and tear-down times (reported to the process that
+    runs the session: the xdist controller) and keeps them in pytest's cache."""
+
+    def __init__(self, config):
+        self.config = config
+        self.seconds: collections.Counter = collections.Counter()
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.seconds[report.nodeid.split("::")[0]] += report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if self.config.cache is not None and self.seconds:
+            kept = self.config.cache.get(MODULE_SECONDS, {})
+            kept.update({module: round(s, 1) for module, s in self.seconds.items()})
+            self.config.cache.set(MODULE_SECONDS, kept)
+
+
+def pytest_configure(config):
+    """Time the modules in the process that runs the session (not in each xdist worker)."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_ModuleClock(config), "evalsvc-module-clock")

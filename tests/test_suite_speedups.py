@@ -1,5 +1,8 @@
 """The suite's own speed-ups (tests/conftest.py) must not change what the app does."""
+import pytest
 from werkzeug.routing import Map, Rule
+
+from evalsvc.definitions import DefinitionError, load_definition
 
 
 def _build(rule: str) -> str:
@@ -12,3 +15,19 @@ def test_a_reused_url_builder_writes_each_rules_own_defaults():
     of one shape whose converters write the same default differently build different URLs."""
     assert _build("/p/<int(fixed_digits=4):page>") == "/p/0001"
     assert _build("/p/<int:page>") == "/p/1"
+
+
+def test_a_reused_definition_is_the_files_current_one(tmp_path):
+    """A definition parsed once is reused only while its file is unchanged; an edited file
+    is parsed again, and a broken one fails every time it is loaded."""
+    path = tmp_path / "form.toml"
+    path.write_text('name = "form"\nkind = "opinion"\nversion = 1\ntitle = "甲"\n'
+                    'intro = ""\n[[questions]]\nkey = "q"\ntype = "text"\ntext = "意见"\n',
+                    encoding="utf-8")
+    assert load_definition(path) is load_definition(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("甲", "乙"), encoding="utf-8")
+    assert load_definition(path).title == "乙"
+    path.write_text("name = ", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(DefinitionError):
+            load_definition(path)
