@@ -350,5 +350,7 @@ class _ModuleClock:
 
 def pytest_configure(config):
     """Time the modules in the process that runs the session (not in each xdist worker)."""
-    if not hasattr(config, "workerinput"):
+    # The plugin's conftest re-exports this module's names, this hook among them: once.
+    if not hasattr(config, "workerinput") and \
+            not config.pluginmanager.has_plugin("evalsvc-module-clock"):
         config.pluginmanager.register(_ModuleClock(config), "evalsvc-module-clock")
