@@ -300,9 +300,9 @@ def live_server(databases, tmp_path, request):
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: one worker more than there are CPUs. Much of a test's time is spent
     waiting (on Chromium and gunicorn, on a page's reload, on a server's start, on a crash
-    firing): with a worker per CPU a CPU sat idle through those waits. On 2 vCPU the whole
-    suite took 242 s with 2 workers, 175 s with 3 and 209 s with 4 (a loaded machine; the
-    commit message has the quiet numbers)."""
+    firing): with a worker per CPU a CPU sat idle through those waits. On 2 vCPU shared with
+    other work (load average 7-10) the whole suite took 242 s with 2 workers, 175 s with 3
+    and 209 s with 4, one run each."""
     return len(os.sched_getaffinity(0)) + 1
 
 
