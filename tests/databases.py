@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
+import time
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,13 +90,34 @@ class PostgresDatabases:
     def _database(self, template: str | None) -> Iterator[str]:
         name = f"t_{secrets.token_hex(6)}"
         # WAL_LOG (PostgreSQL 15's default) copies a small database without a checkpoint.
-        self._execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        self._copy(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""),
+                   template)
         try:
             yield self._url(name)
         finally:
             # FORCE: a test that failed half-way may have left a connection behind.
             self.drops.append(self.dropper.submit(
                 self._execute, f"DROP DATABASE {name} WITH (FORCE)"))
+
+    def _copy(self, create: str, template: str | None, attempts: int = 5) -> None:
+        """CREATE DATABASE, refused while a session is still on the template: the fill's
+        processes have exited, but on a loaded server a backend can outlive its client by
+        more than the 5 s PostgreSQL waits. Nothing of the tests' own should be there:
+        end such sessions and try again."""
+        for attempt in range(attempts):
+            try:
+                return self._execute(create)
+            except sa.exc.OperationalError as exc:
+                if template is None or "being accessed by other users" not in str(exc) \
+                        or attempt + 1 == attempts:
+                    raise
+            with self.admin.connect() as conn:
+                print("sessions on the template:", conn.exec_driver_sql(
+                    "SELECT pid, backend_type, application_name, state, left(query, 80)"
+                    f" FROM pg_stat_activity WHERE datname = '{template}'").all())
+            self._execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          f" WHERE datname = '{template}' AND pid <> pg_backend_pid()")
+            time.sleep(0.5 * (attempt + 1))
 
     def empty(self, directory: Path) -> contextlib.AbstractContextManager[str]:
         """A URL to an empty database of its own, dropped afterwards."""
