@@ -95,45 +95,40 @@ def _expected_copies(relation, ballot_ids, receipts, hashes, texts):
     return []
 
 
-def test_a_transaction_older_than_the_close_postpones_the_rewrite(app, demo):
-    """VACUUM FULL keeps what an older transaction may still see: the close says pending
-    instead of claiming the traces are gone, and the retry finishes once it has ended."""
+def _close_pending_while(older: sa.Connection) -> None:
+    """Close a round while ``older`` holds what it holds: the close and a retry say pending
+    instead of claiming the traces are gone; once ``older`` ends, the retry finishes."""
     round_, cards = new_round()
     _cast(round_, cards, "satisfied")
     db.session.commit()
-    with db.engine.connect() as older:
-        older.exec_driver_sql("SELECT pg_current_xact_id()")  # an open transaction
-        started = time.monotonic()
-        closing.close_round(None, round_)
-        assert time.monotonic() - started < 10
-        db.session.refresh(round_)
-        assert round_.traces_pending is True
-        db.session.commit()
-        assert traces.scrub_pending(attempts=1) is False
-        older.rollback()
+    older.exec_driver_sql("SELECT count(*) FROM pg_class").all()  # opens its transaction
+    started = time.monotonic()
+    closing.close_round(None, round_)
+    assert time.monotonic() - started < 10
+    db.session.refresh(round_)
+    assert round_.traces_pending is True
+    db.session.commit()
+    assert traces.scrub_pending(attempts=1) is False
+    older.rollback()
     _until_cleared()
     db.session.refresh(round_)
     assert round_.traces_pending is False
+
+
+def test_a_transaction_older_than_the_close_postpones_the_rewrite(app, demo):
+    """VACUUM FULL keeps what an older transaction may still see."""
+    with db.engine.connect() as older:
+        older.exec_driver_sql("SELECT pg_current_xact_id()")  # an xid, seen by the check
+        _close_pending_while(older)
 
 
 def test_a_rewrite_that_kept_old_row_versions_is_not_called_done(app, demo, monkeypatch):
     """Whatever holds old row versions back (a snapshot the activity check does not see),
     the rewrite's own report decides: old versions kept, the round stays pending (a flaky
     page test once found card-spending transactions after a scrub that said done)."""
-    round_, cards = new_round()
-    _cast(round_, cards, "satisfied")
-    db.session.commit()
-    monkeypatch.setattr(traces, "_OLDER_TRANSACTIONS", "SELECT 0 WHERE CAST(:cutoff AS text) IS NOT NULL")
+    monkeypatch.setattr(traces, "_OLDER_TRANSACTIONS",
+                        "SELECT 0 WHERE CAST(:cutoff AS text) IS NOT NULL")
+    # A snapshot held to the end of its transaction, and no lock on the ballot tables
+    # (which would postpone the rewrite anyway).
     with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as older:
-        # A snapshot taken now, while the round is open, held to the end of the transaction
-        # (and no lock on the ballot tables, which would postpone the rewrite anyway).
-        older.exec_driver_sql("SELECT count(*) FROM pg_class").all()
-        closing.close_round(None, round_)
-        db.session.refresh(round_)
-        assert round_.traces_pending is True
-        db.session.commit()
-        assert traces.scrub_pending(attempts=1) is False
-        older.rollback()
-    _until_cleared()
-    db.session.refresh(round_)
-    assert round_.traces_pending is False
+        _close_pending_while(older)
