@@ -3,8 +3,12 @@
 While a round is open the files pair each ballot with its card: SQLite's write-ahead log
 holds each ballot's commit beside its card's page; PostgreSQL's row versions carry the id
 of the transaction that spent the card and stored the ballot. The close rewrites the
-round's rows in one transaction; then the old copies must go: SQLite checkpoints and
-truncates its log, PostgreSQL rewrites the tables into new files (VACUUM FULL).
+round's rows in one transaction; then the old copies must go: SQLite rewrites the database
+file (VACUUM) and checkpoints and truncates its log, PostgreSQL rewrites the tables into new
+files (VACUUM FULL). Either way the pages a closed round's rows sit on are then a function
+of the rows alone: SQLite's close reuses the pages its delete freed, and those sat where
+arrival put them (a ballot over about 1 KB spills into overflow pages taken in arrival
+order), so without the file rewrite a ballot would sit on another's page of arrival.
 
 A reader can hold this up. The close sets ``Round.traces_pending`` in its own commit, tries
 briefly, and reports the round as still pending if it could not finish; a background
@@ -70,8 +74,27 @@ def clear_traces(engine: sa.Engine, attempts: int) -> bool:
     """Drop the old row copies: True once no file of the database pairs a card with a
     ballot any more (short of PostgreSQL's own WAL; see the README)."""
     if engine.dialect.name == "sqlite":
-        return _truncate_wal(engine, attempts)
+        return _rewrite_file(engine, attempts)
     return _rewrite_tables(engine, attempts)
+
+
+def _rewrite_file(engine: sa.Engine, attempts: int) -> bool:
+    """VACUUM the database (a new file, every table in key order, no free page left), then
+    truncate the log. Only once the log could be truncated: while a reader holds it, the
+    rewrite would only add a copy of the whole database to the log."""
+    if not _truncate_wal(engine, attempts):
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        configured = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+        try:
+            conn.exec_driver_sql("VACUUM")
+        except sa.exc.OperationalError as exc:  # a writer held the lock: try again later
+            log.info("database rewrite postponed: %s", exc.orig)
+            return False
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(configured)}")
+    return _truncate_wal(engine, attempts)
 
 
 def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
