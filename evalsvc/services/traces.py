@@ -162,22 +162,27 @@ _RECENTLY_DEAD = re.compile(r"(\d+)")
 
 def _rewrite(conn, table: str) -> int:
     """VACUUM FULL one table; how many dead row versions it had to keep because some
-    transaction may still see them (its VERBOSE report says, in its detail's first number:
-    "N dead row versions cannot be removed yet"). Anything but 0: not cleared."""
+    transaction may still see them. Its VERBOSE report is the one notice with a detail,
+    and the detail starts with that number: "N dead row versions cannot be removed yet",
+    and so in every language the server may speak (``lc_messages``; zh_CN: "仍有 N 个死行版本
+    暂时不能删除"). Anything but 0 is not cleared, and neither is a rewrite that sent no report
+    (what it kept is unknown)."""
     details: list[str] = []
     driver = conn.connection.dbapi_connection
 
     def heard(diagnostic) -> None:
-        if diagnostic.message_detail and "row versions" in (diagnostic.message_primary or ""):
+        if diagnostic.message_detail:
             details.append(diagnostic.message_detail)
     driver.add_notice_handler(heard)
     try:
         conn.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
     finally:
         driver.remove_notice_handler(heard)
-    if not details:  # no report heard (another wording): take the rewrite as it is
-        return 0
-    return sum(int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d)))
+    counts = [int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d))]
+    if not counts:
+        log.warning("VACUUM FULL %s sent no report of the row versions it kept", table)
+        return 1
+    return sum(counts)
 
 
 _background = threading.Lock()
