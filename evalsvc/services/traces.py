@@ -5,10 +5,11 @@ holds each ballot's commit beside its card's page; PostgreSQL's row versions car
 of the transaction that spent the card and stored the ballot. The close rewrites the
 round's rows in one transaction; then the old copies must go: SQLite rewrites the database
 file (VACUUM) and checkpoints and truncates its log, PostgreSQL rewrites the tables into new
-files (VACUUM FULL). Either way the pages a closed round's rows sit on are then a function
-of the rows alone: SQLite's close reuses the pages its delete freed, and those sat where
-arrival put them (a ballot over about 1 KB spills into overflow pages taken in arrival
-order), so without the file rewrite a ballot would sit on another's page of arrival.
+files in key order (CLUSTER on the primary key). Either way the pages a closed round's rows
+sit on are then a function of the rows alone. The close's own insert is not: SQLite reuses
+the pages its delete freed, which sat where arrival put them (a ballot over about 1 KB
+spills into overflow pages taken in arrival order), and PostgreSQL drops short rows into
+the room pages filled in arrival order had left.
 
 A reader can hold this up. The close sets ``Round.traces_pending`` in its own commit, tries
 briefly, and reports the round as still pending if it could not finish; a background
@@ -116,8 +117,8 @@ def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
     return False
 
 
-# Transactions that began before this one may still see the old row versions, and VACUUM
-# FULL keeps what they may see: wait until none is left (ballots take milliseconds). An
+# Transactions that began before this one may still see the old row versions, and the
+# rewrite keeps what they may see: wait until none is left (ballots take milliseconds). An
 # autovacuum worker's ANALYZE of any table of the database holds such a snapshot too.
 _NEXT_XID = ("SELECT mod(pg_snapshot_xmax(pg_current_snapshot())::text::numeric,"
              " 4294967296)::text")
@@ -132,8 +133,11 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 
 
 def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
-    """VACUUM FULL the ballot tables: each is written into a new file holding only the live
-    rows (and new indexes); the old files, with every dead row version, are deleted."""
+    """CLUSTER the ballot tables on their primary keys: each is written into a new file
+    holding only the live rows, in key order (and new indexes); the old files, with every
+    dead row version, are deleted. (VACUUM FULL would copy the rows in the order it found
+    them, and the close's insert had put short ballots into room left on pages filled in
+    arrival order.)"""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         cutoff = conn.exec_driver_sql(_NEXT_XID).scalar()
         conn.exec_driver_sql(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
@@ -160,13 +164,18 @@ def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
 _RECENTLY_DEAD = re.compile(r"(\d+)")
 
 
+_PRIMARY_KEY = ("SELECT quote_ident(c.relname) FROM pg_index i JOIN pg_class c"
+                " ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:t AS regclass)"
+                " AND i.indisprimary")
+
+
 def _rewrite(conn, table: str) -> int:
-    """VACUUM FULL one table; how many dead row versions it had to keep because some
-    transaction may still see them. Its VERBOSE report is the one notice with a detail,
-    and the detail starts with that number: "N dead row versions cannot be removed yet",
-    and so in every language the server may speak (``lc_messages``; zh_CN: "仍有 N 个死行版本
-    暂时不能删除"). Anything but 0 is not cleared, and neither is a rewrite that sent no report
-    (what it kept is unknown)."""
+    """CLUSTER one table on its primary key; how many dead row versions it had to keep
+    because some transaction may still see them. Its VERBOSE report is the one notice with
+    a detail, and the detail starts with that number: "N dead row versions cannot be
+    removed yet", and so in every language the server may speak (``lc_messages``; zh_CN:
+    "仍有 N 个死行版本暂时不能删除"). Anything but 0 is not cleared, and neither is a rewrite
+    that sent no report (what it kept is unknown)."""
     details: list[str] = []
     driver = conn.connection.dbapi_connection
 
@@ -175,12 +184,13 @@ def _rewrite(conn, table: str) -> int:
             details.append(diagnostic.message_detail)
     driver.add_notice_handler(heard)
     try:
-        conn.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
+        key = conn.execute(sa.text(_PRIMARY_KEY), {"t": table}).scalar_one()
+        conn.exec_driver_sql(f"CLUSTER (VERBOSE) {table} USING {key}")
     finally:
         driver.remove_notice_handler(heard)
     counts = [int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d))]
     if not counts:
-        log.warning("VACUUM FULL %s sent no report of the row versions it kept", table)
+        log.warning("CLUSTER %s sent no report of the row versions it kept", table)
         return 1
     return sum(counts)
 

@@ -163,7 +163,8 @@ def test_a_rewrite_reported_in_chinese_that_kept_old_row_versions_is_not_called_
     lc_messages from the environment): the rewrite's report is read whatever its language,
     so kept row versions still keep the round pending."""
     handlers = {}
-    add, remove = psycopg.Connection.add_notice_handler, psycopg.Connection.remove_notice_handler
+    add = psycopg.Connection.add_notice_handler
+    remove = psycopg.Connection.remove_notice_handler
 
     def add_in_chinese(self, callback):
         handlers[callback] = lambda notice: callback(_InChinese(notice))
