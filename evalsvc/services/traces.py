@@ -210,20 +210,54 @@ def keep_trying(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Resume clearing after a restart: the first request of each process starts the
-    background thread when some round is still pending (e.g. the last process died)."""
+    """At the first request of each process: say whether the server logs ballots
+    (``statement_logging``), and resume clearing after a restart (the background thread
+    starts when some round is still pending, e.g. the last process died)."""
     state = {"checked": False}
 
     @app.before_request
     def _resume_pending() -> None:
-        if state["checked"] or app.testing:
+        if state["checked"]:
             return
         state["checked"] = True
         try:
-            if pending_round_ids():
+            _warn_of_statement_logging()
+            if not app.testing and pending_round_ids():
                 keep_trying(app)
         except sa.exc.SQLAlchemyError:
             log.exception("could not look for rounds with pending traces")
+
+
+# Server settings under which PostgreSQL writes every ballot's statement to its own log
+# with the parameters (the spent card's hash, the packed answers) and the time. Only a
+# superuser can change them, not the app for its own sessions.
+_STATEMENT_LOG = """
+SELECT name || ' = ' || setting FROM pg_settings
+WHERE ((name = 'log_statement' AND setting IN ('mod', 'all'))
+       OR (name IN ('log_min_duration_statement', 'log_min_duration_sample')
+           AND setting <> '-1')
+       OR (name = 'log_transaction_sample_rate' AND setting <> '0'))
+  AND (SELECT setting FROM pg_settings WHERE name = 'log_parameter_max_length') <> '0'
+ORDER BY name
+"""
+
+
+def statement_logging() -> list[str]:
+    """The settings that make PostgreSQL log each ballot's statement with its parameters
+    ("log_statement = mod", ...); none on SQLite."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.text(_STATEMENT_LOG)).scalars())
+
+
+def _warn_of_statement_logging() -> None:
+    found = statement_logging()
+    if found:
+        log.warning("PostgreSQL logs every ballot statement with its parameters (%s): its "
+                    "log pairs each spent card's hash with the ballot's answers and time, and "
+                    "no close clears it. Have a superuser turn these off, or set "
+                    "log_parameter_max_length = 0 (see the README)", ", ".join(found))
 
 
 def _retry_loop(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """PostgreSQL: after close, no page of the ballot tables pairs a card or a receipt with a
 ballot, read from the pages themselves (pageinspect), not through the ORM."""
+import logging
 import re
 import secrets
 import time
@@ -177,3 +178,35 @@ def test_a_rewrite_reported_in_chinese_that_kept_old_row_versions_is_not_called_
                         "SELECT 0 WHERE CAST(:cutoff AS text) IS NOT NULL")
     with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as older:
         _close_pending_while(older)
+
+
+@pytest.mark.parametrize("setting, value", [("log_statement", "mod"),
+                                            ("log_min_duration_statement", "0")])
+def test_a_server_that_logs_ballot_statements_with_their_parameters_is_reported(
+        app, caplog, setting, value):
+    """With ``log_statement = 'mod'`` (a common auditing setting) or a duration log, the
+    server log keeps each ballot's statement with its parameters: the card's hash, the
+    answers and the moment, for good, whatever the close rewrites. The app cannot turn it
+    off for its own sessions (only a superuser may): it says so in its log, loudly, at
+    its first request."""
+    engine = pages.superuser_engine()
+    database = db.engine.url.database
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET {setting} = \'{value}\'')
+        db.engine.dispose()  # new sessions take the database's settings
+        with caplog.at_level(logging.WARNING, logger="evalsvc.services.traces"):
+            app.test_client().get("/c")
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any(setting in message and "ballot" in message for message in warned), warned
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" RESET {setting}')
+        engine.dispose()
+        db.engine.dispose()
+
+
+def test_a_server_that_logs_no_ballot_parameters_is_not_reported(app, caplog):
+    with caplog.at_level(logging.WARNING, logger="evalsvc.services.traces"):
+        app.test_client().get("/c")
+    assert not [r for r in caplog.records if r.name == "evalsvc.services.traces"]
