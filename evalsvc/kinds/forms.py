@@ -30,12 +30,19 @@ class MultiChoiceField(SelectMultipleField):
             raise ValidationError(f"「{self.label.text}」的选项无效，请重新选择")
 
 
+def clean_text(raw: str) -> str:
+    """A submitted free text as counted and stored: line breaks as LF (a browser sends CR
+    LF, but its maxlength counted one character), no control characters, no surrounding
+    blanks."""
+    return strip_control(raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 class FreeTextField(TextAreaField):
-    """Free text, stripped of control characters and surrounding blanks."""
+    """Free text, cleaned (``clean_text``)."""
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
-        self.data = strip_control(self.data or "").strip()
+        self.data = clean_text(self.data or "")
 
 
 FIELD_TYPES = {"choice": ChoiceField, "multi": MultiChoiceField, "text": FreeTextField}
@@ -112,7 +119,7 @@ def plain_answers(layout: tuple[Question, ...], formdata: MultiDict,
         elif kind == "text":
             if len(values) > 1:
                 return None
-            text = strip_control(values[0]).strip() if values else ""
+            text = clean_text(values[0]) if values else ""
             if len(text) > limit or (required and not text):
                 return None
             if text:

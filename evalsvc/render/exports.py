@@ -144,7 +144,8 @@ def _write_notes(worksheet, notes: Sequence[str], images: Sequence[tuple[str, by
 def _cell_maker(worksheet):
     """A function turning a value into a cell of ``worksheet``.
 
-    Text is formula-safe and loses the control characters XML cannot hold; a ``Share``
+    Text is formula-safe and loses the characters XML cannot hold (C0 controls; U+FFFE and
+    U+FFFF, which older ballots may hold: they were stripped at input later); a ``Share``
     becomes a percent-formatted number; bold only where asked (a styled cell costs more).
     """
     from openpyxl.cell import WriteOnlyCell
@@ -152,12 +153,13 @@ def _cell_maker(worksheet):
     from openpyxl.styles import Font
 
     bold_font = Font(bold=True)
+    not_xml = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ufffe\uffff]")
 
     def cell(value, bold: bool = False):
         """The cell for one value."""
         value = safe_cell(value)
         if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            value = not_xml.sub("", value)
         if not bold and not isinstance(value, Share):
             return value
         styled = WriteOnlyCell(worksheet, value=float(value) if isinstance(value, Share) else value)

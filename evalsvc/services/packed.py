@@ -30,10 +30,15 @@ def canonical(value: object) -> bytes:
 
 
 def pack(rows: AnswerRows) -> str:
-    """A ballot's answer rows as stored; an empty text counts as none (a choice)."""
-    answers = sorted(([q, v, t or None] for q, v, t in rows), key=lambda a: (a[0], a[1]))
-    if any(a[:2] == b[:2] for a, b in zip(answers, answers[1:])):
-        raise Malformed("a ballot answers the same option twice")
+    """A ballot's answer rows as stored; an empty text counts as none (a choice). Raises
+    Malformed for anything the seal would refuse (a question, value or text that is not a
+    string; an option twice): stored, it would make the round impossible to seal."""
+    answers = [[q, v, t or None] for q, v, t in rows]
+    if any(type(q) is not str or type(v) is not str for q, v, _t in answers):
+        raise Malformed("a question or value that is not a string")
+    answers.sort(key=lambda a: (a[0], a[1]))
+    if not _well_formed(answers):
+        raise Malformed("a text that is not a string, or the same option twice")
     return _CANONICAL.encode(answers)
 
 
@@ -56,6 +61,11 @@ def is_canonical(packed: str, answers: list) -> bool:
     value (so each option once), in canonical JSON. Two different stored values never
     seal alike. A linear check, cheaper than packing again (the seal runs it on every
     ballot)."""
+    return _well_formed(answers) and _CANONICAL.encode(answers) == packed
+
+
+def _well_formed(answers: list) -> bool:
+    """Each answer [question, value, text] (text null or not empty), strictly sorted."""
     previous = None
     for answer in answers:
         if type(answer) is not list or len(answer) != 3:
@@ -67,7 +77,7 @@ def is_canonical(packed: str, answers: list) -> bool:
         if previous is not None and (question, value) <= previous:
             return False
         previous = (question, value)
-    return _CANONICAL.encode(answers) == packed
+    return True
 
 
 def stream(query, batch: int = 5000):

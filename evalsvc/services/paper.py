@@ -13,7 +13,7 @@ on PostgreSQL the deleted rows' dead versions carry the same transaction id as t
 (as the spent card's does, for a phone ballot); on SQLite the write-ahead log holds the
 transaction's pages. The close deletes the round's remaining key-ins (never agreed, never
 counted), rewrites its ballots, and clears the traces (``services.traces`` includes this
-table): VACUUM FULL on PostgreSQL, a truncated write-ahead log on SQLite.
+table): CLUSTER on PostgreSQL, a rewritten file and truncated write-ahead log on SQLite.
 
 A disagreement stays held and is listed (``disputed``) for a third look: a key-in by a
 third person that agrees with one of the held ones counts the sheet and drops the rest.

@@ -3,8 +3,13 @@
 While a round is open the files pair each ballot with its card: SQLite's write-ahead log
 holds each ballot's commit beside its card's page; PostgreSQL's row versions carry the id
 of the transaction that spent the card and stored the ballot. The close rewrites the
-round's rows in one transaction; then the old copies must go: SQLite checkpoints and
-truncates its log, PostgreSQL rewrites the tables into new files (VACUUM FULL).
+round's rows in one transaction; then the old copies must go: SQLite rewrites the database
+file (VACUUM) and checkpoints and truncates its log, PostgreSQL rewrites the tables into new
+files in key order (CLUSTER on the primary key). Either way the pages a closed round's rows
+sit on are then a function of the rows alone. The close's own insert is not: SQLite reuses
+the pages its delete freed, which sat where arrival put them (a ballot over about 1 KB
+spills into overflow pages taken in arrival order), and PostgreSQL drops short rows into
+the room pages filled in arrival order had left.
 
 A reader can hold this up. The close sets ``Round.traces_pending`` in its own commit, tries
 briefly, and reports the round as still pending if it could not finish; a background
@@ -70,8 +75,27 @@ def clear_traces(engine: sa.Engine, attempts: int) -> bool:
     """Drop the old row copies: True once no file of the database pairs a card with a
     ballot any more (short of PostgreSQL's own WAL; see the README)."""
     if engine.dialect.name == "sqlite":
-        return _truncate_wal(engine, attempts)
+        return _rewrite_file(engine, attempts)
     return _rewrite_tables(engine, attempts)
+
+
+def _rewrite_file(engine: sa.Engine, attempts: int) -> bool:
+    """VACUUM the database (a new file, every table in key order, no free page left), then
+    truncate the log. Only once the log could be truncated: while a reader holds it, the
+    rewrite would only add a copy of the whole database to the log."""
+    if not _truncate_wal(engine, attempts):
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        configured = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+        try:
+            conn.exec_driver_sql("VACUUM")
+        except sa.exc.OperationalError as exc:  # a writer held the lock: try again later
+            log.info("database rewrite postponed: %s", exc.orig)
+            return False
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(configured)}")
+    return _truncate_wal(engine, attempts)
 
 
 def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
@@ -93,8 +117,8 @@ def _truncate_wal(engine: sa.Engine, attempts: int) -> bool:
     return False
 
 
-# Transactions that began before this one may still see the old row versions, and VACUUM
-# FULL keeps what they may see: wait until none is left (ballots take milliseconds). An
+# Transactions that began before this one may still see the old row versions, and the
+# rewrite keeps what they may see: wait until none is left (ballots take milliseconds). An
 # autovacuum worker's ANALYZE of any table of the database holds such a snapshot too.
 _NEXT_XID = ("SELECT mod(pg_snapshot_xmax(pg_current_snapshot())::text::numeric,"
              " 4294967296)::text")
@@ -109,8 +133,11 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 
 
 def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
-    """VACUUM FULL the ballot tables: each is written into a new file holding only the live
-    rows (and new indexes); the old files, with every dead row version, are deleted."""
+    """CLUSTER the ballot tables on their primary keys: each is written into a new file
+    holding only the live rows, in key order (and new indexes); the old files, with every
+    dead row version, are deleted. (VACUUM FULL would copy the rows in the order it found
+    them, and the close's insert had put short ballots into room left on pages filled in
+    arrival order.)"""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         cutoff = conn.exec_driver_sql(_NEXT_XID).scalar()
         conn.exec_driver_sql(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
@@ -137,24 +164,35 @@ def _rewrite_tables(engine: sa.Engine, attempts: int) -> bool:
 _RECENTLY_DEAD = re.compile(r"(\d+)")
 
 
+_PRIMARY_KEY = ("SELECT quote_ident(c.relname) FROM pg_index i JOIN pg_class c"
+                " ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:t AS regclass)"
+                " AND i.indisprimary")
+
+
 def _rewrite(conn, table: str) -> int:
-    """VACUUM FULL one table; how many dead row versions it had to keep because some
-    transaction may still see them (its VERBOSE report says, in its detail's first number:
-    "N dead row versions cannot be removed yet"). Anything but 0: not cleared."""
+    """CLUSTER one table on its primary key; how many dead row versions it had to keep
+    because some transaction may still see them. Its VERBOSE report is the one notice with
+    a detail, and the detail starts with that number: "N dead row versions cannot be
+    removed yet", and so in every language the server may speak (``lc_messages``; zh_CN:
+    "仍有 N 个死行版本暂时不能删除"). Anything but 0 is not cleared, and neither is a rewrite
+    that sent no report (what it kept is unknown)."""
     details: list[str] = []
     driver = conn.connection.dbapi_connection
 
     def heard(diagnostic) -> None:
-        if diagnostic.message_detail and "row versions" in (diagnostic.message_primary or ""):
+        if diagnostic.message_detail:
             details.append(diagnostic.message_detail)
     driver.add_notice_handler(heard)
     try:
-        conn.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
+        key = conn.execute(sa.text(_PRIMARY_KEY), {"t": table}).scalar_one()
+        conn.exec_driver_sql(f"CLUSTER (VERBOSE) {table} USING {key}")
     finally:
         driver.remove_notice_handler(heard)
-    if not details:  # no report heard (another wording): take the rewrite as it is
-        return 0
-    return sum(int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d)))
+    counts = [int(m.group(1)) for d in details if (m := _RECENTLY_DEAD.search(d))]
+    if not counts:
+        log.warning("CLUSTER %s sent no report of the row versions it kept", table)
+        return 1
+    return sum(counts)
 
 
 _background = threading.Lock()
@@ -172,20 +210,54 @@ def keep_trying(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Resume clearing after a restart: the first request of each process starts the
-    background thread when some round is still pending (e.g. the last process died)."""
+    """At the first request of each process: say whether the server logs ballots
+    (``statement_logging``), and resume clearing after a restart (the background thread
+    starts when some round is still pending, e.g. the last process died)."""
     state = {"checked": False}
 
     @app.before_request
     def _resume_pending() -> None:
-        if state["checked"] or app.testing:
+        if state["checked"]:
             return
         state["checked"] = True
         try:
-            if pending_round_ids():
+            _warn_of_statement_logging()
+            if not app.testing and pending_round_ids():
                 keep_trying(app)
         except sa.exc.SQLAlchemyError:
             log.exception("could not look for rounds with pending traces")
+
+
+# Server settings under which PostgreSQL writes every ballot's statement to its own log
+# with the parameters (the spent card's hash, the packed answers) and the time. Only a
+# superuser can change them, not the app for its own sessions.
+_STATEMENT_LOG = """
+SELECT name || ' = ' || setting FROM pg_settings
+WHERE ((name = 'log_statement' AND setting IN ('mod', 'all'))
+       OR (name IN ('log_min_duration_statement', 'log_min_duration_sample')
+           AND setting <> '-1')
+       OR (name = 'log_transaction_sample_rate' AND setting <> '0'))
+  AND (SELECT setting FROM pg_settings WHERE name = 'log_parameter_max_length') <> '0'
+ORDER BY name
+"""
+
+
+def statement_logging() -> list[str]:
+    """The settings that make PostgreSQL log each ballot's statement with its parameters
+    ("log_statement = mod", ...); none on SQLite."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.text(_STATEMENT_LOG)).scalars())
+
+
+def _warn_of_statement_logging() -> None:
+    found = statement_logging()
+    if found:
+        log.warning("PostgreSQL logs every ballot statement with its parameters (%s): its "
+                    "log pairs each spent card's hash with the ballot's answers and time, and "
+                    "no close clears it. Have a superuser turn these off, or set "
+                    "log_parameter_max_length = 0 (see the README)", ", ".join(found))
 
 
 def _retry_loop(app: Flask) -> None:

@@ -1,8 +1,11 @@
 """PostgreSQL: after close, no page of the ballot tables pairs a card or a receipt with a
 ballot, read from the pages themselves (pageinspect), not through the ORM."""
+import logging
+import re
 import secrets
 import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -132,3 +135,78 @@ def test_a_rewrite_that_kept_old_row_versions_is_not_called_done(app, demo, monk
     # (which would postpone the rewrite anyway).
     with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as older:
         _close_pending_while(older)
+
+
+class _InChinese:
+    """A notice as a server with ``lc_messages = 'zh_CN.UTF-8'`` sends it (PostgreSQL's
+    own zh_CN translation of VACUUM VERBOSE's report), made from the English one."""
+
+    def __init__(self, notice):
+        self.severity, self.message_primary = notice.severity, notice.message_primary
+        self.message_detail = notice.message_detail
+        report = re.match(r'"(.+)": found (\d+) removable, (\d+) nonremovable row versions'
+                          r" in (\d+) pages", notice.message_primary or "")
+        if report:
+            self.message_primary = (f'"{report[1]}": 在 {report[4]} 页中找到 {report[2]} 个可删除、'
+                                    f"{report[3]} 个不可删除的行版本")
+        vacuuming = re.match(r'vacuuming "(.+)"', notice.message_primary or "")
+        if vacuuming:
+            self.message_primary = f'正在清理 "{vacuuming[1]}"'
+        kept = re.match(r"(\d+) dead row versions cannot be removed yet\.\n(.*)\.",
+                        notice.message_detail or "", re.S)
+        if kept:
+            self.message_detail = f"仍有 {kept[1]} 个死行版本暂时不能删除。\n{kept[2]}。"
+
+
+def test_a_rewrite_reported_in_chinese_that_kept_old_row_versions_is_not_called_done(
+        app, demo, monkeypatch):
+    """A server set up in a Chinese locale reports VACUUM in Chinese (initdb takes
+    lc_messages from the environment): the rewrite's report is read whatever its language,
+    so kept row versions still keep the round pending."""
+    handlers = {}
+    add = psycopg.Connection.add_notice_handler
+    remove = psycopg.Connection.remove_notice_handler
+
+    def add_in_chinese(self, callback):
+        handlers[callback] = lambda notice: callback(_InChinese(notice))
+        add(self, handlers[callback])
+
+    monkeypatch.setattr(psycopg.Connection, "add_notice_handler", add_in_chinese)
+    monkeypatch.setattr(psycopg.Connection, "remove_notice_handler",
+                        lambda self, callback: remove(self, handlers.pop(callback)))
+    monkeypatch.setattr(traces, "_OLDER_TRANSACTIONS",
+                        "SELECT 0 WHERE CAST(:cutoff AS text) IS NOT NULL")
+    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as older:
+        _close_pending_while(older)
+
+
+@pytest.mark.parametrize("setting, value", [("log_statement", "mod"),
+                                            ("log_min_duration_statement", "0")])
+def test_a_server_that_logs_ballot_statements_with_their_parameters_is_reported(
+        app, caplog, setting, value):
+    """With ``log_statement = 'mod'`` (a common auditing setting) or a duration log, the
+    server log keeps each ballot's statement with its parameters: the card's hash, the
+    answers and the moment, for good, whatever the close rewrites. The app cannot turn it
+    off for its own sessions (only a superuser may): it says so in its log, loudly, at
+    its first request."""
+    engine = pages.superuser_engine()
+    database = db.engine.url.database
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET {setting} = \'{value}\'')
+        db.engine.dispose()  # new sessions take the database's settings
+        with caplog.at_level(logging.WARNING, logger="evalsvc.services.traces"):
+            app.test_client().get("/c")
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any(setting in message and "ballot" in message for message in warned), warned
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" RESET {setting}')
+        engine.dispose()
+        db.engine.dispose()
+
+
+def test_a_server_that_logs_no_ballot_parameters_is_not_reported(app, caplog):
+    with caplog.at_level(logging.WARNING, logger="evalsvc.services.traces"):
+        app.test_client().get("/c")
+    assert not [r for r in caplog.records if r.name == "evalsvc.services.traces"]

@@ -2,6 +2,7 @@
 once, shows the round as pending, and the log is truncated by the retry once the reader is
 gone; the database, its log and shared-memory files are readable by their owner only; after
 close the ballots' pages are numbered in key order."""
+import json
 import os
 import secrets
 import sqlite3
@@ -127,3 +128,64 @@ def test_after_close_the_ballots_pages_are_in_key_order(app, demo):
     db.session.commit()
     after = _leaf_pages("ballots")
     assert len(after) > 20 and after == sorted(after)
+
+
+def _layout(tables) -> list[tuple[str, str, int]]:
+    """Each B-tree page and overflow page of ``tables`` (and their indexes): (name, path,
+    rank of its page number among them); the ranks, not the numbers, so that other tables
+    growing by a page elsewhere in the file do not count."""
+    db.session.commit()  # a fresh read: what every ballot cast so far left
+    names = db.session.execute(sa.text(
+        "SELECT name FROM sqlite_schema WHERE tbl_name IN (SELECT value FROM json_each(:t))"
+        " ORDER BY name"), {"t": json.dumps(list(tables))}).scalars().all()
+    rows = [row for name in names for row in db.session.execute(sa.text(
+        "SELECT name, path, pageno FROM dbstat WHERE name = :n ORDER BY path"),
+        {"n": name}).all()]
+    db.session.commit()
+    rank = {page: n for n, page in enumerate(sorted(p for *_, p in rows))}
+    return [(name, path, rank[page]) for name, path, page in rows]
+
+
+def test_after_close_a_long_ballots_pages_do_not_depend_on_the_arrival(app, demo,
+                                                                         monkeypatch):
+    """A ballot longer than about 1 KB (a long opinion; a member review with notes) spills
+    into overflow pages. The same ballots cast in two orders must leave the same pages
+    after close: while the round was open each ballot's overflow pages were taken at the
+    end of the file in arrival order, and the rewrite must not reuse them in a way that
+    pairs a ballot with another ballot's (and so its own) moment of arrival."""
+    round_, cards = new_round(groups={GroupCode.MASSES: 80})
+    keys = sorted(secrets.token_hex(16) for _ in cards)
+    ballot_of = dict(zip(cards, keys))
+    nonce_of = {code: secrets.token_urlsafe(16) for code in cards}
+    casting = {}
+    monkeypatch.setattr(ballots.secrets, "token_hex", lambda _n: ballot_of[casting["card"]])
+    database = _paths()[0]
+    db.session.commit()
+    db.engine.dispose()
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    pristine = open(database, "rb").read()
+    layouts = []
+    for arrival in (cards, cards[::-1]):
+        db.engine.dispose()
+        for path in _paths():
+            if os.path.exists(path):
+                os.remove(path)
+        with open(database, "wb") as copy:
+            copy.write(pristine)
+        for n, code in enumerate(arrival):
+            casting["card"] = code
+            text = f"第{keys.index(ballot_of[code])}条意见：" + "工作作风有待改进。" * 60
+            ballots.cast_card_ballot(round_.id, code, nonce_of[code],
+                                     [("overall", "satisfied", ""), ("advice", "", text)])
+        open_layout = _layout(["ballots", "receipts"])
+        assert any(t == "overflow" for (t,) in db.session.execute(sa.text(
+            "SELECT pagetype FROM dbstat WHERE name = 'ballots'")))  # the texts spilled
+        db.session.commit()
+        closing.close_round(None, db.session.get(Round, round_.id))
+        db.session.commit()
+        layouts.append((open_layout, _layout(["ballots", "receipts"])))
+    (open_a, closed_a), (open_b, closed_b) = layouts
+    assert open_a != open_b  # while open, the pages follow the arrival
+    assert closed_a == closed_b

@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from playwright.sync_api import expect
 
-from tests.browser.conftest import cards_of, log_in, new_rounds
+from tests.browser.conftest import card_urls, cards_of, log_in, new_round, new_rounds
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -244,5 +244,23 @@ def test_printed_qr_code_opens_the_ballot(phone, server, rounds, cards, shoot, t
         categories.get_by_role("checkbox", name=option).tap()
     phone.get_by_label("具体意见和建议").fill("窗口办事要一次讲清楚。")
     shoot(phone, "answered")
+    submit(phone)
+    receipt_of(phone)
+
+
+def test_a_comment_typed_up_to_its_limit_with_line_breaks_is_accepted(phone, server, shoot):
+    """The text box stops the typing at its maxlength, counting a line break as one
+    character; the form sends each as CR LF. A comment typed right up to the limit in ten
+    lines was refused as 不能超过 500 字, with no way for its writer to see why."""
+    round_id = new_round(server, "XW0103", "opinion", "--group", "masses=1")
+    phone.goto(card_urls(server, round_id)[0])
+    box = phone.get_by_label("具体意见和建议")
+    box.tap()
+    for _line in range(10):
+        phone.keyboard.insert_text("食堂饭菜价格偏高" * 6 + "，建议改进")
+        phone.keyboard.press("Enter")
+    phone.keyboard.type("多" * 60)  # the box takes what fits and no more
+    assert phone.evaluate("document.querySelector('textarea').value.length") == 500
+    shoot(phone, "at-the-limit")
     submit(phone)
     receipt_of(phone)

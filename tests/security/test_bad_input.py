@@ -64,3 +64,20 @@ def test_a_free_text_over_its_limit_stores_nothing_and_one_at_it_is_packed_whole
                                  + [["advice", "", "长" * limit]]),
                           separators=(",", ":"), ensure_ascii=False)
     assert sql("SELECT answers FROM ballots WHERE round_id = :r", r=round_.id)[0][0] == expected
+
+
+def test_a_free_text_at_its_limit_as_the_browser_counts_it_is_accepted(client, demo):
+    """A phone's text box counts a line break as one character (its maxlength stops the
+    typing there), but the form sends it as CR LF: a comment typed up to the limit with a
+    few line breaks was refused as too long, and the browser would not let its writer see
+    why. Line breaks are taken as one character, and stored as LF."""
+    round_, cards = new_round()
+    limit = client.application.config["FREE_TEXT_LIMIT"]
+    lines = ["长" * (limit // 10 - 1)] * 10  # ten lines: limit - 10 characters, 9 breaks
+    typed = "\r\n".join(lines) + "完"
+    assert len(typed.replace("\r\n", "\n")) == limit < len(typed)
+    response = client.post(f"/C/{cards[0]}", data={**SATISFACTION, "nonce": "n" * 22,
+                                                   "advice": typed})
+    assert response.status_code == 200 and counts(round_.id) == (1, 1)
+    texts = [t for *_rest, t in stored_answers(round_.id) if t is not None]
+    assert texts == ["\n".join(lines) + "完"]

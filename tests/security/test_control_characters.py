@@ -1,17 +1,22 @@
 """NUL and other control characters in any form field or query are refused with a 400,
 never a 500 (PostgreSQL cannot store a NUL), and nothing is stored; a respondent's comment has
 them stripped instead (nothing lost); tab and newline pass."""
+import io
 import re
+import zipfile
+from xml.etree import ElementTree
 
 import pytest
 import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, GroupCode, Member, Opinion, Round
+from evalsvc.services import ballots, closing
 from tests.helpers import login
 from tests.helpers import counts, new_round, stored_answers
 
-REFUSED = ["\x00", "\x01", "\x1b", "\x7f", "\u202e", "\u200b", "\u2066"]  # C0, DEL, bidi, zero-width
+# C0, DEL, bidi, zero-width; U+FFFE and U+FFFF, which no XML document (an XLSX sheet) may hold
+REFUSED = ["\x00", "\x01", "\x1b", "\x7f", "\u202e", "\u200b", "\u2066", "\ufffe", "\uffff"]
 
 
 def _count(model) -> int:
@@ -96,3 +101,39 @@ def test_a_nul_in_a_field_name_is_refused(client, demo):
     assert response.status_code == 400
     assert counts(round_.id) == (0, 0)
     assert _count(Ballot) == 0
+
+
+def test_one_comment_with_a_noncharacter_leaves_the_xlsx_export_readable(client, demo):
+    """U+FFFF is valid UTF-8 and passed the ballot page, but no XML document may hold it:
+    one respondent's comment with it made the round's XLSX export a file Excel calls
+    damaged (its 意见 sheet not well-formed). It is stripped like a control character."""
+    round_, cards = new_round(kind="opinion", groups={GroupCode.MASSES: 12})
+    for n, code in enumerate(cards[:10]):  # 10 comments: enough to be listed
+        data = _ballot_form(client, code)
+        comment = "食堂\uffff太贵" if n == 0 else f"第{n}条意见"
+        assert client.post(f"/C/{code}", data={**data, "comment": comment}).status_code == 200
+    assert "食堂太贵" in _xlsx_texts(client, round_.id)
+
+
+def test_a_noncharacter_stored_before_it_was_stripped_leaves_the_xlsx_export_readable(
+        client, demo):
+    """Comments stored before U+FFFF was stripped at the ballot page still hold it: the
+    export drops it, as it drops the C0 controls XML cannot hold."""
+    round_, cards = new_round(kind="opinion", groups={GroupCode.MASSES: 12})
+    for n, code in enumerate(cards[:10]):
+        ballots.cast_card_ballot(round_.id, code, f"nonce-{n:016d}",
+                                 [("comment", "", f"第{n}条\ufffe意见\uffff")])
+    assert "第0条意见" in _xlsx_texts(client, round_.id)
+
+
+def _xlsx_texts(client, round_id: int) -> str:
+    """Close the round and read every sheet of its XLSX export as XML (a sheet that is not
+    well-formed raises, as Excel calls the file damaged)."""
+    closing.close_round(None, db.session.get(Round, round_id))
+    login(client, "office")
+    response = client.get(f"/rounds/{round_id}/results.xlsx")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as book:
+        sheets = [name for name in book.namelist() if name.endswith(".xml")]
+        return "".join(text for name in sheets
+                       for text in ElementTree.fromstring(book.read(name)).itertext())

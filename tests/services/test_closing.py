@@ -2,6 +2,7 @@
 documented hash chain, and a close that fails half-way leaves the round open, untouched."""
 import hashlib
 import json
+import random
 import secrets
 from dataclasses import asdict
 
@@ -14,6 +15,7 @@ from evalsvc.models import (
 )
 from evalsvc.services import ballots, closing, seal
 from evalsvc.services.results import settings_for
+from tests.anonymity.test_traces_postgresql import _until_cleared
 from tests.helpers import SATISFACTION, new_round, stored_answers
 
 TEXTS = ["请多下基层", "引号\"与反斜杠\\，换行\n制表\t", "emoji 🎉 and \u2028 and \x01"]
@@ -123,6 +125,22 @@ def test_the_rewritten_order_is_the_random_keys_order_whatever_the_arrival(app, 
                 f"SELECT count(DISTINCT xmin::text) FROM {table} WHERE round_id = :r"),
                 {"r": round_.id}).scalar()
             assert xids == 1, table  # all written by the closing transaction
+
+
+def test_ballots_of_different_lengths_sit_in_key_order_after_close(app, demo):
+    """Free texts of any length: while the round was open each page filled in arrival
+    order and the database noted the room each one had left; the close's key-ordered
+    insert dropped short ballots into that room, and the rewrite kept the order it found
+    (PostgreSQL), so where a ballot sat still said something of the arrival."""
+    round_, cards = new_round(groups={GroupCode.MASSES: 200})
+    lengths = random.Random(5)
+    for code in cards:
+        rows = [("overall", "satisfied", ""), ("advice", "", "意" * lengths.randint(10, 600))]
+        ballots.cast_card_ballot(round_.id, code, secrets.token_urlsafe(16), rows)
+    closing.close_round(None, round_)
+    _until_cleared()
+    stored = _storage_order(Ballot, round_.id)
+    assert len(stored) == 200 and stored == sorted(stored)
 
 
 @pytest.mark.parametrize("failing", ["store", "seal"])

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, GroupCode, Receipt, RespondentGroup
 from evalsvc.services import ballots, closing, rounds
+from evalsvc.services.packed import Malformed
 from evalsvc.services.seal import digest_of
 from tests.helpers import SATISFACTION, new_round, rewrite_answers
 
@@ -99,3 +100,25 @@ def test_supervisor_verifies_from_the_web_and_it_is_audited(client, demo):
     actions = db.session.scalars(sa.select(AuditEntry.actor).where(
         AuditEntry.action == "round.verify")).all()
     assert actions == ["supervisor", "supervisor"]
+
+
+@pytest.mark.parametrize("answer", [
+    ("quality", None, None),  # a value that is not text
+    ("quality", "satisfied", 5),  # a free text that is not text
+    (7, "satisfied", None),  # a question that is not text
+])
+def test_answers_the_seal_would_refuse_are_never_stored(app, demo, answer):
+    """The packer refuses whatever the seal would later count as malformed: a ballot
+    stored that way (say, from a kind plugin's own validation) would make its round
+    impossible to close. The cast fails, the card stays unspent, and the round closes."""
+    round_, cards = new_round()
+    with pytest.raises(Malformed):
+        ballots.cast_card_ballot(round_.id, cards[0], secrets.token_urlsafe(16),
+                                 [("overall", "satisfied", ""), answer])
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(
+        Ballot.round_id == round_.id)) == 0
+    ballots.cast_card_ballot(round_.id, cards[0], secrets.token_urlsafe(16),
+                             [(q, v, "") for q, v in SATISFACTION.items()])
+    closing.close_round(None, round_)
+    assert round_.digest
