@@ -415,6 +415,7 @@ def pytest_collection_modifyitems(config, items):
                                  units[item.nodeid.split("::")[0]]))
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile``, with each browser run (``browser_runs``) one unit of work."""
     if config.getvalue("dist") != "loadfile":
