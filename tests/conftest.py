@@ -116,6 +116,45 @@ def _reuse_url_builders() -> None:
 _reuse_url_builders()
 
 
+def _reuse_parsed_rules() -> None:
+    """Each app parses each of its URL rules again (werkzeug's ``Rule._parse_rule``, a regular
+    expression walked part by part): a third of the time it takes to build an app. What the
+    parse yields (the parts the matcher sorts and matches, the rule's trace) depends only on
+    the rule's text and which converter class each name stands for; the converters
+    themselves belong to the rule's map, so each rule still gets converters of its own,
+    made from the arguments the first parse gave them."""
+    parse = werkzeug.routing.rules.Rule._parse_rule
+    parsed: dict = {}
+
+    def reused(rule, text: str):
+        key = (type(rule), text, frozenset(rule.map.converters.items()))
+        if key not in parsed:
+            made, trace_before = [], len(rule._trace)
+
+            def get_converter(variable, name, args, kwargs):
+                made.append((variable, name, args, dict(kwargs)))
+                return type(rule).get_converter(rule, variable, name, args, kwargs)
+
+            rule.get_converter = get_converter
+            try:
+                parts = list(parse(rule, text))
+            finally:
+                del rule.get_converter
+            parsed[key] = (parts, rule._trace[trace_before:], made)
+            return iter(parts)
+        parts, trace, made = parsed[key]
+        rule._trace.extend(trace)
+        for variable, name, args, kwargs in made:
+            rule._converters[variable] = rule.get_converter(variable, name, args, kwargs)
+            rule.arguments.add(variable)
+        return iter(parts)
+
+    werkzeug.routing.rules.Rule._parse_rule = reused
+
+
+_reuse_parsed_rules()
+
+
 def _share_compiled_sql() -> None:
     """Each test's app has an engine of its own (its own database), and SQLAlchemy keeps the
     SQL it compiled per engine, keyed on the engine's dialect object: every test compiled
@@ -208,12 +247,24 @@ def deploy(url: str, instance_path: Path) -> None:
     LiveServer(url, instance_path).prepare()
 
 
+def _templates_folder(tmp_path_factory) -> Path:
+    """Where the SQLite templates are built: one folder for all of a run's xdist workers
+    (next to their own temporary folders), so each template is built once per run and not
+    once per worker. PostgreSQL's templates are databases of each worker's own."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run and not PG_URL:
+        folder = tmp_path_factory.getbasetemp().parent / f"templates-{run}"
+        folder.mkdir(exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("templates")
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
     """Fresh databases for tests: copies of templates migrated once per run
     (``databases.fresh(directory, template)``), or empty ones (``databases.empty(directory)``).
     """
-    found = open_databases(PG_URL, tmp_path_factory.mktemp("templates"),
+    found = open_databases(PG_URL, _templates_folder(tmp_path_factory),
                            {"migrated": migrate,
                             "demo": functools.partial(migrate, with_demo=True),
                             "deployed": deploy})
@@ -309,25 +360,85 @@ def pytest_xdist_auto_num_workers(config) -> int:
 MODULE_SECONDS = "evalsvc/module-seconds"  # pytest's cache: each module's last time
 
 
-def pytest_collection_modifyitems(config, items):
-    """The longest modules run first. xdist hands out whole modules (``--dist loadfile``,
-    with ``--no-loadscope-reorder`` so it keeps this order) to whichever worker is free: a
-    long module handed out last kept one worker busy while the others had nothing left to
-    do. A module's length is its time in the last run that ran it (kept in pytest's cache,
-    ``.pytest_cache``); a module never timed counts as long when it starts servers or a
-    browser or holds a ``heavy`` test, else by its number of tests. The order within a
-    module stays as collected."""
+BROWSER_MODULES = "tests/browser/"
+BROWSER_RUNS = 2  # workers that run browser modules, each keeping one Chromium
+
+
+def browser_runs(lengths: dict[str, float]) -> dict[str, str]:
+    """The browser modules in ``BROWSER_RUNS`` runs of about equal length (the longest module
+    first, into the shortest run): module → its run's name. A run is one unit of work for
+    xdist, so its modules follow one another on one worker and share its Chromium: spread
+    over every worker between other modules, each worker launched Chromium again and again,
+    and at times every worker sat waiting on a page while the CPUs idled."""
+    runs = [0.0] * BROWSER_RUNS
+    named = {}
+    for module in sorted((m for m in lengths if m.startswith(BROWSER_MODULES)),
+                         key=lambda m: (-lengths[m], m)):
+        shortest = runs.index(min(runs))
+        runs[shortest] += lengths[module]
+        named[module] = f"{BROWSER_MODULES}run-{shortest + 1}"
+    return named
+
+
+def module_lengths(config, modules: collections.Counter, heavy: set[str]) -> dict[str, float]:
+    """Each module's length (seconds): its time in the last run that ran it (kept in
+    pytest's cache, ``.pytest_cache``); a module never timed counts as long when it starts
+    servers or a browser or holds a ``heavy`` test, else by its number of tests."""
     seconds = config.cache.get(MODULE_SECONDS, {}) if config.cache else {}
+    return {module: seconds[module] if module in seconds else
+            60.0 if module in heavy or module.startswith(BROWSER_MODULES) else 0.1 * count
+            for module, count in modules.items()}
+
+
+def work_units(lengths: dict[str, float]) -> dict[str, str]:
+    """Module → the unit of work xdist hands out whole: the module itself, or its browser
+    run."""
+    runs = browser_runs(lengths)
+    return {module: runs.get(module, module) for module in lengths}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest units of work run first. xdist hands out whole modules (``--dist
+    loadfile``; a browser run of several modules counts as one, ``browser_runs``), with
+    ``--no-loadscope-reorder`` so it keeps this order, to whichever worker is free: a long
+    module handed out last kept one worker busy while the others had nothing left to do.
+    The order within a module stays as collected."""
+    modules = collections.Counter(item.nodeid.split("::")[0] for item in items)
     heavy = {item.nodeid.split("::")[0] for item in items
              if any(item.get_closest_marker(mark) for mark in ("server", "browser", "heavy"))}
-    tests = collections.Counter(item.nodeid.split("::")[0] for item in items)
+    lengths = module_lengths(config, modules, heavy)
+    units = work_units(lengths)
+    unit_length = collections.Counter()
+    for module, unit in units.items():
+        unit_length[unit] += lengths[module]
+    items.sort(key=lambda item: (-unit_length[units[item.nodeid.split("::")[0]]],
+                                 units[item.nodeid.split("::")[0]]))
 
-    def length(module: str) -> float:
-        if module in seconds:
-            return seconds[module]
-        return 60.0 if module in heavy else 0.1 * tests[module]
 
-    items.sort(key=lambda item: -length(item.nodeid.split("::")[0]))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with each browser run (``browser_runs``) one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserRunsTogether(LoadFileScheduling):
+        units: dict[str, str] = {}
+
+        def schedule(self) -> None:
+            if self.collection is None and self.registered_collections:
+                # The controller has no markers: lengths from the cache alone (a browser
+                # module never timed counts as long here too, as in the workers).
+                collected = next(iter(self.registered_collections.values()))
+                modules = collections.Counter(nodeid.split("::")[0] for nodeid in collected)
+                self.units = work_units(module_lengths(self.config, modules, set()))
+            super().schedule()
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return self.units.get(module, module)
+
+    return BrowserRunsTogether(config, log)
 
 
 class _ModuleClock:

@@ -14,6 +14,7 @@ Templates are rebuilt by every run, so a new migration is picked up without any 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import secrets
 import shutil
 import time
@@ -29,7 +30,8 @@ Fill = Callable[[str, Path], None]  # (url, instance path): brings an empty data
 
 
 class SqliteDatabases:
-    """Databases as files: templates in ``root``, copies in each test's directory."""
+    """Databases as files: templates in ``root`` (one folder for all of a run's xdist
+    workers: each template is built once per run), copies in each test's directory."""
 
     def __init__(self, root: Path, fills: dict[str, Fill]):
         self.root = root
@@ -51,11 +53,21 @@ class SqliteDatabases:
     def _template(self, name: str) -> Path:
         if name not in self.templates:
             path = self.root / f"{name}.sqlite3"
-            self.fills[name](f"sqlite:///{path}", self.root / "instance")
-            # Every change is in the main file once the write-ahead log is checkpointed and
-            # the last connection closed, so copying that one file copies the database.
-            with contextlib.closing(sqlite3.connect(path)) as conn:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            ready = self.root / f"{name}.ready"
+            # The root may be shared by the run's xdist workers: the first to ask builds the
+            # template while the others wait on the lock, then all copy it.
+            with (self.root / f"{name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not ready.exists():
+                    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                        leftover.unlink(missing_ok=True)  # of a build that failed
+                    self.fills[name](f"sqlite:///{path}", self.root / f"instance-{name}")
+                    # Every change is in the main file once the write-ahead log is
+                    # checkpointed and the last connection closed, so copying that one file
+                    # copies the database.
+                    with contextlib.closing(sqlite3.connect(path)) as conn:
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    ready.touch()
             self.templates[name] = path
         return self.templates[name]
 

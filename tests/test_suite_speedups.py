@@ -1,6 +1,7 @@
 """The suite's own speed-ups (tests/conftest.py) must not change what the app does."""
 import pytest
-from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from evalsvc.definitions import DefinitionError, load_definition
 
@@ -31,3 +32,25 @@ def test_a_reused_definition_is_the_files_current_one(tmp_path):
     for _ in range(2):
         with pytest.raises(DefinitionError):
             load_definition(path)
+
+
+class _Upper(BaseConverter):
+    regex = "[A-Z]+"
+
+
+def test_a_reused_rule_parse_gives_each_map_its_own_converters():
+    """Two apps' maps parse one rule once between them: each map's rule still matches and
+    builds through converters of its own map, and a map whose converter of that name is
+    another class parses the rule anew."""
+    maps = [Map([Rule("/o/<code>/<int:page>", endpoint="org")]) for _ in range(2)]
+    upper = Map([Rule("/o/<code>/<int:page>", endpoint="org")], converters={"default": _Upper})
+    for urls in maps:
+        rule = next(urls.iter_rules())
+        assert {name: conv.map for name, conv in rule._converters.items()} == \
+            {"code": urls, "page": urls}
+        bound = urls.bind("example.org")
+        assert bound.match("/o/xw01/3") == ("org", {"code": "xw01", "page": 3})
+        assert bound.build("org", {"code": "xw01", "page": 3}) == "/o/xw01/3"
+    assert upper.bind("example.org").match("/o/XW/3") == ("org", {"code": "XW", "page": 3})
+    with pytest.raises(NotFound):
+        upper.bind("example.org").match("/o/xw01/3")
