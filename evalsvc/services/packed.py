@@ -26,7 +26,12 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def canonical(value: object) -> bytes:
     """The one byte string a JSON value is sealed (and a ballot's answers stored) as."""
-    return _CANONICAL.encode(value).encode("utf-8")
+    return canonical_text(value).encode("utf-8")
+
+
+def canonical_text(value: object) -> str:
+    """``canonical`` before UTF-8."""
+    return _CANONICAL.encode(value)
 
 
 def pack(rows: AnswerRows) -> str:

@@ -36,7 +36,9 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, Receipt, RespondentGroup, Round
-from evalsvc.services.packed import Malformed, canonical, is_canonical, stream, unpack
+from evalsvc.services.packed import (
+    Malformed, canonical, canonical_text, is_canonical, stream, unpack,
+)
 from evalsvc.services.results import settings_for
 
 VERSION = "evalsvc-seal-v2"
@@ -62,7 +64,11 @@ class _Chain:
 
     def add(self, record: list) -> None:
         """Link one more record."""
-        self.state = hashlib.sha256(self.state + canonical(record)).digest()
+        self.link(canonical(record))
+
+    def link(self, encoded: bytes) -> None:
+        """Link one more record, already in canonical form."""
+        self.state = hashlib.sha256(self.state + encoded).digest()
 
     def final(self, record: list) -> str:
         """The hex digest after the last record."""
@@ -114,11 +120,13 @@ class Sealing:
             except Malformed:
                 answers = None
             if answers is not None and is_canonical(packed, answers):
-                mine = [[code, question, value, text] for question, value, text in answers]
+                mine = _with_code(packed, answers, code)
             else:
-                self.malformed, answers, mine = self.malformed + 1, None, packed
-            record = ["ballot", ballot_id, code, day.isoformat(), mine]
-            chain.add(record if channel == "phone" else [*record, channel])
+                self.malformed, answers = self.malformed + 1, None
+                mine = canonical_text(packed)  # sealed as its text
+            head = canonical_text(["ballot", ballot_id, code, day.isoformat()])[:-1]
+            tail = "]" if channel == "phone" else f",{canonical_text(channel)}]"
+            chain.link(f"{head},{mine}{tail}".encode())
             self.ballots += 1
             if answers is not None:
                 yield group_id, answers
@@ -136,6 +144,19 @@ class Sealing:
         self.chain.add(["result", normal_result(stored_result(self.round_))])
         return Digest(self.chain.final(["end", self.ballots, receipts]), self.ballots,
                       receipts, self.malformed)
+
+
+def _with_code(packed: str, answers: list, code: str | int) -> str:
+    """The canonical form of [[group code, question, value, text], ...] from ``packed``,
+    the canonical form of ``answers`` (``is_canonical``), without encoding them again: the
+    code goes after each answer's opening bracket. Between two answers ``packed`` reads
+    '],['; when it reads so nowhere else (no free text holds it), those are the places."""
+    if not answers:
+        return "[]"
+    if packed.count("],[") != len(answers) - 1:
+        return canonical_text([[code, *answer] for answer in answers])
+    opening = f"[{canonical_text(code)},"
+    return "[" + opening + packed[2:].replace("],[", "]," + opening)
 
 
 def digest_of(round_: Round) -> Digest:
