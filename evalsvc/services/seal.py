@@ -21,7 +21,9 @@ not ASCII-escaped), so no field can run into the next one:
 
 A ballot's answers are stored as that very list without the group codes
 (``services.packed``): the ballots are read as one stream in id order, so a round of any
-size is sealed (and verified, see ``services.verification``) in constant memory. A stored
+size is sealed (and verified, see ``services.verification``) in constant memory. Closing
+reads that stream once (``Sealing``): each ballot decoded is hashed and handed to the tally,
+whose stored result the chain then ends with. A stored
 value that is not the canonical packing of its answers is counted (``Digest.malformed``)
 and refused: two different stored values never seal alike.
 """
