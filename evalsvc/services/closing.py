@@ -40,9 +40,10 @@ def _close_and_seal(actor: User | None, round_: Round) -> None:
     paper.discard_pending(db.session.connection(), round_.id)  # never agreed: never counted
     reshuffle_round(db.session.connection(), round_.id)
     results.freeze_settings(round_)
-    result = results.store(round_)
+    sealing = seal.Sealing(round_)  # one pass over the ballots: sealed, and counted
+    result = results.store(round_, sealing.each_ballot())
     totals.keep(round_, result)
-    seal.seal(round_)
+    seal.seal(round_, sealing)
     if not round_.rehearsal:
         flags.raise_for_round(round_, result)
     audit.record(actor, "round.close", round_, ballots=ballot_count(round_.id),

@@ -26,7 +26,12 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def canonical(value: object) -> bytes:
     """The one byte string a JSON value is sealed (and a ballot's answers stored) as."""
-    return _CANONICAL.encode(value).encode("utf-8")
+    return canonical_text(value).encode("utf-8")
+
+
+def canonical_text(value: object) -> str:
+    """``canonical`` before UTF-8."""
+    return _CANONICAL.encode(value)
 
 
 def pack(rows: AnswerRows) -> str:
@@ -37,7 +42,7 @@ def pack(rows: AnswerRows) -> str:
     if any(type(q) is not str or type(v) is not str for q, v, _t in answers):
         raise Malformed("a question or value that is not a string")
     answers.sort(key=lambda a: (a[0], a[1]))
-    if not _well_formed(answers):
+    if _well_formed_length(answers) is None:
         raise Malformed("a text that is not a string, or the same option twice")
     return _CANONICAL.encode(answers)
 
@@ -56,28 +61,44 @@ def unpack(packed: str) -> list:
 
 
 def is_canonical(packed: str, answers: list) -> bool:
-    """True when ``packed`` is the one way ``pack`` stores ``answers``: each one
-    [question, value, text] (text null or not empty), strictly sorted by question and
-    value (so each option once), in canonical JSON. Two different stored values never
+    """True when ``packed`` is the one way ``pack`` stores ``answers`` (``unpack`` of it):
+    each one [question, value, text] (text null or not empty), strictly sorted by question
+    and value (so each option once), in canonical JSON. Two different stored values never
     seal alike. A linear check, cheaper than packing again (the seal runs it on every
-    ballot)."""
-    return _well_formed(answers) and _CANONICAL.encode(answers) == packed
+    ballot).
+
+    Without a backslash in ``packed`` every string in it is spelled as itself, as the
+    canonical form spells it (which escapes only quotes, backslashes and control
+    characters, none of which JSON lets stand unescaped); the tokens are those of the
+    answers, so only spacing could differ, and spacing adds length: comparing lengths
+    is enough. Otherwise the answers are encoded and compared."""
+    length = _well_formed_length(answers)
+    if length is None:
+        return False
+    if "\\" not in packed:
+        return len(packed) == length
+    return _CANONICAL.encode(answers) == packed
 
 
-def _well_formed(answers: list) -> bool:
-    """Each answer [question, value, text] (text null or not empty), strictly sorted."""
+def _well_formed_length(answers: list) -> int | None:
+    """None unless each answer is [question, value, text] (text null or not empty),
+    strictly sorted; else the length of their canonical packing when no string in it
+    needs an escape."""
     previous = None
+    length = 1  # "[", then each answer with the "," or "]" after it
     for answer in answers:
         if type(answer) is not list or len(answer) != 3:
-            return False
+            return None
         question, value, text = answer
         if type(question) is not str or type(value) is not str or not (
                 text is None or (type(text) is str and text)):
-            return False
+            return None
         if previous is not None and (question, value) <= previous:
-            return False
+            return None
         previous = (question, value)
-    return True
+        # ["question","value",null] or ["question","value","text"], and "," or "]"
+        length += len(question) + len(value) + (13 if text is None else len(text) + 11)
+    return length if answers else 2
 
 
 def stream(query, batch: int = 5000):

@@ -1,6 +1,7 @@
 """Counting a round's ballots into a RoundResult, and storing it when the round closes."""
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from evalsvc.services.packed import Malformed, stream, unpack
 from evalsvc.services.rounds import layout
 from evalsvc.tally import ALL, Counts, RoundResult, TallyInput, suppressed_groups
 
+Decoded = Iterable[tuple[int, list]]  # each ballot's (group id, decoded answers)
 CHANNELS = {"phone": "电子", "paper": "纸质"}  # how ballots arrived (扫码 / 纸质测评票)
 
 
@@ -30,23 +32,24 @@ def settings_for(round_: Round) -> Settings:
 
 
 def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str],
-                each_ballot: bool = False):
+                each_ballot: bool = False, decoded: Decoded | None = None):
     """One pass over the round's ballots (streamed, each decoded once): option counts,
     ballots per group, distinct answerers of multi questions, the free texts, and, with
     ``each_ballot``, each ballot's picked options as (group id, question → values), for
-    kinds that score ballots one by one: without ballot ids, in the order read."""
+    kinds that score ballots one by one: without ballot ids, in the order read.
+    ``decoded``: the ballots as another pass already decoded them (the close's seal),
+    instead of reading them here."""
     per_group: Counts = defaultdict(int)
     ballots: dict[int, int] = defaultdict(int)
     answered: Counts = defaultdict(int)
     texts = defaultdict(list)
     picked_per_ballot = []
     multi, text = set(multi_keys), set(text_keys)
-    for group_id, packed in stream(sa.select(Ballot.group_id, Ballot.answers)
-                                   .where(Ballot.round_id == round_id)):
+    for group_id, answers in _decoded(round_id) if decoded is None else decoded:
         ballots[group_id] += 1
         picked = defaultdict(set) if each_ballot or multi else None
         try:
-            for question, value, answer_text in unpack(packed):
+            for question, value, answer_text in answers:
                 if value == "":
                     if question in text:
                         texts[question].append(answer_text)
@@ -66,6 +69,17 @@ def read_counts(round_id: int, multi_keys: list[str], text_keys: list[str],
             texts, picked_per_ballot)
 
 
+def _decoded(round_id: int) -> Decoded:
+    """The round's ballots read and decoded, in the order stored."""
+    for group_id, packed in stream(sa.select(Ballot.group_id, Ballot.answers)
+                                   .where(Ballot.round_id == round_id)):
+        try:
+            answers = unpack(packed)
+        except Malformed:
+            raise Malformed(f"round {round_id}: a ballot's answers are malformed") from None
+        yield group_id, answers
+
+
 def _with_round_totals(per_group: Counts) -> Counts:
     """The per-group counts, and their sums under ALL."""
     counts: Counts = defaultdict(int, per_group)
@@ -74,15 +88,16 @@ def _with_round_totals(per_group: Counts) -> Counts:
     return counts
 
 
-def compute(round_: Round) -> RoundResult:
-    """The round's result with suppression applied and the verdict proposed."""
+def compute(round_: Round, decoded: Decoded | None = None) -> RoundResult:
+    """The round's result with suppression applied and the verdict proposed (``decoded``:
+    see ``read_counts``)."""
     questions = layout(round_)
     settings = settings_for(round_)
     multi = [q.key for q in questions if q.type == "multi"]
     text_keys = [q.key for q in questions if q.type == "text"]
     kind = get_kind(round_.kind)
     counts, ballots, answered, texts, each_ballot = read_counts(
-        round_.id, multi, text_keys, each_ballot=kind.reads_ballots)
+        round_.id, multi, text_keys, each_ballot=kind.reads_ballots, decoded=decoded)
     tallied = TallyInput(round_.id, round_.title, round_.kind, round_.is_poster,
                          _groups(round_), questions, counts, ballots, answered, texts,
                          each_ballot)
@@ -114,9 +129,10 @@ def _verdict(kind, full: RoundResult, settings: Settings) -> dict:
             list(verdict.flagged_members)}
 
 
-def store(round_: Round) -> RoundResult:
-    """Compute and keep the result with the round (called inside the closing transaction)."""
-    result = compute(round_)
+def store(round_: Round, decoded: Decoded | None = None) -> RoundResult:
+    """Compute and keep the result with the round (called inside the closing transaction;
+    ``decoded``: see ``read_counts``)."""
+    result = compute(round_, decoded)
     round_.result_json = json.dumps(result.to_data(), ensure_ascii=False)
     # The rules' proposal is in force until the office decides (services/flags.py).
     round_.passed = result.verdict.get("passed")

@@ -16,9 +16,10 @@ from evalsvc.models import (
 from evalsvc.services import ballots, closing, seal
 from evalsvc.services.results import settings_for
 from tests.anonymity.test_traces_postgresql import _until_cleared
-from tests.helpers import SATISFACTION, new_round, stored_answers
+from tests.helpers import SATISFACTION, new_round, rewrite_answers, stored_answers
 
-TEXTS = ["请多下基层", "引号\"与反斜杠\\，换行\n制表\t", "emoji 🎉 and \u2028 and \x01"]
+TEXTS = ["请多下基层", "引号\"与反斜杠\\，换行\n制表\t", "emoji 🎉 and \u2028 and \x01",
+         "方括号],[照原样"]  # reads as the seam between two packed answers
 
 
 def _cast(round_, codes):
@@ -171,3 +172,29 @@ def test_a_close_that_fails_half_way_leaves_the_round_open_and_untouched(app, de
     monkeypatch.undo()
     closing.close_round(None, round_)  # and it closes once the fault is gone
     assert round_.state is RoundState.CLOSED and _rows(round_.id) == before
+
+
+@pytest.mark.parametrize("stored", ["not json", "numbers", "unsorted"])
+def test_a_close_refuses_a_ballot_stored_in_another_form_and_leaves_the_round_open(
+        app, demo, stored):
+    """Closing seals and counts in one pass: a ballot whose stored answers are not their
+    canonical packing (an insider's edit) is named by count and round, nothing is kept."""
+    round_, cards = new_round(groups={GroupCode.MASSES: 10})
+    _cast(round_, cards[:6])
+    db.session.commit()
+    first = db.session.scalars(sa.select(Ballot.id).where(Ballot.round_id == round_.id)
+                               .order_by(Ballot.id)).first()
+    db.session.commit()  # the edit below is then what the session reads
+    change = {"not json": lambda a: '[["overall"', "numbers": lambda a: "[[1,2,3]]",
+              "unsorted": lambda a: json.dumps(a[::-1], separators=(",", ":"),
+                                               ensure_ascii=False)}[stored]
+    with db.engine.begin() as conn:
+        rewrite_answers(conn, first, change)
+    before = _rows(round_.id)
+    with pytest.raises(seal.SealError, match=rf"round {round_.id}: 1 ballot\(s\) whose "
+                                             "stored answers are not canonically packed"):
+        closing.close_round(None, round_)
+    db.session.expire_all()
+    db.session.refresh(round_)
+    assert (round_.state, round_.digest, round_.result_json) == (RoundState.OPEN, None, None)
+    assert _rows(round_.id) == before

@@ -86,7 +86,7 @@ def test_a_failing_job_says_why_and_leaves_nothing_half_done(app, client, demo, 
 
     from evalsvc.services import seal
 
-    def broken(_round):
+    def broken(*_args):
         raise RuntimeError("disk full")
     monkeypatch.setattr(seal, "seal", broken)  # fails after the shuffle and the stored result
     _work(runner)
