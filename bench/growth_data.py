@@ -206,6 +206,14 @@ def grow(growth: Growth, target: int) -> float:
             # its visibility map lets counts read indexes alone, as they would in a province
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "VACUUM (ANALYZE)")
+        # The templates' rounds were closed with scrub=False: clear them as a close does
+        # once nothing holds it up. Left pending, every page process's background retry
+        # rewrote the tables (CLUSTER, seconds at 50,000) while its requests were timed,
+        # and was cut off when the process ended, so the next one started it again.
+        from evalsvc.services import traces
+
+        if not traces.scrub_pending(attempts=5):
+            raise RuntimeError("the template rounds' old row copies could not be cleared")
     seconds = time.perf_counter() - started
     growth.steps.append((target, seconds))
     return seconds
