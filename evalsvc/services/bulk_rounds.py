@@ -30,6 +30,7 @@ from evalsvc.models import (
     RoundState,
     User,
 )
+from evalsvc.questionnaires import definitions
 from evalsvc.services import audit, closing, planned_close, rounds, stages, traces
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
@@ -144,6 +145,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
     unfinished = _unfinished(ids, template, campaign.id)
+    known = definitions()
     accepted, refused = [], []
     for org in orgs:
         if org.id in unfinished:  # e.g. the same form confirmed twice
@@ -152,7 +154,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
         groups = {GroupCode.MEMBER: members.get(org.id, 0), **template.groups}
         data = replace(template, organisation_id=org.id, groups=groups,
                        attempt=template.attempt or attempts[org.id])
-        errors, chosen = rounds.check_round(org, data)
+        errors, chosen = rounds.check_round(org, data, campaign, known)
         try:
             stages.check_can_open(org, data.stage, campaign, states[org.id])
         except Invalid as exc:
