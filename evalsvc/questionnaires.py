@@ -84,15 +84,17 @@ def definition(name: str) -> Definition | None:
     return definitions().get(name)
 
 
-def for_campaign(campaign) -> list[Definition]:
-    """The definitions a campaign may use (a 2013 反对"四风" form is not offered in 2005)."""
-    return [d for d in definitions().values()
+def for_campaign(campaign, known: dict[str, Definition] | None = None) -> list[Definition]:
+    """The definitions a campaign may use (a 2013 反对"四风" form is not offered in 2005).
+    ``known``: ``definitions()`` when the caller (a bulk action) has read them already."""
+    return [d for d in (known if known is not None else definitions()).values()
             if campaign is None or d.fits(campaign.start_year, campaign.end_year)]
 
 
-def default_definition(kind: str, stage: str, campaign=None) -> Definition | None:
+def default_definition(kind: str, stage: str, campaign=None,
+                       known: dict[str, Definition] | None = None) -> Definition | None:
     """The definition a new round of this kind and stage uses unless told otherwise."""
-    matching = [d for d in for_campaign(campaign)
+    matching = [d for d in for_campaign(campaign, known)
                 if d.kind == kind and d.stage in (None, stage)]
     for preferred in (f"{kind}_{stage}", kind):
         for d in matching:

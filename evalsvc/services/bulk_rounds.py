@@ -30,6 +30,7 @@ from evalsvc.models import (
     RoundState,
     User,
 )
+from evalsvc.questionnaires import definitions
 from evalsvc.services import audit, closing, planned_close, rounds, stages, traces
 from evalsvc.services.campaigns import batch_by_number, ensure_campaign
 from evalsvc.services.errors import Invalid
@@ -126,17 +127,19 @@ def _refusal(errors: dict[str, str]) -> str:
     return "；".join(errors.values())
 
 
-def plan_create(selection: Selection, template: rounds.RoundData):
+def plan_create(selection: Selection, template: rounds.RoundData,
+                orgs: list[Organisation] | None = None):
     """Per branch: the RoundData to create, or the reason it is refused; changes nothing.
 
     The same checks as creating one round (``rounds.check_round``), in the current
     campaign, plus the stage gate its opening would meet, so a branch refused here gets
     nothing. Without an explicit member count the members group is sized from the
     branch's active members. Returns ([(branch, data, definition)], [(branch name, reason)]).
+    ``orgs``: the selection's branches, when the caller has locked them already.
     """
     if template.plan_item_ids:
         raise Invalid({"plan_item_ids": "整改方案的事项属于各组织自己的方案，不能批量选择"})
-    orgs = branches(selection)
+    orgs = branches(selection) if orgs is None else orgs
     ids = [o.id for o in orgs]
     members = active_members(ids)
     campaign = ensure_campaign()
@@ -144,6 +147,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     attempts = (rounds.next_attempts(ids, template, campaign.id)
                 if template.attempt is None else {})
     unfinished = _unfinished(ids, template, campaign.id)
+    known = definitions()
     accepted, refused = [], []
     for org in orgs:
         if org.id in unfinished:  # e.g. the same form confirmed twice
@@ -152,7 +156,7 @@ def plan_create(selection: Selection, template: rounds.RoundData):
         groups = {GroupCode.MEMBER: members.get(org.id, 0), **template.groups}
         data = replace(template, organisation_id=org.id, groups=groups,
                        attempt=template.attempt or attempts[org.id])
-        errors, chosen = rounds.check_round(org, data)
+        errors, chosen = rounds.check_round(org, data, campaign, known)
         try:
             stages.check_can_open(org, data.stage, campaign, states[org.id])
         except Invalid as exc:
@@ -164,13 +168,16 @@ def plan_create(selection: Selection, template: rounds.RoundData):
     return accepted, refused
 
 
-def _lock_branches(selection: Selection) -> None:
+def _lock_branches(selection: Selection) -> list[Organisation]:
     """Hold the selection's branches until commit (PostgreSQL; SQLite's writer is alone
     already): the same form confirmed twice at once waits here, then sees what the first
-    did (the rounds it made, or opened) and does none of it again."""
-    ids = [o.id for o in branches(selection)]
+    did (the rounds it made, or opened) and does none of it again. Returns the branches,
+    so the action goes on with the ones it holds without finding them again."""
+    found = branches(selection)
+    ids = [o.id for o in found]
     db.session.execute(sa.select(Organisation.id).where(Organisation.id.in_(ids))
                        .order_by(Organisation.id).with_for_update())
+    return found
 
 
 def _unfinished(org_ids: list[int], template: rounds.RoundData,
@@ -202,8 +209,7 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
-    _lock_branches(selection)
-    accepted, refused = plan_create(selection, template)
+    accepted, refused = plan_create(selection, template, _lock_branches(selection))
     created = rounds.insert_rounds(accepted, ensure_campaign().id)
     rounds.issue_cards(created)
     data_of = {org.id: data for org, data, _chosen in accepted}
@@ -214,10 +220,12 @@ def create_rounds(actor: User | None, selection: Selection, template: rounds.Rou
     return Outcome(done=created, refused=refused)
 
 
-def rounds_in(selection: Selection, state: RoundState, with_groups: bool = True) -> list[Round]:
+def rounds_in(selection: Selection, state: RoundState, with_groups: bool = True,
+              orgs: list[Organisation] | None = None) -> list[Round]:
     """The selection's rounds of the current campaign in one state (an earlier campaign's
-    are read-only), by branch code then id; ``with_groups`` loads their groups too."""
-    ids = [o.id for o in branches(selection)]
+    are read-only), by branch code then id; ``with_groups`` loads their groups too;
+    ``orgs``: the selection's branches, when the caller has them (locked) already."""
+    ids = [o.id for o in (branches(selection) if orgs is None else orgs)]
     return list(db.session.scalars(
         sa.select(Round).join(Round.organisation).where(
             Round.organisation_id.in_(ids), Round.campaign_id == ensure_campaign().id,
@@ -228,10 +236,10 @@ def rounds_in(selection: Selection, state: RoundState, with_groups: bool = True)
 
 
 def _plan_open(actor: User | None, selection: Selection, window_override: str,
-               with_groups: bool = True):
+               with_groups: bool = True, orgs: list[Organisation] | None = None):
     """The gate and the Outcome of a bulk open, computed together."""
     ready, refused = [], []
-    drafts = rounds_in(selection, RoundState.DRAFT, with_groups)
+    drafts = rounds_in(selection, RoundState.DRAFT, with_groups, orgs)
     gate = rounds.OpenGate.for_rounds(drafts)
     for round_ in drafts:
         try:
@@ -262,8 +270,8 @@ def open_rounds(actor: User | None, selection: Selection, window_override: str =
         require_office(actor)
     if planned_close_on is not None:
         planned_close.check_day(planned_close_on)
-    _lock_branches(selection)
-    gate, plan = _plan_open(actor, selection, window_override, with_groups=False)
+    gate, plan = _plan_open(actor, selection, window_override, with_groups=False,
+                            orgs=_lock_branches(selection))
     layouts: dict = {}
     opened: dict[str, list[Round]] = {}
     with db.session.no_autoflush:  # one flush for all rounds, not one per round

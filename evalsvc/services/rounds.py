@@ -32,7 +32,7 @@ from evalsvc.models import (
     Stage,
     User,
 )
-from evalsvc.questionnaires import default_definition, definition, definition_at
+from evalsvc.questionnaires import default_definition, definition_at, definitions
 from evalsvc.services import audit, batches, codes, flags, stages
 from evalsvc.services.campaigns import current_campaign, ensure_campaign, require_current
 from evalsvc.services.errors import Invalid, OutOfScope
@@ -174,8 +174,11 @@ def _leadership_refusal(kind) -> str:
             if allowed else "只有党支部可以开展测评")
 
 
-def check_round(org: Organisation, data: RoundData):
-    """The problems with creating this round, by field (in Chinese), and its definition."""
+def check_round(org: Organisation, data: RoundData, campaign: Campaign | None = None,
+                known: dict | None = None):
+    """The problems with creating this round, by field (in Chinese), and its definition.
+    A bulk action passes the current ``campaign`` and ``known`` (``definitions()``) it read
+    once, rather than reading both again for every branch."""
     errors: dict[str, str] = {}
     chosen = None
     try:
@@ -190,9 +193,10 @@ def check_round(org: Organisation, data: RoundData):
         if kind.stages is not None and data.stage.value not in kind.stages:
             allowed = "、".join(label(Stage(s)) for s in kind.stages)
             errors["stage"] = f"{kind.label}只能在{allowed}阶段开展"
-        campaign = ensure_campaign()
-        chosen = (definition(data.definition_name) if data.definition_name
-                  else default_definition(data.kind, data.stage.value, campaign))
+        campaign = campaign or ensure_campaign()
+        known = known if known is not None else definitions()
+        chosen = (known.get(data.definition_name) if data.definition_name
+                  else default_definition(data.kind, data.stage.value, campaign, known))
         if chosen is None or chosen.kind != data.kind:
             errors["definition_name"] = "测评表不存在或与测评类型不符"
         elif chosen.stage not in (None, data.stage.value):
