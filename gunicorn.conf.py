@@ -17,3 +17,10 @@ worker_class = "sync"
 timeout = 30
 accesslog = "-"
 logger_class = "evalsvc.logs.RedactingGunicornLogger"
+
+
+def post_worker_init(worker) -> None:
+    """Once the worker has loaded the app: keep what it loaded out of full collections."""
+    from evalsvc.heap import settle
+
+    settle()

@@ -113,6 +113,9 @@ def _page_worker(url: str, instance: str, username: str, password: str, path: st
         return 1
     with app.app_context():
         engine = db.engine
+    from evalsvc.heap import settle
+
+    settle()  # as a gunicorn worker does once it has loaded the app (gunicorn.conf.py)
     statements = []
     sa.event.listen(engine, "before_cursor_execute",
                     lambda *_a: statements.append(1))

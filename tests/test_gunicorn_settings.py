@@ -1,4 +1,5 @@
 """gunicorn.conf.py sizes its workers by the engine the app will really use."""
+import gc
 import multiprocessing
 import runpy
 
@@ -30,3 +31,16 @@ def test_workers_follow_the_configured_engine(monkeypatch, tmp_path, config_text
                                               per_core):
     assert workers_for(monkeypatch, tmp_path, config_text, env_url) \
         == multiprocessing.cpu_count() * per_core
+
+
+def test_a_worker_keeps_what_it_loaded_at_boot_out_of_full_collections(monkeypatch, tmp_path):
+    """After loading the app, each worker freezes its heap: a full collection no longer
+    rescans the app's modules and definitions in the middle of someone's request."""
+    monkeypatch.setenv("EVALSVC_INSTANCE_PATH", str(tmp_path))
+    hook = runpy.run_path(SETTINGS)["post_worker_init"]
+    assert gc.get_freeze_count() == 0
+    try:
+        hook(worker=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
