@@ -46,10 +46,11 @@ def test_card_and_poster_codes_are_the_symbols_qrcode_makes():
     assert {1, 2, 3, 4, 7, 10} <= versions
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(max_size=120))
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=80))
 def test_any_text_gives_the_symbol_qrcode_makes(data):
-    """Any text, in any of qrcode's modes and up to version ~20, gives qrcode's exact symbol."""
+    """Any text, in any of qrcode's modes and up to version ~15, gives qrcode's exact symbol
+    (the fixed card and poster addresses above cover the versions printed)."""
     assert qr_matrix(data) == plain_qrcode(data)
 
 
