@@ -275,12 +275,18 @@ def databases(tmp_path_factory):
     found.close()
 
 
+# Which template a test's database is copied from, by the fixtures it asks for (the first
+# found).
+TEMPLATE_FIXTURES = (("demo_rounds", "demo_rounds"), ("demo", "demo"), ("demo_database", "demo"))
+
+
 @pytest.fixture
 def database_url(databases, tmp_path, request):
     """A URL to a migrated database that lives for one test (the demo county already
-    loaded when the test asks for ``demo``, its rounds run too for ``demo_rounds``)."""
-    template = next((name for name in ("demo_rounds", "demo")
-                     if name in request.fixturenames), "migrated")
+    loaded when the test asks for ``demo`` or ``demo_database``, its rounds run too for
+    ``demo_rounds``)."""
+    template = next((template for fixture, template in TEMPLATE_FIXTURES
+                     if fixture in request.fixturenames), "migrated")
     with databases.fresh(tmp_path, template) as url:
         yield url
 
@@ -334,6 +340,13 @@ def demo(app):
     from evalsvc.models import Organisation
 
     return dict(db.session.execute(sa.select(Organisation.code, Organisation.id)).all())
+
+
+@pytest.fixture
+def demo_database(database_url):
+    """The demo county in this test's database, copied in as for ``demo``, for a test that
+    builds its own app (``make_app`` with settings of its own) instead of ``app``."""
+    return database_url
 
 
 @pytest.fixture
