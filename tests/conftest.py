@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 import evalsvc.definitions
 from evalsvc import create_app
 from evalsvc.extensions import db
-from tests.databases import open_databases
+from tests.databases import Derived, open_databases
 from tests.server import LiveServer
 
 
@@ -227,17 +227,28 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-def migrate(url: str, instance_path: Path, with_demo: bool = False,
-            with_rounds: bool = False) -> None:
+def migrate(url: str, instance_path: Path, with_demo: bool = False) -> None:
     """Run the migrations into the empty database at ``url``; then load the demo county
-    (what the ``demo`` fixture provides) if asked, and run its rounds (``demo_rounds``)."""
+    (what the ``demo`` fixture provides) if asked."""
     app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
     with app.app_context():
         upgrade()
         if with_demo:
             from evalsvc.services.demo import load_demo
 
-            load_demo(with_rounds=with_rounds)
+            load_demo()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def run_demo_rounds(url: str, instance_path: Path) -> None:
+    """Run the demo's rounds in the demo county at ``url`` (a copy of the ``demo`` template),
+    as ``load_demo(with_rounds=True)`` does after the county: the ``demo_rounds`` fixture."""
+    from evalsvc.services.demo_rounds import load_demo_rounds
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
+    with app.app_context():
+        load_demo_rounds()
         db.session.remove()
         db.engine.dispose()
 
@@ -268,8 +279,7 @@ def databases(tmp_path_factory):
     found = open_databases(PG_URL, _templates_folder(tmp_path_factory),
                            {"migrated": migrate,
                             "demo": functools.partial(migrate, with_demo=True),
-                            "demo_rounds": functools.partial(migrate, with_demo=True,
-                                                             with_rounds=True),
+                            "demo_rounds": Derived("demo", run_demo_rounds),
                             "deployed": deploy})
     yield found
     found.close()
