@@ -19,6 +19,16 @@ accesslog = "-"
 logger_class = "evalsvc.logs.RedactingGunicornLogger"
 
 
+def pre_fork(server, worker) -> None:
+    """In the master, right before each worker is forked: freeze what it holds (with
+    ``--preload``, the whole app), so a worker's full collection neither walks the inherited
+    heap again nor writes to it (a collection touches every object's header: each page the
+    worker shares with the master would be copied into it)."""
+    import gc
+
+    gc.freeze()
+
+
 def post_worker_init(worker) -> None:
     """Once the worker has loaded the app: keep what it loaded out of full collections."""
     from evalsvc.heap import settle

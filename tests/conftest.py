@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 import evalsvc.definitions
 from evalsvc import create_app
 from evalsvc.extensions import db
-from tests.databases import open_databases
+from tests.databases import Derived, open_databases
 from tests.server import LiveServer
 
 
@@ -241,6 +241,18 @@ def migrate(url: str, instance_path: Path, with_demo: bool = False) -> None:
         db.engine.dispose()
 
 
+def run_demo_rounds(url: str, instance_path: Path) -> None:
+    """Run the demo's rounds in the demo county at ``url`` (a copy of the ``demo`` template),
+    as ``load_demo(with_rounds=True)`` does after the county: the ``demo_rounds`` fixture."""
+    from evalsvc.services.demo_rounds import load_demo_rounds
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
+    with app.app_context():
+        load_demo_rounds()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def deploy(url: str, instance_path: Path) -> None:
     """What a live server's operator does first, into the empty database at ``url``:
     ``evalsvc init`` and ``evalsvc demo`` (the demo county with its rounds and ballots)."""
@@ -267,16 +279,24 @@ def databases(tmp_path_factory):
     found = open_databases(PG_URL, _templates_folder(tmp_path_factory),
                            {"migrated": migrate,
                             "demo": functools.partial(migrate, with_demo=True),
+                            "demo_rounds": Derived("demo", run_demo_rounds),
                             "deployed": deploy})
     yield found
     found.close()
 
 
+# Which template a test's database is copied from, by the fixtures it asks for (the first
+# found).
+TEMPLATE_FIXTURES = (("demo_rounds", "demo_rounds"), ("demo", "demo"), ("demo_database", "demo"))
+
+
 @pytest.fixture
 def database_url(databases, tmp_path, request):
     """A URL to a migrated database that lives for one test (the demo county already
-    loaded when the test asks for ``demo``)."""
-    template = "demo" if "demo" in request.fixturenames else "migrated"
+    loaded when the test asks for ``demo`` or ``demo_database``, its rounds run too for
+    ``demo_rounds``)."""
+    template = next((template for fixture, template in TEMPLATE_FIXTURES
+                     if fixture in request.fixturenames), "migrated")
     with databases.fresh(tmp_path, template) as url:
         yield url
 
@@ -330,6 +350,21 @@ def demo(app):
     from evalsvc.models import Organisation
 
     return dict(db.session.execute(sa.select(Organisation.code, Organisation.id)).all())
+
+
+@pytest.fixture
+def demo_database(database_url):
+    """The demo county in this test's database, copied in as for ``demo``, for a test that
+    builds its own app (``make_app`` with settings of its own) instead of ``app``."""
+    return database_url
+
+
+@pytest.fixture
+def demo_rounds(demo):
+    """The demo county after its rounds ran (``load_demo_rounds``: ballots cast, some rounds
+    closed today, the office's decisions), copied in with the database as ``demo`` is, not
+    run again by each test (a quarter of a CPU-second each); returns ``demo``'s dict."""
+    return demo
 
 
 @pytest.fixture
@@ -457,6 +492,16 @@ class _ModuleClock:
             kept = self.config.cache.get(MODULE_SECONDS, {})
             kept.update({module: round(s, 1) for module, s in self.seconds.items()})
             self.config.cache.set(MODULE_SECONDS, kept)
+
+
+def pytest_collection_finish(session) -> None:
+    """What a worker imported and collected (every module it tests with, every test module
+    and test) lives until it exits: it is frozen, kept out of the collector's view
+    (``gc.freeze``, as gunicorn's workers do with what they loaded), so full collections,
+    pytest's two at the end of a run among them, walk only what the tests made (a full
+    collection of tests/web took 0.58 s instead of 1.1 s in all). Objects made during the
+    tests, whose finalisers pytest checks, stay in view."""
+    gc.freeze()
 
 
 def pytest_configure(config):

@@ -21,6 +21,7 @@ import time
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,11 +30,19 @@ Fill = Callable[[str, Path], None]  # (url, instance path): brings an empty data
 # template's state
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A template made from a copy of another template (``base``, built first if need be),
+    which ``fill`` (url, instance path) then brings on: the base's work is not done again."""
+    base: str
+    fill: Fill
+
+
 class SqliteDatabases:
     """Databases as files: templates in ``root`` (one folder for all of a run's xdist
     workers: each template is built once per run), copies in each test's directory."""
 
-    def __init__(self, root: Path, fills: dict[str, Fill]):
+    def __init__(self, root: Path, fills: dict[str, Fill | Derived]):
         self.root = root
         self.fills = fills
         self.templates: dict[str, Path] = {}
@@ -61,7 +70,11 @@ class SqliteDatabases:
                 if not ready.exists():
                     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                         leftover.unlink(missing_ok=True)  # of a build that failed
-                    self.fills[name](f"sqlite:///{path}", self.root / f"instance-{name}")
+                    fill = self.fills[name]
+                    if isinstance(fill, Derived):
+                        shutil.copyfile(self._template(fill.base), path)
+                        fill = fill.fill
+                    fill(f"sqlite:///{path}", self.root / f"instance-{name}")
                     # Every change is in the main file once the write-ahead log is
                     # checkpointed and the last connection closed, so copying that one file
                     # copies the database.
@@ -78,7 +91,7 @@ class SqliteDatabases:
 class PostgresDatabases:
     """A database per test on the server at ``url``, created from template databases."""
 
-    def __init__(self, url: str, root: Path, fills: dict[str, Fill]):
+    def __init__(self, url: str, root: Path, fills: dict[str, Fill | Derived]):
         self.url = sa.engine.make_url(url)
         self.root = root
         self.fills = fills
@@ -143,9 +156,15 @@ class PostgresDatabases:
     def _template(self, name: str) -> str:
         if name not in self.templates:
             database = f"evalsvc_test_{self.run}_{name}"
-            self._execute(f"CREATE DATABASE {database}")
+            fill = self.fills[name]
+            if isinstance(fill, Derived):
+                base = self._template(fill.base)
+                self._copy(f"CREATE DATABASE {database} TEMPLATE {base}", base)
+                fill = fill.fill
+            else:
+                self._execute(f"CREATE DATABASE {database}")
             self.templates[name] = database  # dropped by close() even if the fill fails
-            self.fills[name](self._url(database), self.root / "instance")
+            fill(self._url(database), self.root / "instance")
         return self.templates[name]
 
     def close(self) -> None:
@@ -159,6 +178,6 @@ class PostgresDatabases:
 
 
 def open_databases(pg_url: str | None, root: Path,
-                   fills: dict[str, Fill]) -> SqliteDatabases | PostgresDatabases:
+                   fills: dict[str, Fill | Derived]) -> SqliteDatabases | PostgresDatabases:
     """The engine under test: PostgreSQL at ``pg_url`` when given, else SQLite files."""
     return PostgresDatabases(pg_url, root, fills) if pg_url else SqliteDatabases(root, fills)

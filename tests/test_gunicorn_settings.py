@@ -33,14 +33,22 @@ def test_workers_follow_the_configured_engine(monkeypatch, tmp_path, config_text
         == multiprocessing.cpu_count() * per_core
 
 
-def test_a_worker_keeps_what_it_loaded_at_boot_out_of_full_collections(monkeypatch, tmp_path):
-    """After loading the app, each worker freezes its heap: a full collection no longer
-    rescans the app's modules and definitions in the middle of someone's request."""
+@pytest.mark.parametrize("hook_name, arguments", [
+    # After loading the app, each worker freezes its heap: a full collection no longer
+    # rescans the app's modules and definitions in the middle of someone's request.
+    ("post_worker_init", {"worker": None}),
+    # With --preload the master has loaded the app: it freezes it before each fork, so the
+    # worker's own collection neither walks it again nor copies the pages it shares.
+    ("pre_fork", {"server": None, "worker": None}),
+])
+def test_the_heap_loaded_at_boot_is_kept_out_of_full_collections(monkeypatch, tmp_path,
+                                                                  hook_name, arguments):
     monkeypatch.setenv("EVALSVC_INSTANCE_PATH", str(tmp_path))
-    hook = runpy.run_path(SETTINGS)["post_worker_init"]
+    hook = runpy.run_path(SETTINGS)[hook_name]
+    gc.unfreeze()  # the suite's own frozen heap (tests/conftest.py), to see the hook freeze
     assert gc.get_freeze_count() == 0
     try:
-        hook(worker=None)
+        hook(**arguments)
         assert gc.get_freeze_count() > 10_000
     finally:
-        gc.unfreeze()
+        gc.freeze()  # the suite's heap again, frozen

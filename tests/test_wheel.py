@@ -17,7 +17,9 @@ TIMEOUT = 300  # seconds for any one step (a build on a busy machine included)
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "evalsvc", "templates",
            "static", "forms")
 
-# Runs inside the installed evalsvc: where the code came from, a round's card, three pages.
+# Runs inside the installed evalsvc, on the database ``evalsvc init`` set up: the installed
+# ``demo`` command (through the app's CLI, in this process rather than one more start of the
+# interpreter and the app), then where the code came from, a round's card, three pages.
 SERVE = """
 import json, evalsvc
 from evalsvc import create_app
@@ -25,6 +27,8 @@ from evalsvc.extensions import db
 app = create_app()
 runner = app.test_cli_runner()
 with app.app_context():
+    demo = runner.invoke(args=["demo"])
+    assert demo.exit_code == 0 and "demo county loaded" in demo.stdout, demo.output
     round_id = runner.invoke(args=["round", "create", "--org", "XW0101", "--kind",
                                    "satisfaction", "--stage", "review", "--group",
                                    "masses=2"]).stdout.strip()
@@ -51,8 +55,8 @@ def run(*command, **kwargs) -> str:
     return done.stdout
 
 
-def build_wheel(directory: Path) -> Path:
-    """Build the wheel from a copy of the sources (no build/ left in the checkout)."""
+def copy_sources(directory: Path) -> Path:
+    """A copy of what a build reads (no build/ left in the checkout)."""
     source = directory / "source"
     source.mkdir()
     for name in SOURCES:
@@ -61,10 +65,7 @@ def build_wheel(directory: Path) -> Path:
                             ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(PROJECT_ROOT / name, source / name)
-    # This environment's setuptools (a test dependency): no download of a build backend.
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-        str(source), "-w", str(directory / "dist"))
-    return next((directory / "dist").glob("evalsvc-*.whl"))
+    return source
 
 
 def _is_editable(entry: Path) -> bool:
@@ -87,18 +88,35 @@ def dependencies_only(directory: Path) -> Path:
     return directory
 
 
+def outside_environment() -> dict[str, str]:
+    """This process's environment variables without what would lead the new environment's
+    processes back into the checkout or this run: no EVALSVC_ settings, no PYTHONPATH, and
+    no PYTHONPYCACHEPREFIX (the suite's bytecode folder, tests/conftest.py). Without the
+    prefix, Python uses the bytecode beside the sources: what pip compiled when it installed
+    the wheel, and this environment's own for the linked dependencies; under the prefix, the
+    dependencies' paths (in this test's temporary folder) were new each run and every
+    process compiled them again."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("EVALSVC_") and key not in ("PYTHONPATH",
+                                                              "PYTHONPYCACHEPREFIX")}
+
+
 @pytest.fixture
 def installed(tmp_path):
-    """A fresh virtual environment outside the checkout with the wheel installed in it; the
-    dependencies come from this environment. Returns its bin directory."""
+    """A fresh virtual environment outside the checkout with the wheel built from a copy of the
+    sources installed in it; the dependencies come from this environment. Returns its bin
+    directory."""
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv))
     python = venv / "bin" / "python"
-    run(sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-        "--no-deps", "--no-index", str(build_wheel(tmp_path)))
     purelib = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     deps = dependencies_only(tmp_path / "deps")
     (Path(purelib.strip()) / "evalsvc_test_dependencies.pth").write_text(f"{deps}\n")
+    # One pip, this environment's, run by the new environment's Python (as ``pip --python``
+    # does, without a second interpreter): it builds the wheel with this environment's
+    # setuptools (a test dependency: no download of a build backend) and installs that wheel.
+    run(str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+        "--no-build-isolation", str(copy_sources(tmp_path)), env=outside_environment())
     return venv / "bin"
 
 
@@ -108,14 +126,12 @@ def test_installed_wheel_serves_the_login_page_and_a_phone_ballot(installed, dat
     home = tmp_path / "deployment"  # the working directory: nothing of the checkout
     home.mkdir()
     with databases.empty(tmp_path) as url:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("EVALSVC_") and key != "PYTHONPATH"}
+        env = outside_environment()
         env.update({"EVALSVC_DATABASE_URL": url, "EVALSVC_INSTANCE_PATH": str(home / "instance"),
                     "EVALSVC_SECRET_KEY": "wheel-test-key-" + "k" * 32,
                     "EVALSVC_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                     "EVALSVC_PUBLIC_URL": "http://evalsvc.test"})
         run(str(installed / "evalsvc"), "init", cwd=home, env=env)  # the packaged migrations
-        run(str(installed / "evalsvc"), "demo", cwd=home, env=env)
         served = json.loads(run(str(installed / "python"), "-c", SERVE, cwd=home, env=env))
 
     assert not Path(served["module"]).is_relative_to(PROJECT_ROOT)

@@ -129,12 +129,9 @@ def test_a_refused_batch_printing_leaves_an_earlier_file_alone(runner, demo, tmp
     assert not list(tmp_path.glob("*.partial"))  # no partial file left behind
 
 
-def test_printing_warns_when_cards_point_at_this_machine(make_app, tmp_path):
+def test_printing_warns_when_cards_point_at_this_machine(make_app, tmp_path, demo_database):
     app = make_app(PUBLIC_URL="http://127.0.0.1:5101")
     with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
         runner = app.test_cli_runner()
         _create(runner, "--org", "XW0101")
         runner.invoke(args=["round", "open", "--under", "XW0101"])

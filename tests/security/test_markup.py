@@ -15,7 +15,6 @@ from evalsvc.extensions import db
 from evalsvc.models import GroupCode, Member, Organisation
 from evalsvc.render.exports import safe_cell
 from evalsvc.services import closing
-from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
 from tests.helpers import login
 from tests.helpers import new_round
@@ -35,8 +34,8 @@ def _text_of(pdf: bytes) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def test_markup_in_organisation_names_is_printed_as_text_in_the_weekly_report(client, demo):
-    load_demo_rounds()
+def test_markup_in_organisation_names_is_printed_as_text_in_the_weekly_report(client, demo,
+                                                                            demo_rounds):
     db.session.get(Organisation, demo["XW0101"]).name = LINK
     db.session.get(Organisation, demo["XW0102"]).name = IMAGE
     db.session.get(Organisation, demo["XW0103"]).name = BROKEN_MATH  # in the report's chart

@@ -14,7 +14,6 @@ from evalsvc.extensions import db
 from evalsvc.models import AuditEntry, Opinion, Organisation, OrgType, Role, Round, RoundState, User
 from evalsvc.render.report import write_report_pdf, write_report_xlsx
 from evalsvc.services import day_totals, report
-from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
 
 
@@ -83,8 +82,7 @@ def _page_and_pdf(listed: int) -> None:
     write_report_pdf(week, io.BytesIO())
 
 
-def test_the_statements_do_not_grow_with_the_branches(app, demo, small_lists):
-    load_demo_rounds()
+def test_the_statements_do_not_grow_with_the_branches(app, demo_rounds, small_lists):
     _grow(30)
     db.session.expire_all()
     smaller = _statements(lambda: _page_and_pdf(small_lists))
@@ -99,8 +97,8 @@ def test_the_statements_do_not_grow_with_the_branches(app, demo, small_lists):
     assert xlsx <= larger + 3 * 12 * (chunks + 4), (xlsx, larger, chunks)
 
 
-def test_the_lists_say_how_many_more_and_the_xlsx_has_every_row(app, client, demo, small_lists):
-    load_demo_rounds()
+def test_the_lists_say_how_many_more_and_the_xlsx_has_every_row(app, client, demo_rounds,
+                                                                small_lists):
     _grow(300)
     week = report.weekly(_office(), *_period(), listed=small_lists)
     batch = week.branches[0].batch
@@ -127,10 +125,9 @@ def test_the_lists_say_how_many_more_and_the_xlsx_has_every_row(app, client, dem
     assert len(opinions) == week.more_opinions() + len(week.opinions)
 
 
-def test_the_page_lists_the_first_branches_and_links_the_rest(client, demo, monkeypatch):
+def test_the_page_lists_the_first_branches_and_links_the_rest(client, demo_rounds, monkeypatch):
     from tests.helpers import login
 
-    load_demo_rounds()
     _grow(300)
     monkeypatch.setattr(report, "LISTED", 20)
     login(client, "office")
@@ -140,10 +137,9 @@ def test_the_page_lists_the_first_branches_and_links_the_rest(client, demo, monk
     assert "此处列出按编码排序的前 20 个" in page and "见 Excel" in page
 
 
-def test_the_pdf_builds_with_300_branches_that_held_a_round_in_the_week(app, demo):
+def test_the_pdf_builds_with_300_branches_that_held_a_round_in_the_week(app, demo_rounds):
     import pypdfium2
 
-    load_demo_rounds()
     _grow(300)
     week = report.weekly(_office(), *_period())
     out = io.BytesIO()

@@ -8,7 +8,6 @@ from openpyxl import load_workbook
 
 from evalsvc.extensions import db
 from evalsvc.models import Ballot, Flag, Round, RoundState
-from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
 from tests.helpers import login
 
@@ -17,8 +16,7 @@ def _period():
     return (today() - timedelta(days=6)).isoformat(), today().isoformat()
 
 
-def test_report_figures_equal_the_data(runner, demo, tmp_path):
-    load_demo_rounds()
+def test_report_figures_equal_the_data(runner, demo_rounds, tmp_path):
     start, end = _period()
     result = runner.invoke(args=["report", "weekly", "--from", start, "--to", end,
                                  "--xlsx", str(tmp_path / "w.xlsx"), "--pdf",
@@ -46,8 +44,7 @@ def test_report_figures_equal_the_data(runner, demo, tmp_path):
     assert "督导工作周报" in text
 
 
-def test_report_outside_the_period_is_empty(runner, demo, tmp_path):
-    load_demo_rounds()
+def test_report_outside_the_period_is_empty(runner, demo_rounds, tmp_path):
     old = (today() - timedelta(days=60)).isoformat()
     older = (today() - timedelta(days=90)).isoformat()
     runner.invoke(args=["report", "weekly", "--from", older, "--to", old,
@@ -56,8 +53,7 @@ def test_report_outside_the_period_is_empty(runner, demo, tmp_path):
     assert all(r[6] == 0 for r in sheet.iter_rows(min_row=2, values_only=True))
 
 
-def test_supervisor_exports_the_week_from_the_web(client, demo):
-    load_demo_rounds()
+def test_supervisor_exports_the_week_from_the_web(client, demo_rounds):
     login(client, "supervisor")
     start, end = _period()
     page = client.get(f"/reports/weekly?from={start}&to={end}").get_data(as_text=True)
@@ -68,8 +64,7 @@ def test_supervisor_exports_the_week_from_the_web(client, demo):
     assert client.get(f"/reports/weekly.pdf?from={start}&to={end}").data.startswith(b"%PDF")
 
 
-def test_audit_log_is_read_and_filtered_within_scope_and_exported(client, demo):
-    load_demo_rounds()
+def test_audit_log_is_read_and_filtered_within_scope_and_exported(client, demo_rounds):
     login(client, "supervisor")
     html = client.get("/audit/?action=结束测评").get_data(as_text=True)
     assert html.count('<td class="action">结束测评</td>') == 4  # all four are in XW01/XW02

@@ -76,12 +76,8 @@ def test_disabled_account_cannot_log_in(client, demo):
     assert response.status_code == 200
 
 
-def test_login_form_has_csrf_protection(make_app):
+def test_login_form_has_csrf_protection(make_app, demo_database):
     app = make_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
     client = app.test_client()
     response = client.post("/login", data={"username": "office", "password": "demo-office-pass"})
     assert response.status_code in (200, 400)

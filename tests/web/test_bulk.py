@@ -109,12 +109,8 @@ def test_only_the_office_sees_bulk_pages(client, demo):
     assert _rounds() == 0
 
 
-def test_bulk_forms_need_a_csrf_token(make_app):
+def test_bulk_forms_need_a_csrf_token(make_app, demo_database):
     app = make_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
     client = app.test_client()
     login(client, "office")
     assert client.post("/rounds/bulk/run", data=CREATE).status_code in (400, 422)
@@ -122,12 +118,8 @@ def test_bulk_forms_need_a_csrf_token(make_app):
         assert _rounds() == 0
 
 
-def test_loopback_public_url_is_flashed_when_printing(make_app):
+def test_loopback_public_url_is_flashed_when_printing(make_app, demo_database):
     app = make_app(PUBLIC_URL="http://localhost:5101")
-    with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
     client = app.test_client()
     login(client, "office")
     assert "EVALSVC_PUBLIC_URL" in client.get("/rounds/bulk").get_data(as_text=True)

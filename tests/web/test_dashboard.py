@@ -12,12 +12,6 @@ from evalsvc.models import Decision, Flag, FlagKind, Round, RoundState
 from tests.helpers import close_on_web, login
 
 
-def _load_rounds():
-    from evalsvc.services.demo_rounds import load_demo_rounds
-
-    load_demo_rounds()
-
-
 def _round(org_code: str, kind: str) -> Round:
     from tests.helpers import org_id
 
@@ -25,8 +19,7 @@ def _round(org_code: str, kind: str) -> Round:
         Round.organisation_id == org_id(org_code), Round.kind == kind))
 
 
-def test_office_dashboard_shows_make_up_and_yellow_cards(client, demo):
-    _load_rounds()
+def test_office_dashboard_shows_make_up_and_yellow_cards(client, demo_rounds):
     login(client, "office")
     html = client.get("/dashboard").get_data(as_text=True)
     rows = {m.group(1): m.group(2) for m in re.finditer(
@@ -80,8 +73,7 @@ def test_results_page_shows_numbers_and_charts_only_after_closing(client, demo):
     assert png.data.startswith(b"\x89PNG")
 
 
-def test_office_confirms_and_overrides_from_the_web_with_audit(client, demo):
-    _load_rounds()
+def test_office_confirms_and_overrides_from_the_web_with_audit(client, demo_rounds):
     login(client, "office")
     pending = db.session.scalar(sa.select(Round).where(
         Round.verdict_status == Decision.PROPOSED, Round.passed.is_(False)))
@@ -108,8 +100,7 @@ def test_office_confirms_and_overrides_from_the_web_with_audit(client, demo):
     assert entry.actor == "office" and "汛期" in entry.detail
 
 
-def test_supervisor_cannot_confirm_proposals(client, demo):
-    _load_rounds()
+def test_supervisor_cannot_confirm_proposals(client, demo_rounds):
     login(client, "supervisor")
     pending = db.session.scalar(sa.select(Round).where(Round.verdict_status == Decision.PROPOSED))
     client.post(f"/rounds/{pending.id}/verdict/confirm")
@@ -118,8 +109,7 @@ def test_supervisor_cannot_confirm_proposals(client, demo):
     assert db.session.get(Round, pending.id).verdict_status is Decision.PROPOSED
 
 
-def test_round_exports_carry_the_same_suppressed_numbers(client, demo):
-    _load_rounds()
+def test_round_exports_carry_the_same_suppressed_numbers(client, demo_rounds):
     login(client, "office")
     round_ = _round("XW0103", "stage_review")
     assert round_.state is RoundState.CLOSED
@@ -133,8 +123,7 @@ def test_round_exports_carry_the_same_suppressed_numbers(client, demo):
     assert text.count("\ufeff") == 1
 
 
-def test_campaign_overview_exports(client, demo, runner, tmp_path):
-    _load_rounds()
+def test_campaign_overview_exports(client, demo_rounds, runner, tmp_path):
     login(client, "office")
     text = client.get("/dashboard/export.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))

@@ -36,6 +36,7 @@ def add_branches(count: int, parent_code: str = "XW05", prefix: str = "ZZ",
                          unit="") for i in range(1, count + 1)]
     db.session.add_all(orgs)
     db.session.flush()
+    live_rounds = []
     for org in orgs:
         closed = Round(organisation_id=org.id, campaign_id=campaign.id, stage=Stage.STUDY,
                        kind="stage_review", definition_name="stage_review", title="学习动员",
@@ -51,9 +52,10 @@ def add_branches(count: int, parent_code: str = "XW05", prefix: str = "ZZ",
             state=StageState.PASSED), Flag(
             kind=FlagKind.YELLOW_CARD, campaign_id=campaign.id, organisation_id=org.id,
             stage=Stage.REVIEW, status=Decision.CONFIRMED, raised_on=DAY)])
-        db.session.flush()
-        db.session.add(Ballot(id=f"b{org.id}", round_id=live.id, group_id=live.groups[0].id,
-                              day=DAY))
+        live_rounds.append(live)
+    db.session.flush()  # all branches' rows at once (a flush per branch took twice as long)
+    db.session.add_all([Ballot(id=f"b{live.organisation_id}", round_id=live.id,
+                               group_id=live.groups[0].id, day=DAY) for live in live_rounds])
     db.session.commit()
     return [o.id for o in orgs]
 

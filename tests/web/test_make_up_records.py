@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from evalsvc.extensions import db
 from evalsvc.models import Decision, Flag, FlagKind
-from evalsvc.services.demo_rounds import load_demo_rounds
 from tests.helpers import login
 
 NOTE = "11月28日 支部全体党员集中学习\n逐户走访群众 12 户\n整改台账已更新"
@@ -17,8 +16,7 @@ def _make_up() -> Flag:
         Flag.kind == FlagKind.MAKE_UP, Flag.status == Decision.CONFIRMED))
 
 
-def test_a_make_up_record_is_multi_line_dated_and_commented(client, demo):
-    load_demo_rounds()
+def test_a_make_up_record_is_multi_line_dated_and_commented(client, demo_rounds):
     flag = _make_up()
     org = flag.organisation_id
     login(client, "office")
@@ -48,10 +46,9 @@ def test_a_make_up_record_is_multi_line_dated_and_commented(client, demo):
     assert flag.make_up_comment == "走访记录应附群众签字"
 
 
-def test_a_make_up_dated_after_today_is_refused(client, demo):
+def test_a_make_up_dated_after_today_is_refused(client, demo_rounds):
     from evalsvc.services.today import today
 
-    load_demo_rounds()
     flag = _make_up()
     login(client, "office")
     later = (today() + timedelta(days=40)).isoformat()
@@ -62,8 +59,7 @@ def test_a_make_up_dated_after_today_is_refused(client, demo):
     assert flag.make_up_on is None
 
 
-def test_a_make_up_recorded_again_drops_the_comment_on_the_old_record(client, demo):
-    load_demo_rounds()
+def test_a_make_up_recorded_again_drops_the_comment_on_the_old_record(client, demo_rounds):
     flag = _make_up()
     login(client, "office")
     client.post(f"/flags/{flag.id}/make-up", data={"note": NOTE, "on": flag.decided_on.isoformat()})

@@ -8,7 +8,6 @@ from evalsvc.extensions import db
 from evalsvc.models import Flag, FlagKind
 from evalsvc.services import flags
 from evalsvc.services.campaigns import current_campaign
-from evalsvc.services.demo_rounds import load_demo_rounds
 from tests.helpers import login
 from tests.services.test_campaigns import yellow_card_for
 from tests.services.test_rules import user
@@ -27,8 +26,7 @@ def test_the_header_names_the_campaign_and_the_person(client, demo):
     assert ">secretary<" not in header
 
 
-def test_flags_sit_in_the_marks_column_naming_their_stage(client, demo):
-    load_demo_rounds()
+def test_flags_sit_in_the_marks_column_naming_their_stage(client, demo_rounds):
     login(client, "office")
     row = _rows(client.get("/dashboard").get_data(as_text=True))["兴文中学教工第一党支部"]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)

@@ -216,12 +216,9 @@ def test_only_the_office_edits_questionnaires(client, demo, role):
     assert _stored() == 0 and _audits() == audits
 
 
-def test_saving_and_publishing_refuse_a_missing_csrf_token(make_app):
+def test_saving_and_publishing_refuse_a_missing_csrf_token(make_app, demo_database):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
         client = app.test_client()
         login(client, "office")
         text = _reworded(built_in_text("satisfaction"))

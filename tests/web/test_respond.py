@@ -121,12 +121,9 @@ def test_outside_the_window_nothing_is_stored(client, demo, state):
     assert counts(round_.id) == (0, 0)
 
 
-def test_poster_allows_one_ballot_per_device_within_the_cap(make_app):
+def test_poster_allows_one_ballot_per_device_within_the_cap(make_app, demo_database):
     app = make_app()
     with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
         round_, _ = new_round(kind="opinion", groups={}, poster=True,
                               poster_cap=2)
         token = round_.poster_token
@@ -148,12 +145,9 @@ def test_poster_allows_one_ballot_per_device_within_the_cap(make_app):
         assert group == db.session.get(Round, round_.id).group(GroupCode.PUBLIC).id
 
 
-def test_poster_double_click_counts_once_with_the_same_receipt(make_app):
+def test_poster_double_click_counts_once_with_the_same_receipt(make_app, demo_database):
     app = make_app()
     with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
         round_, _ = new_round(kind="opinion", groups={}, poster=True)
         token, round_id = round_.poster_token, round_.id
     first, second = app.test_client(), app.test_client()  # the cookie has not arrived yet

@@ -76,12 +76,9 @@ def test_supervisor_sees_rounds_but_cannot_print_cards_or_change_state(client, d
     assert db.session.get(Round, round_.id).state is RoundState.DRAFT
 
 
-def test_open_and_close_need_a_csrf_token(make_app):
+def test_open_and_close_need_a_csrf_token(make_app, demo_database):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        from evalsvc.services.demo import load_demo
-
-        load_demo()
         round_, _ = new_round(open_it=False)
         round_id = round_.id
     client = app.test_client()

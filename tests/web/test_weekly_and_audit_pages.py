@@ -8,13 +8,11 @@ import sqlalchemy as sa
 from evalsvc.extensions import db
 from evalsvc.models import AuditEntry
 from evalsvc.services import audit
-from evalsvc.services.demo_rounds import load_demo_rounds
 from evalsvc.services.today import today
 from tests.helpers import login, org_id
 
 
-def test_the_weekly_page_has_the_batch_summary_and_the_weeks_opinions(client, demo):
-    load_demo_rounds()
+def test_the_weekly_page_has_the_batch_summary_and_the_weeks_opinions(client, demo, demo_rounds):
     login(client, "supervisor")
     client.post(f"/orgs/{demo['XW0101']}/opinions", data={"text": "整改台账需细化到人"})
     first = today() - timedelta(days=6)
@@ -46,8 +44,7 @@ def test_the_default_period_is_the_week_before_the_reporting_day(client, demo, a
     assert 1 <= (today() - end).days <= 7
 
 
-def test_the_audit_log_reads_in_chinese_with_names_and_beijing_time(client, demo):
-    load_demo_rounds()
+def test_the_audit_log_reads_in_chinese_with_names_and_beijing_time(client, demo_rounds):
     login(client, "office")
     page = client.get("/audit/?action=结束测评").get_data(as_text=True)
     assert "round.close" not in page and "答卷份数：" in page and '{"' not in page
@@ -97,8 +94,7 @@ def test_odd_filter_input_reads_as_no_filter_not_an_error(client, demo):
             assert client.get(f"/reports/weekly{suffix}?{query}").status_code == 200, query
 
 
-def test_the_audit_links_carry_the_filters_and_nothing_else(client, demo):
-    load_demo_rounds()
+def test_the_audit_links_carry_the_filters_and_nothing_else(client, demo_rounds):
     login(client, "office")
     response = client.get("/audit/?endpoint=x&_anchor=top&_external=1&action=%E7%99%BB%E5%BD%95")
     page = response.get_data(as_text=True)
@@ -148,8 +144,7 @@ def test_an_opinion_is_written_on_a_branch_where_the_weekly_report_reads_it(clie
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 0
 
 
-def test_a_percent_sign_in_a_filter_is_a_character_not_a_wildcard(client, demo):
-    load_demo_rounds()
+def test_a_percent_sign_in_a_filter_is_a_character_not_a_wildcard(client, demo_rounds):
     login(client, "office")
     for query in ("action=%25", "branch=%25", "action=_"):
         page = client.get(f"/audit/?{query}").get_data(as_text=True)
