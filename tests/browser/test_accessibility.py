@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 BLOCKING = ("serious", "critical")
 
 
-def violations(page, axe_source: str) -> list[dict]:
+def violations(page, axe_url: str) -> list[dict]:
     """axe-core's serious and critical violations on the page as it stands."""
-    page.add_script_tag(content=axe_source)
+    page.add_script_tag(url=axe_url)
     found = page.evaluate("async () => (await axe.run(document)).violations")
     return [v for v in found if v["impact"] in BLOCKING]
 
@@ -33,10 +33,10 @@ def describe(found: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def assert_accessible(page, axe_source: str, shoot, step: str) -> None:
+def assert_accessible(page, axe_url: str, shoot, step: str) -> None:
     """Photograph the page, then fail on any serious or critical violation."""
     shoot(page, step)
-    found = violations(page, axe_source)
+    found = violations(page, axe_url)
     assert not found, f"{page.url}\n{describe(found)}"
 
 
@@ -79,54 +79,54 @@ def office_context(browser, server):
 
 
 @pytest.mark.parametrize("kind", ["satisfaction", "opinion", "stage_review", "member_review"])
-def test_ballot_of_each_kind(phone_page, ballots, axe_source, shoot, kind):
+def test_ballot_of_each_kind(phone_page, ballots, axe_url, shoot, kind):
     phone_page.goto(ballots[kind][0].lower())
     expect(phone_page.get_by_role("button", name="提交")).to_be_enabled()
-    assert_accessible(phone_page, axe_source, shoot, "ballot")
+    assert_accessible(phone_page, axe_url, shoot, "ballot")
 
 
-def test_ballot_with_errors(phone_page, ballots, axe_source, shoot):
+def test_ballot_with_errors(phone_page, ballots, axe_url, shoot):
     phone_page.goto(ballots["satisfaction"][1])
     with phone_page.expect_navigation():
         phone_page.get_by_role("button", name="提交").tap()
     expect(phone_page.get_by_role("alert")).to_contain_text("处需要修改")
-    assert_accessible(phone_page, axe_source, shoot, "errors")
+    assert_accessible(phone_page, axe_url, shoot, "errors")
 
 
-def test_thanks_and_spent_card(phone_page, ballots, axe_source, shoot):
+def test_thanks_and_spent_card(phone_page, ballots, axe_url, shoot):
     url = ballots["opinion"][1]
     phone_page.goto(url)
     with phone_page.expect_navigation():  # every opinion question is optional
         phone_page.get_by_role("button", name="提交").tap()
     expect(phone_page.get_by_role("heading", name="提交成功，谢谢您！")).to_be_visible()
-    assert_accessible(phone_page, axe_source, shoot, "thanks")
+    assert_accessible(phone_page, axe_url, shoot, "thanks")
     phone_page.goto(url)
     expect(phone_page.get_by_role("heading", name="此二维码已使用")).to_be_visible()
-    assert_accessible(phone_page, axe_source, shoot, "spent")
+    assert_accessible(phone_page, axe_url, shoot, "spent")
 
 
-def test_enter_code_page(phone_page, server, axe_source, shoot):
+def test_enter_code_page(phone_page, server, axe_url, shoot):
     phone_page.goto(f"{server.base_url}/c")
-    assert_accessible(phone_page, axe_source, shoot, "empty")
+    assert_accessible(phone_page, axe_url, shoot, "empty")
     phone_page.get_by_label("测评卡代码").fill("ABC")
     with phone_page.expect_navigation():
         phone_page.get_by_role("button", name="打开测评").tap()
     expect(phone_page.get_by_text("代码应为 12 位字母和数字")).to_be_visible()
-    assert_accessible(phone_page, axe_source, shoot, "error")
+    assert_accessible(phone_page, axe_url, shoot, "error")
 
 
-def test_login_page(browser, server, axe_source, shoot):
+def test_login_page(browser, server, axe_url, shoot):
     context = new_context(browser, DESK, bypass_csp=True)
     try:
         page = context.new_page()
         page.goto(f"{server.base_url}/login")
-        assert_accessible(page, axe_source, shoot, "login")
+        assert_accessible(page, axe_url, shoot, "login")
         page.get_by_label("用户名").fill("office")
         page.get_by_label("密码").fill("wrong password")
         with page.expect_navigation():
             page.get_by_role("button", name="登录").click()
         expect(page.get_by_text("用户名或密码错误")).to_be_visible()
-        assert_accessible(page, axe_source, shoot, "refused")
+        assert_accessible(page, axe_url, shoot, "refused")
     finally:
         context.close()
 
@@ -138,24 +138,24 @@ def _open_closed_round(page, base_url: str, title: str) -> None:
     row.get_by_role("link", name=title).first.click()
 
 
-def test_dashboard(office_context, server, axe_source, shoot):
+def test_dashboard(office_context, server, axe_url, shoot):
     page = office_context.new_page()
     page.goto(f"{server.base_url}/dashboard")
     expect(page.get_by_role("heading", name="活动总览")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "dashboard")
+    assert_accessible(page, axe_url, shoot, "dashboard")
 
 
-def test_org_page(office_context, server, axe_source, shoot):
+def test_org_page(office_context, server, axe_url, shoot):
     page = office_context.new_page()
     page.goto(f"{server.base_url}/dashboard")
     page.get_by_role("link", name="县委办公室党支部").click()
     expect(page.get_by_role("heading", name="县委办公室党支部")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "org")
+    assert_accessible(page, axe_url, shoot, "org")
 
 
 @pytest.mark.parametrize("title", ["县委办公室党支部民主评议党员测评票", "兴文中学教工第一党支部"],
                          ids=["member-review", "stage-review"])
-def test_round_page_with_results(office_context, server, axe_source, shoot, title):
+def test_round_page_with_results(office_context, server, axe_url, shoot, title):
     page = office_context.new_page()
     _open_closed_round(page, server.base_url, title)
     expect(page.get_by_role("heading", name="测评结果")).to_be_visible()
@@ -164,10 +164,10 @@ def test_round_page_with_results(office_context, server, axe_source, shoot, titl
     page.wait_for_function(
         "() => [...document.querySelectorAll('.charts img')]"
         ".every(i => i.complete && i.naturalWidth > 0)")
-    assert_accessible(page, axe_source, shoot, "round")
+    assert_accessible(page, axe_url, shoot, "round")
 
 
-def test_member_import_page_listing_a_files_problems(office_context, server, axe_source, shoot):
+def test_member_import_page_listing_a_files_problems(office_context, server, axe_url, shoot):
     page = office_context.new_page()
     page.goto(f"{server.base_url}/")
     page.get_by_role("link", name="导入党员名册").click()
@@ -178,14 +178,14 @@ def test_member_import_page_listing_a_files_problems(office_context, server, axe
     page.get_by_role("button", name="导入").click()
     expect(page.get_by_role("heading", name="文件有 2 处问题，未导入任何党员")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="支部编码 NOPE 不存在")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "member-import-errors")
+    assert_accessible(page, axe_url, shoot, "member-import-errors")
 
 
-def test_unknown_card_page_with_the_typed_code(phone_page, server, axe_source, shoot):
+def test_unknown_card_page_with_the_typed_code(phone_page, server, axe_url, shoot):
     phone_page.goto(f"{server.base_url}/C/ABCDEFGHJKMNPQRSTVWXYZ2345")
     expect(phone_page.get_by_role("heading", name="二维码无效")).to_be_visible()
     expect(phone_page.get_by_label("测评卡代码")).to_have_value("ABCDEFGHJKMNPQRSTVWXYZ2345")
-    assert_accessible(phone_page, axe_source, shoot, "unknown-card")
+    assert_accessible(phone_page, axe_url, shoot, "unknown-card")
 
 
 @pytest.mark.parametrize("path, heading", [
@@ -196,14 +196,14 @@ def test_unknown_card_page_with_the_typed_code(phone_page, server, axe_source, s
     ("/?q=党支部", "组织"),
     ("/rounds?state=closed&q=XW", "测评"),
 ], ids=["weekly-report", "audit-log", "definitions", "side-list", "org-search", "rounds-list"])
-def test_staff_reading_pages(office_context, server, axe_source, shoot, path, heading):
+def test_staff_reading_pages(office_context, server, axe_url, shoot, path, heading):
     page = office_context.new_page()
     page.goto(f"{server.base_url}{path}")
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
-    assert_accessible(page, axe_source, shoot, heading)
+    assert_accessible(page, axe_url, shoot, heading)
 
 
-def test_close_confirmation_page(office_context, server, ballots, axe_source, shoot):
+def test_close_confirmation_page(office_context, server, ballots, axe_url, shoot):
     page = office_context.new_page()
     page.goto(f"{server.base_url}/rounds")
     row = page.get_by_role("row").filter(has_text="兴文").filter(has_text="进行中").first
@@ -212,22 +212,22 @@ def test_close_confirmation_page(office_context, server, ballots, axe_source, sh
     row.get_by_role("link").first.click()
     page.get_by_role("button", name="结束测评").click()
     expect(page.get_by_role("heading", name="确认结束测评")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "confirm-close")
+    assert_accessible(page, axe_url, shoot, "confirm-close")
 
 
-def test_bulk_rounds_form_and_preview(office_context, server, axe_source, shoot):
+def test_bulk_rounds_form_and_preview(office_context, server, axe_url, shoot):
     page = office_context.new_page()
     page.goto(f"{server.base_url}/rounds/bulk")
     expect(page.get_by_role("heading", name="批量创建、开始、结束测评")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "bulk")
+    assert_accessible(page, axe_url, shoot, "bulk")
     page.locator("#batch").select_option("1")
     page.get_by_role("button", name="预览").click()
     expect(page.get_by_role("heading", name="预览：第1批次批量创建测评")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "bulk-preview")
+    assert_accessible(page, axe_url, shoot, "bulk-preview")
 
 
 def test_questionnaire_draft_and_its_preview_at_phone_width(office_context, browser, server,
-                                                            axe_source, shoot):
+                                                            axe_url, shoot):
     """问卷管理: the office edits at a desk, then previews the draft on a phone: the
     respondent's page, marked 预览, with no way to submit. (Only a draft: nothing published,
     so the module's other rounds are unaffected.)"""
@@ -235,14 +235,14 @@ def test_questionnaire_draft_and_its_preview_at_phone_width(office_context, brow
     page.goto(f"{server.base_url}/")
     page.get_by_role("link", name="问卷管理").click()
     expect(page.get_by_role("heading", name="问卷管理")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "questionnaires")
+    assert_accessible(page, axe_url, shoot, "questionnaires")
     page.get_by_role("link", name=re.compile(r"^修改\s*整改满意度测评表$")).click()
     editor = page.get_by_label("问卷内容（TOML 格式，与 forms/ 目录中的文件相同）")
     editor.fill(editor.input_value().replace('text = "总体评价"', 'text = "总体评价（预览版）"'))
-    assert_accessible(page, axe_source, shoot, "questionnaire-edit")
+    assert_accessible(page, axe_url, shoot, "questionnaire-edit")
     page.get_by_role("button", name="保存草稿").click()
     expect(page.get_by_role("heading", name="草稿：整改满意度测评表")).to_be_visible()
-    assert_accessible(page, axe_source, shoot, "questionnaire-draft")
+    assert_accessible(page, axe_url, shoot, "questionnaire-draft")
 
     phone = new_context(browser, PHONE, bypass_csp=True)
     try:
@@ -253,6 +253,6 @@ def test_questionnaire_draft_and_its_preview_at_phone_width(office_context, brow
         expect(preview.get_by_role("group", name="总体评价（预览版）")).to_be_visible()
         expect(preview.get_by_role("button", name="提交")).to_be_disabled()
         assert preview.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
-        assert_accessible(preview, axe_source, shoot, "questionnaire-preview")
+        assert_accessible(preview, axe_url, shoot, "questionnaire-preview")
     finally:
         phone.close()

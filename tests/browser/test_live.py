@@ -90,7 +90,7 @@ def open_live_paused(page, base_url: str, username: str) -> None:
 
 
 def test_office_on_a_tablet_sees_overdue_first_and_filters(browser, server, rounds,
-                                                           axe_source, shoot):
+                                                           axe_url, shoot):
     page = open_device(browser, TABLET, bypass_csp=True)
     try:
         open_live_paused(page, server.base_url, "office")
@@ -100,7 +100,7 @@ def test_office_on_a_tablet_sees_overdue_first_and_filters(browser, server, roun
         expect(rows(page).filter(has_text=UNDATED)).to_contain_text("未设置")
         expect(page.locator("main")).not_to_contain_text("满意率")
         assert_fits(page, 768)
-        assert_accessible(page, axe_source, shoot, "tablet")
+        assert_accessible(page, axe_url, shoot, "tablet")
 
         page.get_by_label("党委/总支").select_option(label="兴文中学党总支")
         with page.expect_navigation():
@@ -112,7 +112,7 @@ def test_office_on_a_tablet_sees_overdue_first_and_filters(browser, server, roun
         page.context.close()
 
 
-def test_secretary_on_a_phone_sees_only_their_branch(browser, server, rounds, axe_source,
+def test_secretary_on_a_phone_sees_only_their_branch(browser, server, rounds, axe_url,
                                                      shoot):
     page = open_device(browser, PHONE, bypass_csp=True)
     try:
@@ -122,12 +122,12 @@ def test_secretary_on_a_phone_sees_only_their_branch(browser, server, rounds, ax
         expect(page.get_by_label("党委/总支")).to_have_count(0)
         expect(page.get_by_role("link", name="设置计划结束日期")).to_have_count(0)
         assert_fits(page, 360)
-        assert_accessible(page, axe_source, shoot, "phone")
+        assert_accessible(page, axe_url, shoot, "phone")
     finally:
         page.context.close()
 
 
-def test_office_on_a_phone_sets_a_planned_close_date(browser, server, rounds, axe_source,
+def test_office_on_a_phone_sets_a_planned_close_date(browser, server, rounds, axe_url,
                                                      shoot):
     day = (campaign_today() + timedelta(days=10)).isoformat()
     page = open_device(browser, PHONE, bypass_csp=True)
@@ -137,7 +137,7 @@ def test_office_on_a_phone_sets_a_planned_close_date(browser, server, rounds, ax
         with page.expect_navigation():
             page.get_by_role("link", name="设置计划结束日期").tap()
         assert_fits(page, 360)
-        assert_accessible(page, axe_source, shoot, "selecting")
+        assert_accessible(page, axe_url, shoot, "selecting")
         page.get_by_role("checkbox", name=f"选择 {WATCHED}").check()
         page.get_by_label("计划结束日期").fill(day)
         with page.expect_navigation():

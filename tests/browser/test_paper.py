@@ -39,27 +39,27 @@ def _fits_and_targets_are_large(page) -> None:
         assert box["height"] >= 44 and box["width"] >= 44
 
 
-def _key_in(page, base_url: str, round_id: int, scanned: str, shoot, axe_source, step: str):
+def _key_in(page, base_url: str, round_id: int, scanned: str, shoot, axe_url, step: str):
     """Scan the sheet's code, key every answer as the first option, save."""
     page.goto(f"{base_url}/rounds/{round_id}/paper")
-    assert_accessible(page, axe_source, shoot, f"{step}-code")
+    assert_accessible(page, axe_url, shoot, f"{step}-code")
     page.get_by_label("测评卡代码").fill(scanned)  # a scanner types the QR's URL
     with page.expect_navigation():
         page.get_by_role("button", name="下一步：录入答案").click()
     expect(page.get_by_role("button", name="保存本次录入")).to_be_visible()
     _fits_and_targets_are_large(page)
-    assert_accessible(page, axe_source, shoot, f"{step}-answers")
+    assert_accessible(page, axe_url, shoot, f"{step}-answers")
     with page.expect_navigation():  # nothing keyed yet: every question is named
         page.get_by_role("button", name="保存本次录入").click()
     expect(page.get_by_role("alert")).to_contain_text("处需要修改")
-    assert_accessible(page, axe_source, shoot, f"{step}-errors")
+    assert_accessible(page, axe_url, shoot, f"{step}-errors")
     for question in page.locator("fieldset.q").all():
         question.locator("label.opt").first.click()
     with page.expect_navigation():
         page.get_by_role("button", name="保存本次录入").click()
 
 
-def test_two_staff_key_one_sheet_on_a_tablet_and_a_phone(browser, server, sheets, axe_source,
+def test_two_staff_key_one_sheet_on_a_tablet_and_a_phone(browser, server, sheets, axe_url,
                                                          shoot):
     round_id, urls = sheets
     tablet = new_context(browser, TABLET, bypass_csp=True)
@@ -67,25 +67,25 @@ def test_two_staff_key_one_sheet_on_a_tablet_and_a_phone(browser, server, sheets
     try:
         first = tablet.new_page()
         log_in(first, server.base_url, "office")
-        _key_in(first, server.base_url, round_id, urls[0], shoot, axe_source, "tablet")
+        _key_in(first, server.base_url, round_id, urls[0], shoot, axe_url, "tablet")
         expect(first.get_by_role("status")).to_contain_text("已保存第一次录入")
-        assert_accessible(first, axe_source, shoot, "tablet-saved")
+        assert_accessible(first, axe_url, shoot, "tablet-saved")
 
         second = phone.new_page()
         _log_in_second(second, server.base_url)
-        _key_in(second, server.base_url, round_id, urls[0], shoot, axe_source, "phone")
+        _key_in(second, server.base_url, round_id, urls[0], shoot, axe_url, "phone")
         expect(second.get_by_role("status")).to_contain_text("已计入结果")
         _fits_and_targets_are_large(second)
-        assert_accessible(second, axe_source, shoot, "phone-counted")
+        assert_accessible(second, axe_url, shoot, "phone-counted")
 
         second.get_by_label("测评卡代码").fill(urls[0])  # the same sheet once more
         with second.expect_navigation():
             second.get_by_role("button", name="下一步：录入答案").click()
         expect(second.get_by_role("alert")).to_contain_text("已经使用过")
-        assert_accessible(second, axe_source, shoot, "phone-spent")
+        assert_accessible(second, axe_url, shoot, "phone-spent")
         second.goto(f"{server.base_url}/rounds/{round_id}/paper/disputed")
         expect(second.get_by_text("没有录入不一致的纸质票")).to_be_visible()
-        assert_accessible(second, axe_source, shoot, "phone-disputed")
+        assert_accessible(second, axe_url, shoot, "phone-disputed")
     finally:
         tablet.close()
         phone.close()

@@ -61,7 +61,7 @@ def public_url(server):
     return f"{server.base_url}/g/{token}"
 
 
-def test_the_public_page_on_a_phone(browser, public_url, axe_source, shoot):
+def test_the_public_page_on_a_phone(browser, public_url, axe_url, shoot):
     context = new_context(browser, PHONE, bypass_csp=True)
     try:
         page = context.new_page()
@@ -72,14 +72,14 @@ def test_the_public_page_on_a_phone(browser, public_url, axe_source, shoot):
         expect(page.get_by_role("heading", name="群众评价（").first).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"the page is {width} px wide on a 360-px phone"
-        assert_accessible(page, axe_source, shoot, "public")
+        assert_accessible(page, axe_url, shoot, "public")
         assert page.goto(public_url[:-3] + "zzz").status == 404
     finally:
         context.close()
 
 
 @pytest.mark.parametrize("path", ["plan", "briefs"])
-def test_the_staff_plan_and_brief_pages(browser, server, public_url, axe_source, shoot, path):
+def test_the_staff_plan_and_brief_pages(browser, server, public_url, axe_url, shoot, path):
     from tests.browser.conftest import DESK, log_in
 
     context = new_context(browser, DESK, bypass_csp=True)
@@ -97,6 +97,6 @@ def test_the_staff_plan_and_brief_pages(browser, server, public_url, axe_source,
             with page.expect_navigation():
                 page.get_by_role("button", name="报送").click()
             expect(page.get_by_role("heading", name="县委办支部整改进展")).to_be_visible()
-        assert_accessible(page, axe_source, shoot, path)
+        assert_accessible(page, axe_url, shoot, path)
     finally:
         context.close()
