@@ -419,7 +419,8 @@ def module_lengths(config, modules: collections.Counter, heavy: set[str]) -> dic
     """Each module's length (seconds): its time in the last run that ran it (kept in
     pytest's cache, ``.pytest_cache``); a module never timed counts as long when it starts
     servers or a browser or holds a ``heavy`` test, else by its number of tests."""
-    seconds = config.cache.get(MODULE_SECONDS, {}) if config.cache else {}
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    seconds = cache.get(MODULE_SECONDS, {}) if cache is not None else {}
     return {module: seconds[module] if module in seconds else
             60.0 if module in heavy or module.startswith(BROWSER_MODULES) else 0.1 * count
             for module, count in modules.items()}
@@ -488,10 +489,11 @@ class _ModuleClock:
         self.seconds[report.nodeid.split("::")[0]] += report.duration
 
     def pytest_sessionfinish(self) -> None:
-        if self.config.cache is not None and self.seconds:
-            kept = self.config.cache.get(MODULE_SECONDS, {})
+        cache = getattr(self.config, "cache", None)  # None with -p no:cacheprovider
+        if cache is not None and self.seconds:
+            kept = cache.get(MODULE_SECONDS, {})
             kept.update({module: round(s, 1) for module, s in self.seconds.items()})
-            self.config.cache.set(MODULE_SECONDS, kept)
+            cache.set(MODULE_SECONDS, kept)
 
 
 def pytest_collection_finish(session) -> None:
