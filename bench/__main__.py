@@ -3,7 +3,8 @@
 Names, in run order: rush, tally, exports, cards, bulk, batchpdf, pages, startup (and ``profile``, the
 per-phase cost of one submission, which runs when asked for, or right after the hall rush
 when it misses its throughput floor; ``growth``, the campaign's pages at 500, 5,000 and
-50,000 branches on PostgreSQL, runs only when asked for). Exit status 1 when a floor failed.
+50,000 branches on PostgreSQL, runs only when asked for; ``suite``, the whole test suite against
+the commit issue 11 measured, also). Exit status 1 when a floor failed.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bench.databases import KINDS, postgres_available
 from bench.report import Report
 
 BENCHMARKS = ("rush", "tally", "exports", "cards", "bulk", "batchpdf", "pages", "startup")
-EXTRA = ("profile", "spy", "growth")
+EXTRA = ("profile", "spy", "growth", "suite")
 MODULES = {"profile": "submit_profile"}  # names whose module is called otherwise
 
 
