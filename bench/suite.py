@@ -37,7 +37,8 @@ BASELINE_CHROMIUM = Path("/usr/bin/chromium")
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 FLOOR = 0.5  # at most half the baseline's time
 RUN_TIMEOUT = 1800  # seconds for one whole suite
-SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?) in [\d.]+s", re.MULTILINE)
+SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?|skipped)\b.*?) in [\d.]+s",
+                     re.MULTILINE)
 
 
 def run(report: Report, kinds: list[str], quick: bool) -> None:  # noqa: ARG001 - SQLite only
