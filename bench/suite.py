@@ -132,8 +132,7 @@ def _checked(command: list[str], **options) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n"
                            f"{done.stdout[-2000:]!r}\n{done.stderr[-2000:]!r}")
-    return done.stdout.decode(errors="replace") if isinstance(done.stdout, bytes) \
-        else done.stdout
+    return done.stdout.decode(errors="replace")
 
 
 def _export(revision: str, into: Path) -> None:

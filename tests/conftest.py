@@ -1,11 +1,13 @@
 """Fixtures: an app on a fresh, migrated database per test (an SQLite file in tmp_path, or a
 PostgreSQL database of its own), copied from a template migrated once per run."""
 import collections
+import contextlib
 import functools
 import gc
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -227,18 +229,27 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+@contextlib.contextmanager
+def _filling(url: str, instance_path: Path) -> Iterator[None]:
+    """An app context on the template database at ``url``, its connections closed after."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
+    with app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def migrate(url: str, instance_path: Path, with_demo: bool = False) -> None:
     """Run the migrations into the empty database at ``url``; then load the demo county
     (what the ``demo`` fixture provides) if asked."""
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
-    with app.app_context():
+    with _filling(url, instance_path):
         upgrade()
         if with_demo:
             from evalsvc.services.demo import load_demo
 
             load_demo()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def run_demo_rounds(url: str, instance_path: Path) -> None:
@@ -246,11 +257,8 @@ def run_demo_rounds(url: str, instance_path: Path) -> None:
     as ``load_demo(with_rounds=True)`` does after the county: the ``demo_rounds`` fixture."""
     from evalsvc.services.demo_rounds import load_demo_rounds
 
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": url}, instance_path=str(instance_path))
-    with app.app_context():
+    with _filling(url, instance_path):
         load_demo_rounds()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def deploy(url: str, instance_path: Path) -> None:
